@@ -1,0 +1,298 @@
+"""Settings: one object built from a parameters profile, papermill parameters and the environment.
+
+Precedence, lowest first: built-in defaults, the parameters (profile YAML or the notebook's
+parameters cell with papermill's injected values), then for an empty `db_*` parameter the
+guide's environment variables (`DB_NAME DB_USER DB_HOST DB_PORT`). Passwords only ever come
+from the environment, the project's `.env`, the embedded server's `.runbook/secrets.env`, or
+libpq's `~/.pgpass`: never from a parameter.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import secrets as _random
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import dotenv_values, load_dotenv
+
+from . import paths
+from .errors import ConfigError
+from .secrets import Secret
+
+# name: (default, allowed values or type, one-line meaning). The single source of truth for
+# every notebook's parameters cell, every profile and `runbook run -p`.
+PARAMETERS: dict[str, tuple[Any, Any, str]] = {
+    "sqlite_path": ("examples/spc_backend/db.sqlite3", str, "the source SQLite file"),
+    "django_project": ("examples/spc_backend", str, "folder holding manage.py; empty: plain SQLite"),
+    "django_settings": ("config.settings.dev", str, "settings module of the Django project"),
+    "target": ("embedded", ("embedded", "server"), "embedded: local server; server: existing one"),
+    "db_host": ("", str, "empty: $DB_HOST, else localhost"),
+    "db_port": (0, int, "0: $DB_PORT, else 5432"),
+    "db_name": ("", str, "empty: $DB_NAME, else spc_db"),
+    "db_user": ("", str, "empty: $DB_USER, else spc_user"),
+    "password_env": ("DB_PASSWORD", str, "environment variable holding the app password"),
+    "admin_user": ("postgres", str, "role that creates the app role and database"),
+    "admin_password_env": ("PGADMIN_PASSWORD", str, "environment variable of the admin password"),
+    "schema": ("", ("", "django", "sqlite"), "empty: django when a project is set, else sqlite"),
+    "method": ("copy", ("copy", "loaddata", "pgloader"), "how the rows are copied"),
+    "data": (True, bool, "false: schema only (the guide's method C)"),
+    "if_exists": ("fail", ("fail", "truncate", "replace"), "what to do with a non-empty target"),
+    "on_bad_value": ("fail", ("fail", "null", "quarantine"), "values that do not fit the type"),
+    "workers": (2, int, "tables (and table slices) copied in parallel"),
+    "validate_mode": ("full", ("full", "sample", "counts"), "how much validation compares"),
+    "sample_fraction": (0.1, float, "share of rows compared when validate_mode is sample"),
+    "diff_samples": (5, int, "differing rows shown side by side per table"),
+    "dry_run": (False, bool, "plan only, write nothing"),
+    "language": ("en", ("en", "ko"), "language of the messages users read"),
+    "source_timezone": ("", str, "zone of naive timestamps; empty: from Django settings, else UTC"),
+    "type_overrides": ({}, dict, "'table.column': 'postgres type' overrides of the type mapping"),
+    "name_map": ({}, dict, "'long_name': 'short_name' for identifiers over 63 bytes"),
+    "demo_rows": (0, int, "build the sample SPC database with this many rows when missing"),
+    "run_drills": (False, bool, "walk the fault drills in 05 (embedded server only)"),
+    "apply_settings": (False, bool, "write the PostgreSQL DATABASES block into the settings"),
+    "overwrite_env": (False, bool, "replace an existing .env file"),
+    "bench_seconds": (30, int, "time budget of the benchmark stage"),
+    "backup_dir": ("", str, "empty: <run_dir>/backups"),
+    "run_dir": ("", str, "set by `runbook run`; empty: runs/interactive"),
+}
+
+ENV_FALLBACK = {"db_host": ("DB_HOST", "localhost"), "db_port": ("DB_PORT", 5432),
+                "db_name": ("DB_NAME", "spc_db"), "db_user": ("DB_USER", "spc_user")}
+_IGNORED = {"In", "Out"}
+
+
+@dataclass
+class Settings:
+    """Every parameter, resolved, plus the two secrets (masked wherever shown)."""
+
+    sqlite_path: str
+    django_project: str
+    django_settings: str
+    target: str
+    db_host: str
+    db_port: int
+    db_name: str
+    db_user: str
+    password_env: str
+    admin_user: str
+    admin_password_env: str
+    schema: str
+    method: str
+    data: bool
+    if_exists: str
+    on_bad_value: str
+    workers: int
+    validate_mode: str
+    sample_fraction: float
+    diff_samples: int
+    dry_run: bool
+    language: str
+    source_timezone: str
+    type_overrides: dict
+    name_map: dict
+    demo_rows: int
+    run_drills: bool
+    apply_settings: bool
+    overwrite_env: bool
+    bench_seconds: int
+    backup_dir: str
+    run_dir: str
+    password: Secret | None = field(default=None, repr=True)
+    admin_password: Secret | None = field(default=None, repr=True)
+
+    @property
+    def root(self) -> Path:
+        return paths.project_root()
+
+    @property
+    def run_path(self) -> Path:
+        return paths.resolve(self.run_dir)
+
+    @property
+    def sqlite_file(self) -> Path:
+        return paths.resolve(self.sqlite_path)
+
+    @property
+    def django_dir(self) -> Path | None:
+        return paths.resolve(self.django_project) if self.django_project else None
+
+    def dsn(self, admin: bool = False, dbname: str | None = None) -> str:
+        """The connection URL with the password masked: safe to print."""
+        user = self.admin_user if admin else self.db_user
+        db = dbname or ("postgres" if admin else self.db_name)
+        return f"postgresql://{user}:********@{self.db_host}:{self.db_port}/{db}"
+
+    def parameters(self) -> dict[str, Any]:
+        """The parameters only (no secrets), as papermill would receive them."""
+        return {name: getattr(self, name) for name in PARAMETERS}
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td><code>{k}</code></td><td>{v!r}</td></tr>"
+                       for k, v in self.parameters().items())
+        rows += f"<tr><td>app DSN</td><td><code>{self.dsn()}</code></td></tr>"
+        return f"<table>{rows}</table>"
+
+
+def valid_names() -> str:
+    return ", ".join(PARAMETERS)
+
+
+def _check_name(name: str) -> None:
+    if "password" in name.lower() and name not in PARAMETERS:
+        raise ConfigError(
+            f"'{name}' looks like a password given as a parameter; parameters are written into "
+            "executed notebooks, so passwords are never taken from them.",
+            "Put the password in the environment or the project's .env file (DB_PASSWORD for "
+            "the application, PGADMIN_PASSWORD for the admin role), or in ~/.pgpass.",
+        )
+    if name not in PARAMETERS:
+        close = difflib.get_close_matches(name, PARAMETERS, n=1, cutoff=0.6)
+        guess = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"Unknown parameter '{name}'.{guess}",
+                          f"Valid parameters: {valid_names()}.")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default, kind, _ = PARAMETERS[name]
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise ConfigError(f"Parameter '{name}' is {value!r}; it must be one of {kind}.",
+                              f"Set {name} to one of: {', '.join(map(repr, kind))}.")
+        return value
+    if kind is bool and isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if value is None and kind is str:
+        return ""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"Parameter '{name}' is {value!r} ({type(value).__name__}); "
+                          f"it must be a {kind.__name__}.",
+                          f"Give {name} a {kind.__name__} value, for example {default!r}.")
+    return value
+
+
+def check_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate names and types; return the values coerced."""
+    out = {}
+    for name, value in values.items():
+        _check_name(name)
+        out[name] = _coerce(name, value)
+    return out
+
+
+def load_profile(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a parameters profile (YAML mapping of parameter names)."""
+    file = paths.resolve(path)
+    if not file.is_file():
+        raise ConfigError(f"Parameters file {file} does not exist.",
+                          "Pass one of the profiles in parameters/ (e.g. parameters/training.yaml)"
+                          " or create the file.")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"Parameters file {file} is not valid YAML{line}: "
+                          f"{getattr(exc, 'problem', exc)}.",
+                          "Fix the YAML syntax: one 'name: value' per line.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Parameters file {file} must be a mapping of name: value, "
+                          f"not a {type(data).__name__}.", f"Valid names: {valid_names()}.")
+    try:
+        return check_parameters(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc.message}", exc.hint) from None
+
+
+def _from_namespace(ns: dict[str, Any]) -> dict[str, Any]:
+    """Pick the parameters out of a notebook's globals; refuse near-miss names (typos)."""
+    picked = {}
+    for name, value in ns.items():
+        if name in PARAMETERS:
+            picked[name] = value
+        elif (not name.startswith("_") and name not in _IGNORED
+              and isinstance(value, (str, int, float, bool, dict, list, type(None)))
+              and (difflib.get_close_matches(name, PARAMETERS, n=1, cutoff=0.8)
+                   or "password" in name.lower())):
+            _check_name(name)
+    return check_parameters(picked)
+
+
+def secrets_file() -> Path:
+    return paths.state_dir() / "secrets.env"
+
+
+def _lookup_secret(env_name: str, generate: bool) -> Secret | None:
+    if os.environ.get(env_name):
+        return Secret(os.environ[env_name], source=f"${env_name}")
+    dot = paths.project_root() / ".env"
+    if dot.is_file() and dotenv_values(dot).get(env_name):
+        return Secret(dotenv_values(dot)[env_name], source=".env")
+    store = secrets_file()
+    stored = dotenv_values(store) if store.is_file() else {}
+    if stored.get(env_name):
+        return Secret(stored[env_name], source=".runbook/secrets.env")
+    if not generate:
+        return None  # libpq will look in ~/.pgpass
+    value = _random.token_urlsafe(18)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
+        fh.write(f"{env_name}={value}\n")
+    os.chmod(store, 0o600)
+    return Secret(value, source=".runbook/secrets.env")
+
+
+def build_settings(values: dict[str, Any]) -> Settings:
+    """Defaults + validated values + environment → Settings (creates the run folder)."""
+    dot = paths.project_root() / ".env"
+    if dot.is_file():
+        load_dotenv(dot, override=False)
+    merged = {name: spec[0] for name, spec in PARAMETERS.items()}
+    merged.update(check_parameters(values))
+    for name, (env, fallback) in ENV_FALLBACK.items():
+        if not merged[name]:
+            raw = os.environ.get(env) or fallback
+            merged[name] = _coerce(name, int(raw) if name == "db_port" else raw)
+    if not merged["schema"]:
+        merged["schema"] = "django" if merged["django_project"] else "sqlite"
+    if not merged["run_dir"]:
+        merged["run_dir"] = str(paths.runs_dir() / "interactive")
+    merged["run_dir"] = str(paths.resolve(merged["run_dir"]))
+    _check_identifiers(merged)
+    embedded = merged["target"] == "embedded"
+    settings = Settings(**merged)
+    settings.password = _lookup_secret(settings.password_env, generate=embedded)
+    settings.admin_password = _lookup_secret(settings.admin_password_env, generate=embedded)
+    Path(settings.run_dir).mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def load_settings(ns: dict[str, Any] | None = None, profile: str | None = None,
+                  **overrides: Any) -> Settings:
+    """Settings from a notebook's globals (`load_settings(globals())`), a profile, or both."""
+    values: dict[str, Any] = load_profile(profile) if profile else {}
+    if ns:
+        values.update(_from_namespace(ns))
+    values.update(check_parameters(overrides))
+    return build_settings(values)
+
+
+def _check_identifiers(values: dict[str, Any]) -> None:
+    from .identifiers import check_identifier
+
+    for name in ("db_name", "db_user", "admin_user"):
+        check_identifier(values[name], name)
+
+
+__all__ = ["PARAMETERS", "Settings", "load_settings", "load_profile", "check_parameters",
+           "build_settings"]
+assert {f.name for f in fields(Settings)} == set(PARAMETERS) | {"password", "admin_password"}

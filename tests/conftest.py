@@ -1,0 +1,97 @@
+"""Shared fixtures: one real embedded PostgreSQL server for the whole test session.
+
+Tests point Settings at it with `target: server` (a loopback port, scram-sha-256), so they
+never touch the project's own `.runbook/pg` server. Each test that writes gets its own
+database and role from `fresh_db`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from runbook_lib import server
+from runbook_lib.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "adm-" + secrets.token_hex(8)
+APP_PASSWORD = "app-" + secrets.token_hex(8)
+
+
+class PG:
+    """The session's server: port, admin password and an admin connection helper."""
+
+    def __init__(self, embedded: server.EmbeddedServer) -> None:
+        self.embedded = embedded
+        self.port = embedded.port
+        self.admin_password = ADMIN_PASSWORD
+
+    def admin(self, dbname: str = "postgres"):
+        conn = psycopg2.connect(host="localhost", port=self.port, user="postgres",
+                                password=ADMIN_PASSWORD, dbname=dbname)
+        conn.autocommit = True
+        return conn
+
+    def execute(self, sql: str, dbname: str = "postgres") -> list:
+        conn = self.admin(dbname)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory) -> PG:
+    data = tmp_path_factory.mktemp("pgdata") / "pg"
+    embedded = server.EmbeddedServer(data, port=server.free_port())
+    embedded.start("postgres", ADMIN_PASSWORD)
+    yield PG(embedded)
+    embedded.destroy()
+
+
+@pytest.fixture
+def env_passwords(monkeypatch):
+    monkeypatch.setenv("PGADMIN_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setenv("DB_PASSWORD", APP_PASSWORD)
+    for name in ("DB_NAME", "DB_USER", "DB_HOST", "DB_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def make_settings(pg, tmp_path, env_passwords):
+    """Settings pointing at the session server: make_settings(db_name=..., **params)."""
+
+    def factory(**params):
+        values = {"target": "server", "db_host": "localhost", "db_port": pg.port,
+                  "run_dir": str(tmp_path / "run"), "django_project": "",
+                  "sqlite_path": str(tmp_path / "source.sqlite3")}
+        values.update(params)
+        return load_settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def fresh_db(pg, make_settings):
+    """A new empty database owned by a new app role (password APP_PASSWORD): its Settings."""
+    name = "t_" + uuid.uuid4().hex[:10]
+    pg.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{APP_PASSWORD}'")
+    pg.execute(f"CREATE DATABASE {name} OWNER {name}")
+    settings = make_settings(db_name=name, db_user=name)
+    yield settings
+    pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg.execute(f"DROP ROLE IF EXISTS {name}")
+
+
+@pytest.fixture(autouse=True)
+def _no_batch_env(monkeypatch):
+    monkeypatch.delenv("RUNBOOK_BATCH", raising=False)
+    monkeypatch.setenv("RUNBOOK_HOME", str(ROOT))
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
