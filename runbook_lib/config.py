@@ -31,7 +31,7 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "django_settings": ("config.settings.dev", str, "settings module of the Django project"),
     "target": ("embedded", ("embedded", "server"), "embedded: local server; server: existing one"),
     "db_host": ("", str, "empty: $DB_HOST, else localhost"),
-    "db_port": (0, int, "0: $DB_PORT, else 5432"),
+    "db_port": (0, int, "0: $DB_PORT, else 5432 (55432 for the embedded server)"),
     "db_name": ("", str, "empty: $DB_NAME, else spc_db"),
     "db_user": ("", str, "empty: $DB_USER, else spc_user"),
     "password_env": ("DB_PASSWORD", str, "environment variable holding the app password"),
@@ -51,7 +51,7 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "source_timezone": ("", str, "zone of naive timestamps; empty: from Django settings, else UTC"),
     "type_overrides": ({}, dict, "'table.column': 'postgres type' overrides of the type mapping"),
     "name_map": ({}, dict, "'long_name': 'short_name' for identifiers over 63 bytes"),
-    "demo_rows": (0, int, "build the sample SPC database with this many rows when missing"),
+    "demo_rows": (20000, int, "rows of the sample SPC database, built when it is missing"),
     "run_drills": (False, bool, "walk the fault drills in 05 (embedded server only)"),
     "apply_settings": (False, bool, "write the PostgreSQL DATABASES block into the settings"),
     "overwrite_env": (False, bool, "replace an existing .env file"),
@@ -62,6 +62,7 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
 
 ENV_FALLBACK = {"db_host": ("DB_HOST", "localhost"), "db_port": ("DB_PORT", 5432),
                 "db_name": ("DB_NAME", "spc_db"), "db_user": ("DB_USER", "spc_user")}
+EMBEDDED_PORT = 55432  # not 5432, so a system PostgreSQL on this machine is never in the way
 _IGNORED = {"In", "Out"}
 
 
@@ -261,6 +262,8 @@ def build_settings(values: dict[str, Any]) -> Settings:
     for name, (env, fallback) in ENV_FALLBACK.items():
         if not merged[name]:
             raw = os.environ.get(env) or fallback
+            if name == "db_port" and not os.environ.get(env) and merged["target"] == "embedded":
+                raw = EMBEDDED_PORT
             merged[name] = _coerce(name, int(raw) if name == "db_port" else raw)
     if not merged["schema"]:
         merged["schema"] = "django" if merged["django_project"] else "sqlite"
