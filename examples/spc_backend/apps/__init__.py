@@ -1,0 +1,1 @@
+"""Applications of the sample SPC backend."""

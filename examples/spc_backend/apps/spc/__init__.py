@@ -1,0 +1,1 @@
+"""Statistical process control: products with spec limits and their measurements."""

@@ -1,0 +1,1 @@
+"""Settings: `base` shared by every environment, `dev` the guide's SQLite default."""
