@@ -1,0 +1,164 @@
+"""The sample SPC database: built through the project's own migrate, realistic and consistent."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+
+from runbook_lib import cli, demo
+from runbook_lib.config import load_settings
+from runbook_lib.errors import SourceError
+
+ROWS = 3000
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "db.sqlite3"
+    info = demo.build(path, rows=ROWS, seed=7)
+    return path, info
+
+
+def query(path, sql: str) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def scalar(path, sql: str):
+    return query(path, sql)[0][0]
+
+
+def test_counts(built):
+    path, info = built
+    assert info["rows"] == ROWS and info["products"] == 20 and info["bytes"] > 0
+    assert scalar(path, "SELECT count(*) FROM spc_qualitymeasurement") == ROWS
+    assert scalar(path, "SELECT count(*) FROM spc_product") == 20
+    assert scalar(path, "SELECT seq FROM sqlite_sequence WHERE name='spc_qualitymeasurement'") == ROWS
+    assert not list(path.parent.glob(".*building*")), "temp file left behind"
+
+
+def test_users_admin_unusable_password(built):
+    path, _ = built
+    users = dict(query(path, "SELECT username, password FROM auth_user"))
+    assert set(users) == {"admin", "operator1", "analyst"}
+    assert all(p.startswith("!") and len(p) > 20 for p in users.values())
+    assert scalar(path, "SELECT is_superuser FROM auth_user WHERE username='admin'") == 1
+
+
+def test_every_measurement_has_its_product(built):
+    path, _ = built
+    orphans = scalar(path, "SELECT count(*) FROM spc_qualitymeasurement m "
+                           "LEFT JOIN spc_product p ON p.id = m.product_id WHERE p.id IS NULL")
+    assert orphans == 0
+    assert query(path, "PRAGMA foreign_key_check") == []
+    assert scalar(path, "PRAGMA integrity_check") == "ok"
+
+
+def test_out_of_spec_flags_match_limits(built):
+    path, _ = built
+    wrong = scalar(path, "SELECT count(*) FROM spc_qualitymeasurement m JOIN spc_product p "
+                         "ON p.id = m.product_id WHERE m.is_out_of_spec != "
+                         "(m.value > p.usl OR m.value < p.lsl)")
+    assert wrong == 0
+    share = scalar(path, "SELECT avg(is_out_of_spec) FROM spc_qualitymeasurement")
+    assert 0.003 < share < 0.05
+    assert scalar(path, "SELECT count(*) FROM spc_product WHERE NOT (lsl < target AND "
+                        "target < usl)") == 0
+
+
+def test_sample_groups_of_five(built):
+    path, _ = built
+    sizes = {n for (n,) in query(path, "SELECT count(*) FROM spc_qualitymeasurement "
+                                        "GROUP BY product_id, sample_group")}
+    assert sizes == {5}
+
+
+def test_timestamps_as_django_writes_them(built):
+    path, _ = built
+    stamps = [s for (s,) in query(path, "SELECT measured_at FROM spc_qualitymeasurement")]
+    stamps += [s for row in query(path, "SELECT created_at, updated_at FROM spc_product")
+               for s in row]
+    assert all(STAMP.match(s) for s in stamps)
+    assert all(not s.endswith(".000000") for s in stamps)
+    assert sum(s[-3:] != "000" for s in stamps) > len(stamps) * 0.9  # below-millisecond detail
+
+
+def test_varied_text_notes_and_json(built):
+    path, _ = built
+    notes = [n for (n,) in query(path, "SELECT DISTINCT note FROM spc_qualitymeasurement")]
+    assert "" in notes and any("\n" in n for n in notes)
+    assert any(re.search("[가-힣]", n) for n in notes)
+    assert scalar(path, "SELECT count(*) FROM spc_qualitymeasurement WHERE extra IS NOT NULL "
+                        "AND json_valid(extra)") > 0
+    names = [n for (n,) in query(path, "SELECT product_name FROM spc_product")]
+    assert any(re.search("[가-힣]", n) for n in names) and any(n.isascii() for n in names)
+
+
+def test_final_file_in_normal_journal_mode(built):
+    path, _ = built
+    assert scalar(path, "PRAGMA journal_mode") == "delete"
+
+
+def test_django_check_and_migrations_clean(built):
+    path, _ = built
+    assert "no issues" in demo.manage(path, "check").stdout
+    shown = demo.manage(path, "showmigrations").stdout
+    assert "[X]" in shown and "[ ]" not in shown
+    demo.manage(path, "makemigrations", "--check", "--dry-run")
+
+
+def test_deterministic_for_a_seed(built, tmp_path):
+    path, _ = built
+    again = tmp_path / "again.sqlite3"
+    demo.build(again, rows=ROWS, seed=7)
+    for table in ("spc_product", "spc_qualitymeasurement", "auth_user"):
+        sql = f"SELECT * FROM {table} ORDER BY id"
+        assert query(path, sql) == query(again, sql)
+
+
+def test_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"keep me")
+    with pytest.raises(demo.DemoExists, match="already exists") as info:
+        demo.build(path, rows=10)
+    assert "force" in info.value.hint
+    assert path.read_bytes() == b"keep me"
+    demo.build(path, rows=10, force=True)
+    assert scalar(path, "SELECT count(*) FROM spc_qualitymeasurement") == 10
+
+
+def test_ensure_sample_missing_other_path(tmp_path):
+    missing = tmp_path / "nowhere" / "app.sqlite3"
+    settings = load_settings(target="server", django_project="", sqlite_path=str(missing),
+                             run_dir=str(tmp_path / "run"))
+    with pytest.raises(SourceError) as info:
+        demo.ensure_sample(settings)
+    assert str(missing) in info.value.message and "sqlite_path" in info.value.hint
+    assert not missing.exists()
+
+
+def test_ensure_sample_builds_the_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path))
+    sample = tmp_path / "examples" / "spc_backend" / "db.sqlite3"
+    settings = SimpleNamespace(sqlite_file=sample, demo_rows=200)
+    assert demo.ensure_sample(settings) == sample
+    assert scalar(sample, "SELECT count(*) FROM spc_qualitymeasurement") == 200
+    before = sample.stat().st_mtime_ns
+    assert demo.ensure_sample(settings) == sample and sample.stat().st_mtime_ns == before
+
+
+def test_cli_builds_and_refuses(tmp_path, capsys):
+    out = tmp_path / "cli.sqlite3"
+    assert cli.main(["demo-data", "--rows", "250", "--out", str(out), "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "rows: 250" in printed and "products: 20" in printed and "MB" in printed
+    assert cli.main(["demo-data", "--rows", "250", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert cli.main(["demo-data", "--rows", "100", "--out", str(out), "--force"]) == 0
