@@ -1,0 +1,159 @@
+"""Role + database provisioning on the real server: converges, never leaks, refuses cleanly."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from runbook_lib import db, provision
+from runbook_lib.errors import ConfigError, ProvisionError
+
+
+def catalog(pg, role: str, name: str) -> dict:
+    """Everything stage 02 could change, as the catalog shows it."""
+    roles = pg.execute("SELECT a.rolname, a.rolpassword, a.rolcanlogin, a.rolsuper, "
+                       "a.rolcreatedb, a.rolcreaterole FROM pg_authid a ORDER BY 1")
+    dbs = pg.execute("SELECT datname, pg_get_userbyid(datdba), datacl::text, encoding "
+                     "FROM pg_database ORDER BY 1")
+    members = pg.execute("SELECT roleid, member, admin_option, inherit_option, set_option "
+                         "FROM pg_auth_members ORDER BY 1, 2")
+    schema = pg.execute("SELECT nspacl::text, nspowner FROM pg_namespace "
+                        "WHERE nspname = 'public'", name) if [d for d in dbs if d[0] == name] else []
+    return {"roles": roles, "dbs": dbs, "members": members, "schema": schema}
+
+
+@pytest.fixture
+def names(pg):
+    role, name = "r_" + uuid.uuid4().hex[:8], "d_" + uuid.uuid4().hex[:8]
+    yield role, name
+    pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg.execute(f"DROP OWNED BY {role}") if pg.execute(
+        f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'") else None
+    pg.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.fixture
+def weak_admin(pg, monkeypatch):
+    """A non-superuser admin role: weak_admin(createrole=..., createdb=...) → its name."""
+    made = []
+
+    def factory(createrole: bool, createdb: bool, log_all: bool = False) -> str:
+        name = "adm_" + uuid.uuid4().hex[:8]
+        attrs = ("CREATEROLE " if createrole else "") + ("CREATEDB" if createdb else "")
+        pg.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'weak-{name}' {attrs}")
+        if log_all:
+            pg.execute(f"ALTER ROLE {name} SET log_statement = 'all'")
+        monkeypatch.setenv("PGADMIN_PASSWORD", f"weak-{name}")
+        made.append(name)
+        return name
+
+    yield factory
+    for name in made:
+        pg.execute(f"DROP OWNED BY {name} CASCADE")
+        pg.execute(f"DROP ROLE IF EXISTS {name}")
+
+
+def test_creates_role_and_database_owned_by_the_app_role(pg, make_settings, names):
+    role, name = names
+    rows = provision.create_database(make_settings(db_user=role, db_name=name))
+    assert all(r.status == "ok" for r in rows), rows
+    assert provision.changed(rows) == ["DB002", "DB003", "DB004", "DB005"]
+    assert pg.execute(f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname='{name}'") \
+        == [(role,)]
+    secret = pg.execute(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")[0][0]
+    assert secret.startswith("SCRAM-SHA-256$")
+
+
+def test_second_run_changes_nothing(pg, make_settings, names):
+    role, name = names
+    settings = make_settings(db_user=role, db_name=name)
+    provision.create_database(settings)
+    before = catalog(pg, role, name)
+    rows = provision.create_database(settings)
+    assert provision.changed(rows) == []
+    assert "exists, unchanged" in rows[1].message and "exists, unchanged" in rows[3].message
+    assert catalog(pg, role, name) == before
+
+
+def test_password_reset_only_when_it_does_not_authenticate(pg, make_settings, names):
+    role, name = names
+    pg.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'something-else'")
+    pg.execute(f"CREATE DATABASE {name}")  # owned by postgres, as the guide leaves it
+    settings = make_settings(db_user=role, db_name=name)
+    rows = provision.create_database(settings)
+    assert provision.changed(rows) == ["DB003", "DB005"]
+    assert "owner changed from postgres" in rows[4].message
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user")
+        assert cur.fetchone() == (role,)
+
+
+def test_password_never_reaches_sql_text_or_server_log(pg, make_settings, names, weak_admin):
+    role, name = names
+    admin = weak_admin(createrole=True, createdb=True, log_all=True)
+    start = pg.embedded.log_file.stat().st_size
+    rows = provision.create_database(make_settings(db_user=role, db_name=name, admin_user=admin))
+    assert all(r.status == "ok" for r in rows), rows
+    app_password = os.environ["DB_PASSWORD"]
+    log = pg.embedded.log_file.read_text(errors="replace")[start:]
+    assert "CREATE ROLE" in log and app_password not in log
+    assert app_password not in repr(rows) and app_password not in rows._repr_html_()
+
+
+def test_non_superuser_admin_with_rights_converges(pg, make_settings, names, weak_admin):
+    role, name = names
+    settings = make_settings(db_user=role, db_name=name, admin_user=weak_admin(True, True))
+    provision.create_database(settings)
+    before = catalog(pg, role, name)
+    assert provision.changed(provision.create_database(settings)) == []
+    assert catalog(pg, role, name) == before
+
+
+@pytest.mark.parametrize("rights", [(False, False), (True, False), (False, True)])
+def test_admin_without_createdb_createrole_changes_nothing(pg, make_settings, names,
+                                                          weak_admin, rights):
+    role, name = names
+    admin = weak_admin(*rights)
+    before = catalog(pg, role, name)
+    with pytest.raises(ProvisionError) as err:
+        provision.create_database(make_settings(db_user=role, db_name=name, admin_user=admin))
+    assert "Nothing was changed" in err.value.message
+    assert "ALTER ROLE " + admin in err.value.hint
+    assert catalog(pg, role, name) == before
+
+
+def test_dry_run_plans_without_changing(pg, make_settings, names):
+    role, name = names
+    before = catalog(pg, role, name)
+    rows = provision.create_database(make_settings(db_user=role, db_name=name, dry_run=True))
+    assert rows[0].status == "skip" and "create_role" in rows[0].details["actions"]
+    assert catalog(pg, role, name) == before
+
+
+def test_missing_app_password_for_a_new_role(pg, make_settings, names, monkeypatch):
+    role, name = names
+    monkeypatch.delenv("DB_PASSWORD")
+    settings = make_settings(db_user=role, db_name=name, password_env="NO_SUCH_PW_VAR")
+    before = catalog(pg, role, name)
+    with pytest.raises(ProvisionError, match="NO_SUCH_PW_VAR"):
+        provision.create_database(settings)
+    assert catalog(pg, role, name) == before
+
+
+def test_schema_rights_granted_when_public_was_locked(pg, make_settings, names):
+    role, name = names
+    settings = make_settings(db_user=role, db_name=name)
+    provision.create_database(settings)
+    pg.execute("ALTER SCHEMA public OWNER TO postgres", name)
+    assert provision.check_schema_rights(settings).details["changed"] is True
+    assert provision.check_app_login(settings).status == "ok"
+
+
+@pytest.mark.parametrize("bad", ["x; DROP DATABASE postgres", 'spc"db', "a'b", "1abc", ""])
+def test_sql_in_names_is_refused_before_connecting(make_settings, bad):
+    with pytest.raises(ConfigError, match="not a valid role or database name"):
+        make_settings(db_name=bad or " ")
+    with pytest.raises(ConfigError):
+        make_settings(db_user=bad or " ")
