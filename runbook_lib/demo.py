@@ -22,6 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
+from tqdm.auto import tqdm
+
 from . import djangoproj, paths
 from .errors import RunbookError, SourceError
 
@@ -150,7 +152,7 @@ def manage(path: str | os.PathLike, *args: str) -> subprocess.CompletedProcess:
         return djangoproj.manage(ns, *args, database="sqlite", sqlite_path=path)
 
 
-def insert(path: Path, rows: int, products: int, seed: int) -> dict:
+def insert(path: Path, rows: int, products: int, seed: int, progress: bool = False) -> dict:
     """Fill the migrated file in one fast transaction; return counts."""
     rng = random.Random(seed)
     start = PERIOD_END - timedelta(days=PERIOD_DAYS)
@@ -172,7 +174,8 @@ def insert(path: Path, rows: int, products: int, seed: int) -> dict:
         conn.executemany(
             "INSERT INTO spc_qualitymeasurement (product_id, sample_group, value, measured_at, "
             "operator, note, is_out_of_spec, extra) VALUES (?,?,?,?,?,?,?,?)",
-            make_measurements(rng, prods, rows, start))
+            tqdm(make_measurements(rng, prods, rows, start), total=rows, unit=" rows",
+                 unit_scale=True, mininterval=0.5, disable=not progress, leave=False))
         conn.executemany(
             "INSERT INTO auth_user (id, password, username, is_superuser, is_staff, is_active, "
             "first_name, last_name, email, date_joined) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -189,21 +192,22 @@ def insert(path: Path, rows: int, products: int, seed: int) -> dict:
 
 
 def build(path: str | os.PathLike, rows: int = 20000, products: int | None = None,
-          seed: int = 42, force: bool = False) -> dict:
+          seed: int = 42, force: bool = False, progress: bool = False) -> dict:
     """Build the sample SPC database at `path` (atomically: a temp file renamed at the end)."""
     target = Path(path).expanduser().resolve()
     if target.exists() and not force:
         raise DemoExists(f"{target} already exists; the demo data generator will not overwrite it.",
                          "Pass --force (force=True) to replace it, or choose another --out path.")
-    if rows < 0:
-        raise RunbookError(f"rows must be 0 or more, not {rows}.", "Pass --rows 20000, for example.")
+    if rows < 0 or (products is not None and products < 1):
+        raise RunbookError(f"rows must be 0 or more and products 1 or more (got {rows}, "
+                           f"{products}).", "Pass --rows 20000, for example.")
     target.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     try:
         manage(tmp, "migrate", "--noinput")
-        info = insert(tmp, rows, products or product_count(rows), seed)
+        info = insert(tmp, rows, products or product_count(rows), seed, progress)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -242,7 +246,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     out = paths.resolve(args.out) if args.out else paths.project_root() / SAMPLE_DB
-    info = build(out, rows=args.rows, products=args.products, seed=args.seed, force=args.force)
+    info = build(out, rows=args.rows, products=args.products, seed=args.seed, force=args.force,
+                 progress=True)
     print(f"built {info['path']}")
     print(f"rows: {info['rows']}  products: {info['products']}  out of spec: "
           f"{info['out_of_spec']}  seconds: {info['seconds']}  size: "

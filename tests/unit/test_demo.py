@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from types import SimpleNamespace
@@ -162,3 +163,41 @@ def test_cli_builds_and_refuses(tmp_path, capsys):
     assert cli.main(["demo-data", "--rows", "250", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert cli.main(["demo-data", "--rows", "100", "--out", str(out), "--force"]) == 0
+
+
+ORM_PROBE = """
+import json
+from django.db import connection
+from django.utils import timezone
+from apps.spc.models import Product, QualityMeasurement
+p = Product.objects.order_by('id').first()
+m = QualityMeasurement.objects.exclude(extra=None).order_by('id').first()
+new = QualityMeasurement.objects.create(product=p, sample_group=999, value=1.5,
+                                        measured_at=timezone.now(), operator='orm')
+p2 = Product.objects.create(product_code='ORM-1', product_name='orm', usl=2, lsl=1, target=1.5,
+                            unit='mm', unit_cost='12.34')
+with connection.cursor() as c:
+    c.execute('select cast(measured_at as text), typeof(extra) from spc_qualitymeasurement '
+              'where id in (%s, %s) order by id', [m.id, new.id])
+    rows = c.fetchall()
+    c.execute('select typeof(unit_cost), cast(created_at as text) from spc_product '
+              'where id in (%s, %s) and unit_cost is not null order by id', [p.id, p2.id])
+    rows += c.fetchall()
+guide = [f'{x.product_code}: {x.product_name}' for x in Product.objects.all()[:5]]
+print(json.dumps({'tz': str(m.measured_at.tzinfo), 'extra': type(m.extra).__name__,
+                  'cost': str(p.unit_cost), 'rows': rows, 'guide': guide}))
+"""
+
+
+def test_django_orm_reads_it_and_writes_the_same_formats(built, tmp_path):
+    path, _ = built
+    copy = tmp_path / "orm.sqlite3"
+    copy.write_bytes(path.read_bytes())
+    out = json.loads(demo.manage(copy, "shell", "-c", ORM_PROBE).stdout.strip().splitlines()[-1])
+    assert out["tz"] == "UTC" and out["extra"] == "dict" and out["cost"]
+    ours, django_written, *costs = out["rows"]
+    assert STAMP.match(ours[0]) and STAMP.match(django_written[0])
+    assert ours[1] == "text" and django_written[1] == "null"
+    assert costs[0][0] == costs[1][0] == "real"  # NUMERIC affinity, as Django's own writes
+    assert all(STAMP.match(row[1]) for row in costs)
+    assert len(out["guide"]) == 5 and all(":" in line for line in out["guide"])
