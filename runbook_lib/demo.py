@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 from tqdm.auto import tqdm
 
 from . import djangoproj, paths
@@ -191,6 +192,14 @@ def insert(path: Path, rows: int, products: int, seed: int, progress: bool = Fal
     return {"rows": rows, "products": products, "users": 3, "out_of_spec": bad}
 
 
+def clear_stale(target: Path) -> None:
+    """Remove temp files of builds that were killed (their process is gone)."""
+    for leftover in target.parent.glob(f".{target.name}.building-*"):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
 def build(path: str | os.PathLike, rows: int = 20000, products: int | None = None,
           seed: int = 42, force: bool = False, progress: bool = False) -> dict:
     """Build the sample SPC database at `path` (atomically: a temp file renamed at the end)."""
@@ -202,6 +211,7 @@ def build(path: str | os.PathLike, rows: int = 20000, products: int | None = Non
         raise RunbookError(f"rows must be 0 or more and products 1 or more (got {rows}, "
                            f"{products}).", "Pass --rows 20000, for example.")
     target.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(target)
     began = time.perf_counter()
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
     tmp.unlink(missing_ok=True)

@@ -201,3 +201,12 @@ def test_django_orm_reads_it_and_writes_the_same_formats(built, tmp_path):
     assert costs[0][0] == costs[1][0] == "real"  # NUMERIC affinity, as Django's own writes
     assert all(STAMP.match(row[1]) for row in costs)
     assert len(out["guide"]) == 5 and all(":" in line for line in out["guide"])
+
+
+def test_killed_build_leaves_no_half_database(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    stale = tmp_path / ".db.sqlite3.building-999999999"  # a build killed mid-way
+    stale.write_bytes(b"half a database")
+    demo.build(path, rows=5)
+    assert path.is_file() and not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.sqlite3"]
