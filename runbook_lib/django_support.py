@@ -20,7 +20,7 @@ from . import djangoproj
 from .errors import ConfigError
 from .i18n import t
 from .results import Check
-from .settings_lint import lint_file, lint_sources, settings_path
+from .settings_lint import lint_file, lint_sources, module_files, settings_path
 
 GITIGNORE_LINES = (".env", "*.pyc", "__pycache__/")  # the guide's step 2
 BACKUP_SUFFIX = ".runbook-backup-"
@@ -149,7 +149,8 @@ def lint_proposed(settings, environ=None):
     """Lint the settings as they would be with the runbook's block (must be clean)."""
     file = settings_file(settings)
     text = proposed_text(file.read_text("utf-8"), database_block(settings))
-    return lint_sources([(file.name, text)], environ, settings.django_settings,
+    bases = [(f.name, f.read_text("utf-8")) for f in module_files(file)[1:]]
+    return lint_sources([(file.name, text), *bases], environ, settings.django_settings,
                         settings.language)
 
 

@@ -234,14 +234,15 @@ def _password_hits(parsed: list[tuple[str, ast.AST]]) -> list[str]:
 
 def _production(parsed, environ, module: str) -> tuple[list[str], str]:
     """(where DEBUG is on, description of the production database) or ([], '')."""
-    debug = [w for label, tree in parsed if (w := _debug_on(tree, environ, label))]
-    db: dict[str, object] = {}
-    for _label, tree in parsed:
+    debug, db = None, {}
+    for label, tree in reversed(parsed):  # base files first, the module itself last
+        if any(_assignments(tree, "DEBUG")):
+            debug = _debug_on(tree, environ, label)
         db = database_values(tree, environ) or db
     engine = str(db.get("ENGINE") or "")
     host = str(db.get("HOST") or "")
     remote = "postgresql" in engine and (host not in LOOPBACK or "prod" in module.lower())
-    return (debug[-1:], f"{db.get('NAME')}@{host or 'local socket'}") if debug and remote \
+    return ([debug], f"{db.get('NAME')}@{host or 'local socket'}") if debug and remote \
         else ([], "")
 
 
