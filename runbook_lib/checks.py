@@ -238,9 +238,16 @@ def prepare_target(settings) -> CheckTable:
                 f"{status.host}:{status.port}, data in {status.data_dir}", pid=status.pid)]
     from . import demo
 
-    demo.ensure_sample(settings)
-    rows.append(_ok("PG012", "sample data", f"{settings.sqlite_path} is ready"))
+    file = demo.ensure_sample(settings)
+    size = file.stat().st_size
+    rows.append(_ok("PG012", "sample data", f"{file} ({size / 1e6:.1f} MB) is ready",
+                    path=str(file), bytes=size))
     return table(rows)
 
 
-__all__ = ["check_install", "prepare_target", "find_tool", "server_checks", "check_port"]
+def verdict(rows) -> str:
+    """The stage status to record: 'warn' when any check warns, else 'ok'."""
+    return "warn" if any(r.status == "warn" for r in rows) else "ok"
+
+
+__all__ = ["verdict", "check_install", "prepare_target", "find_tool", "server_checks", "check_port"]

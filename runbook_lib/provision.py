@@ -31,6 +31,7 @@ MSG = {
     "pw_set": {"en": "password set from {source} (scram-sha-256)",
                "ko": "{source}의 비밀번호로 설정됨 (scram-sha-256)"},
     "owner_ok": {"en": "owned by {owner}, unchanged", "ko": "소유자 {owner}, 변경 없음"},
+    "owner_new": {"en": "owner {owner} (set at creation)", "ko": "소유자 {owner} (생성 시 지정)"},
     "owner_set": {"en": "owner changed from {old} to {owner}",
                   "ko": "소유자를 {old}에서 {owner}(으)로 변경함"},
 }
@@ -209,7 +210,8 @@ def summarise(state: State, actions: list[str], settings) -> list[Check]:
         rows.append(_row("DB005", "database owner", "owner_set", True, lang, owner=user,
                          old=state.db_owner))
     else:
-        rows.append(_row("DB005", "database owner", "owner_ok", created, lang, owner=user))
+        rows.append(_row("DB005", "database owner", "owner_new" if created else "owner_ok",
+                         created, lang, owner=user))
     return rows
 
 
