@@ -1,14 +1,22 @@
-# Two commands on a fresh machine: `make run` and `make test`.
-PYTHON ?= python3
+# Two commands on a fresh machine: `make run` and `make test` (only python3 >= 3.11 needed).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+            command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+            2>/dev/null && { command -v $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= parameters/training.yaml
+GET_PIP := https://bootstrap.pypa.io/get-pip.py
 
 .PHONY: run test lab lint clean-runs
 
+# A venv with pip. Debian without the python3-venv package has no ensurepip: then the venv
+# is made without pip and pip is bootstrapped with the standard get-pip.py.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required (python3 --version)." \
+	  "Debian/Ubuntu: sudo apt install python3; macOS: brew install python@3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
+	  $(BIN)/python -c "import urllib.request; exec(urllib.request.urlopen('$(GET_PIP)').read())" --quiet; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
