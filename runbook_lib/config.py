@@ -181,10 +181,14 @@ def _coerce(name: str, value: Any) -> Any:
 
 def check_parameters(values: dict[str, Any]) -> dict[str, Any]:
     """Validate names and types; return the values coerced."""
+    from .identifiers import check_identifier
+
     out = {}
     for name, value in values.items():
         _check_name(name)
         out[name] = _coerce(name, value)
+        if name in ("db_name", "db_user", "admin_user") and out[name]:
+            check_identifier(out[name], name)  # refused before any run starts
     return out
 
 
