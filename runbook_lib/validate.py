@@ -1,0 +1,264 @@
+"""Validation (stage 04): proof that nothing was lost between the SQLite snapshot and the target.
+
+For every migrated table: row counts, full content through canonical values compared row by
+row in key order (`validate_rows`), the planned keys / NOT NULL / indexes / types / foreign
+keys (`validate_schema`), sequences that would not collide, orphaned foreign keys, the
+migration's quarantined rows accounted as expected differences, and for an SPC project the
+guide's step 4. `run(settings)` returns a `ValidationReport`, writes `validation.json` and the
+manifest's `validation` section, and in batch runs raises `ValidationFailed` on any mismatch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import db, manifest, validate_guide, validate_report
+from . import validate_rows as rows
+from . import validate_schema as schema
+from . import validate_values as values
+from .errors import ConfigError, SourceError, ValidationFailed
+from .i18n import t
+from .identifiers import quote_ident
+from .results import Check, batch_mode, table
+from .validate_report import TEXT, TableVerdict, ValidationReport
+
+MODES = ("full", "sample", "counts")
+CHECKS = {  # id: (name, hint)
+    "VA001": ("tables present", "Re-run 03_migrate; a table that is missing was never created."),
+    "VA002": ("row counts", "Re-run 03_migrate with if_exists: replace; see the missing rows."),
+    "VA003": ("content identical", "The samples show source and target side by side; re-run "
+              "03_migrate (method: copy) so values keep their exact type."),
+    "VA004": ("sequences past max(id)", "Run SELECT setval(seq, max(id)) per table, or re-run "
+              "03_migrate, which sets them after the load."),
+    "VA005": ("no orphaned foreign keys", "Load the parent rows, or fix the child rows, then "
+              "VALIDATE the constraint."),
+    "VA006": ("keys, UNIQUE, NOT NULL, FKs", "Re-run 03_migrate; the schema plan creates them."),
+    "VA007": ("indexes", "Create the missing index (see 03_migrate's DDL preview)."),
+    "VA008": ("column types", "A column was created with another type than planned; re-run "
+              "03_migrate with schema: django or check type_overrides."),
+    "VA009": ("quarantined rows", "Read the quarantine folder; fix the values and load them."),
+    "VA010": ("guide step 4 (Product, QualityMeasurement)", "See the table of the guide's checks."),
+}
+
+
+def _snapshot(settings, migration: dict) -> Path:
+    path = Path(migration.get("snapshot") or settings.sqlite_file)
+    if not path.is_file():
+        raise SourceError(f"The source snapshot {path} does not exist.",
+                          "Run 03_migrate first (it records the snapshot in the run's manifest),"
+                          " or set sqlite_path to the SQLite file.")
+    return path
+
+
+def entries_from_snapshot(src: sqlite3.Connection) -> list[dict]:
+    """Tables to compare when no migration was recorded: every table, same names."""
+    names = [r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                       "name NOT LIKE 'sqlite_%' ORDER BY name")]
+    out = []
+    for name in names:
+        info = schema.source_columns(src, name)
+        out.append({"table": name, "source_table": name, "quarantined": 0,
+                    "columns": [{"name": r[1], "source_name": r[1]} for r in info],
+                    "primary_key": [r[1] for r in sorted((r for r in info if r[5]),
+                                                         key=lambda r: r[5])]})
+    return out
+
+
+def _names(src: sqlite3.Connection, entries: list[dict]) -> dict:
+    out = {}
+    for e in entries:
+        cols = {c.get("source_name", c["name"]): c["name"] for c in e.get("columns") or []}
+        if not cols:
+            cols = {r[1]: r[1] for r in schema.source_columns(src, e["source_table"])}
+            e["columns"] = [{"name": v, "source_name": k} for k, v in cols.items()]
+        out[e["source_table"]] = (e["table"], cols)
+    return out
+
+
+def spec_for(entry: dict, p: schema.Plan, actual: dict, where: str, zone: str,
+             fraction: float) -> rows.TableSpec:
+    """Compared columns, primary key first, each read as its target type."""
+    cols = [rows.Column(c["name"], c.get("source_name", c["name"]),
+                        values.type_class(actual["columns"][c["name"]][0]))
+            for c in entry["columns"] if c["name"] in actual["columns"]]
+    key = [c for name in p.primary_key for c in cols if c.name == name]
+    if len(key) != len(p.primary_key):
+        key = []
+    rest = [c for c in cols if c not in key]
+    return rows.TableSpec(entry["table"], entry["source_table"], where, len(key),
+                          tuple(key + rest), zone, fraction)
+
+
+def _count(src, cur, where: str, entry: dict) -> tuple[int, int]:
+    n = src.execute(f"SELECT count(*) FROM {quote_ident(entry['source_table'])}").fetchone()[0]
+    cur.execute(f"SELECT count(*) FROM {schema.qualified(where, entry['table'])}")
+    return n, cur.fetchone()[0]
+
+
+def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
+    """Differing rows side by side (source | target), primary key first; None if none."""
+    import pandas as pd
+
+    if not diff.samples:
+        return None
+    names = spec.names
+    if spec.key == 0:
+        return pd.DataFrame([{"difference": kind, **dict(zip(names, row, strict=True))}
+                             for kind, row in diff.samples])
+    keys, shown = names[:spec.key], list(diff.changed_columns) or names[spec.key:]
+    src_where = " AND ".join(f"{quote_ident(c.source_name)} = ?" for c in spec.columns[:spec.key])
+    tgt_where = " AND ".join(f"{quote_ident(n)} = %s" for n in keys)
+    src_cols = ", ".join(quote_ident(c.source_name) for c in spec.columns)
+    tgt_cols = ", ".join(quote_ident(n) for n in names)
+    out = []
+    for kind, key in diff.samples:
+        left = src.execute(f"SELECT {src_cols} FROM {quote_ident(spec.source_table)} "
+                           f"WHERE {src_where}", key).fetchone()
+        cur.execute(f"SELECT {tgt_cols} FROM {schema.qualified(spec.schema, spec.table)} "
+                    f"WHERE {tgt_where}", key)
+        right = cur.fetchone()
+        row = {**dict(zip(keys, key, strict=True)), "difference": kind}
+        for name in shown:
+            i = names.index(name)
+            row[f"{name} (source)"] = left[i] if left else None
+            row[f"{name} (target)"] = right[i] if right else None
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _account(v: TableVerdict, mode: str, quarantine_dir: str) -> None:
+    """Set the verdict; quarantined rows count as expected differences and are named."""
+    q = v.quarantined
+    if q:
+        v.notes.append({k: s.format(n=q, where=quarantine_dir or "-")
+                        for k, s in TEXT["quarantined"].items()})
+    explained = v.extra == 0 and v.missing + v.changed <= q
+    counted = v.source_rows is not None and v.target_rows is not None and (
+        v.source_rows - q <= v.target_rows <= v.source_rows)
+    if mode == "full" and not v.problems and explained and counted and not q:
+        v.notes.insert(0, {k: s.format(rows=v.source_rows) for k, s in TEXT["ok"].items()})
+    elif mode == "counts" and counted:
+        v.notes.insert(0, {k: s.format(rows=v.target_rows) for k, s in TEXT["counted"].items()})
+    elif mode == "sample" and explained:
+        v.notes.insert(0, {k: s.format(compared=v.compared) for k, s in TEXT["sampled"].items()})
+    if not counted:
+        v.notes.insert(0, {k: s.format(source=v.source_rows, target=v.target_rows)
+                           for k, s in TEXT["counts"].items()})
+    v.verdict = "ok" if explained and counted and not v.problems else "mismatch"
+
+
+def validate_table(ctx: dict, entry: dict) -> TableVerdict:
+    """Every check of one table."""
+    src, cur, where = ctx["src"], ctx["cur"], ctx["schema"]
+    v = TableVerdict(entry["table"], entry["source_table"],
+                     quarantined=int(entry.get("quarantined") or 0))
+    if entry["table"] not in ctx["present"]:
+        v.verdict = "missing"
+        v.source_rows = src.execute(
+            f"SELECT count(*) FROM {quote_ident(entry['source_table'])}").fetchone()[0]
+        return v
+    actual = schema.target_structure(cur, where, entry["table"])
+    p = schema.plan(src, entry, ctx["names"])
+    v.problems += schema.check_columns(p, actual, ctx["types"]) + schema.check_keys(p, actual)
+    mode = ctx["mode"]
+    fraction = ctx["fraction"] if mode == "sample" else 1.0
+    spec = spec_for(entry, p, actual, where, ctx["zone"], fraction)
+    v.source_rows, v.target_rows = _count(src, cur, where, entry)
+    if mode != "counts":
+        diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"])
+        v.compared = diff.source_rows
+        v.missing, v.extra, v.changed = diff.missing, diff.extra, diff.changed
+        v.changed_columns = dict(diff.changed_columns.most_common())
+        v.samples = _samples(src, cur, spec, diff)
+    v.problems += schema.check_sequences(cur, where, entry["table"])
+    v.problems += schema.check_orphans(cur, where, p, actual)
+    _account(v, mode, ctx["quarantine_dir"])
+    return v
+
+
+def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> list[Check]:
+    """The stage's checks VA001-VA010 from the per-table verdicts."""
+    problems = {i: [f"{v.table}: {t(text, language)}" for v in verdicts
+                    for pid, text in v.problems if pid == i] for i in CHECKS}
+    problems["VA001"] = [v.table for v in verdicts if v.verdict == "missing"]
+    problems["VA002"] = [v.table for v in verdicts if v.verdict != "missing" and not
+                         (v.source_rows - v.quarantined <= v.target_rows <= v.source_rows)]
+    problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in verdicts
+                         if v.verdict != "missing" and (v.extra or v.missing + v.changed >
+                                                        v.quarantined)]
+    out = []
+    for cid, (name, hint) in CHECKS.items():
+        found = problems[cid]
+        status, message = ("fail", "; ".join(found[:10])) if found else ("ok", "ok")
+        if cid == "VA003" and mode == "counts":
+            status, message = "skip", "validate_mode: counts"
+        elif cid == "VA009":
+            held = [f"{v.table}: {v.quarantined}" for v in verdicts if v.quarantined]
+            status, message = ("warn", "; ".join(held)) if held else ("ok", "none")
+        elif cid == "VA010":
+            if guide is None:
+                status, message = "skip", "no SPC Product table"
+            else:
+                bad = guide[guide.status != "ok"]
+                status = "fail" if len(bad) else "ok"
+                message = "; ".join(bad.check) if len(bad) else f"{len(guide)} checks identical"
+        out.append(Check(cid, name, status, message, hint if status == "fail" else "",
+                         {"problems": found}))
+    return out
+
+
+def run(settings, dbname: str | None = None, mode: str | None = None) -> ValidationReport:
+    """Validate the target database (or `dbname`) against the migration's SQLite snapshot."""
+    mode = mode or settings.validate_mode
+    if mode not in MODES:
+        raise ConfigError(f"validate_mode {mode!r} is not one of {MODES}.",
+                          "Set validate_mode to full, sample or counts.")
+    started = time.perf_counter()
+    migration = manifest.read(settings.run_dir).get("migration") or {}
+    snapshot = _snapshot(settings, migration)
+    with closing(rows.open_source(str(snapshot))) as src, \
+            db.connection(settings, dbname=dbname) as conn:
+        conn.set_session(readonly=True)
+        cur = conn.cursor()
+        cur.execute("SELECT current_schema(), current_database()")
+        where, database = cur.fetchone()
+        entries = [dict(e) for e in migration.get("tables") or entries_from_snapshot(src)]
+        names = _names(src, entries)
+        present = schema.target_tables(cur, where)
+        spellings = {c.get("target_type", "") for e in entries for c in e["columns"]}
+        spellings |= {r[0] for e in entries if e["table"] in present
+                      for r in schema.target_structure(cur, where, e["table"])["columns"].values()}
+        ctx = {"src": src, "cur": cur, "schema": where, "present": present, "names": names,
+               "types": schema.canonical_types(cur, spellings), "mode": mode,
+               "fraction": settings.sample_fraction, "snapshot": str(snapshot),
+               "kwargs": db.connect_kwargs(settings, dbname=dbname),
+               "zone": migration.get("source_timezone") or settings.source_timezone or "UTC",
+               "limit": settings.diff_samples, "quarantine_dir": migration.get("quarantine_dir")}
+        verdicts = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
+                                                         disable=len(entries) < 2)]
+        guide = validate_guide.step4(src, cur, where, entries, present)
+    checks = summarise(verdicts, guide, mode, settings.language)
+    report = ValidationReport(mode, verdicts, table(checks), guide,
+                              time.perf_counter() - started, settings.language, database)
+    validate_report.write(report, settings.run_dir,
+                          "" if dbname in (None, settings.db_name) else dbname)
+    if batch_mode() and not report.ok:
+        raise failure(report)
+    return report
+
+
+def failure(report: ValidationReport) -> ValidationFailed:
+    """The error a failed validation raises in batch runs (it carries the report)."""
+    exc = ValidationFailed(f"Validation found differences: {report.summary()}",
+                           "Open 04_validate's sample tables (source vs target side by side) "
+                           "and validation.json; fix the cause and re-run 03_migrate and 04.")
+    exc.report = report
+    return exc
+
+
+__all__ = ["run", "MODES", "CHECKS", "failure", "ValidationReport", "TableVerdict"]
