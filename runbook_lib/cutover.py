@@ -340,6 +340,21 @@ def check_target(settings) -> CheckTable:
     return table([*manage_checks(settings), *smoke(settings), websocket_check(settings)])
 
 
-__all__ = ["check_target", "manage_checks", "smoke", "running_server", "ensure_superuser",
+def record(settings, **sections) -> dict:
+    """Merge check tables (as lists of dicts) into the manifest's `cutover` section."""
+    current = manifest.read(settings.run_dir).get("cutover", {})
+    current.update({name: [c.as_dict() for c in rows] for name, rows in sections.items()})
+    current["settings_applied"] = _applied(settings)
+    manifest.update(settings.run_dir, "cutover", current)
+    return current
+
+
+def _applied(settings) -> bool:
+    from . import django_support
+
+    return django_support.applied(settings)
+
+
+__all__ = ["check_target", "record", "manage_checks", "smoke", "running_server", "ensure_superuser",
            "remember_source", "source_counts", "target_counts", "websocket_check",
            "own_environment", "run_manage", "CutoverError"]

@@ -34,7 +34,7 @@ BLOCK = '''\
 import os as _os  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
 
-from dotenv import load_dotenv as _load_dotenv  # noqa: E402
+from dotenv import load_dotenv as _load_dotenv  # noqa: E402  (pip install python-dotenv)
 
 _load_dotenv(_Path(__file__).resolve().parents[{depth}] / ".env")
 DATABASES = {{
@@ -45,7 +45,7 @@ DATABASES = {{
         "PASSWORD": {password},
         "HOST": _os.environ.get("DB_HOST", "{host}"),
         "PORT": _os.environ.get("DB_PORT", "{port}"),
-        "CONN_MAX_AGE": int(_os.environ.get("DB_CONN_MAX_AGE", "{conn_max_age}")),
+        "CONN_MAX_AGE": {conn_max_age},  # seconds a connection is reused (0: per request)
         "OPTIONS": {{"connect_timeout": {connect_timeout}}},
     }}
 }}
@@ -159,6 +159,16 @@ def env_path(settings) -> Path:
     return djangoproj.project_dir(settings) / ".env"
 
 
+def locations(settings) -> dict[str, str]:
+    """Where the cutover writes: all in the Django project folder (next to manage.py)."""
+    project = djangoproj.project_dir(settings)
+    return {"Django project folder": str(project),
+            "settings file (DATABASES block)": str(settings_file(settings)),
+            ".env (mode 0600, loaded by the block)": str(env_path(settings)),
+            ".gitignore": str(project / ".gitignore"),
+            "settings backups": str(settings_file(settings)) + BACKUP_SUFFIX + "<timestamp>"}
+
+
 def env_values(settings) -> dict[str, str]:
     values = {"DB_NAME": settings.db_name, "DB_USER": settings.db_user,
               "DB_HOST": settings.db_host, "DB_PORT": str(settings.db_port)}
@@ -242,4 +252,4 @@ def check_settings_module(settings) -> None:
 
 __all__ = ["database_block", "settings_diff", "apply_settings", "restore_settings", "backups",
            "write_env", "ensure_gitignore", "lint_current", "lint_proposed", "env_path",
-           "settings_file", "project_environ", "applied"]
+           "settings_file", "project_environ", "applied", "locations"]

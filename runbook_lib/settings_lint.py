@@ -76,6 +76,31 @@ RULES: dict[str, tuple[str, dict, dict]] = {
 }
 OK_TEXT = {"en": "not found", "ko": "문제 없음"}
 
+# The guide's own DATABASES snippets (steps 1, "connection pooling", "UTF-8", "slow query
+# log"), merged as a reader would paste them: linting it shows every mistake at once.
+GUIDE_SETTINGS = """\
+import os
+DEBUG = True
+DATABASES = {
+    'default': {
+        'ENGINE': 'django.db.backends.postgresql',
+        'NAME': os.environ.get('DB_NAME', 'spc_db'),
+        'USER': os.environ.get('DB_USER', 'spc_user'),
+        'PASSWORD': os.environ.get('DB_PASSWORD', 'secure_password_here'),
+        'HOST': os.environ.get('DB_HOST', 'localhost'),
+        'PORT': os.environ.get('DB_PORT', '5432'),
+        'CONN_MAX_AGE': 600,
+        'OPTIONS': {
+            'connect_timeout': 10,
+            'init_command': "SET sql_mode='STRICT_TRANS_TABLES'",
+            'charset': 'utf8mb4',
+            'log_queries': True,
+            'log_slow_queries': True,
+        },
+    }
+}
+"""
+
 
 @dataclass(frozen=True)
 class EnvRef:
@@ -269,6 +294,11 @@ def lint_sources(sources: list[tuple[str, str]], environ: Mapping[str, str] | No
     ])
 
 
+def lint_guide(environ: Mapping[str, str] | None = None, language: str = "en") -> CheckTable:
+    """Lint the guide's own snippets: what would go wrong if pasted as written."""
+    return lint_sources([("guide", GUIDE_SETTINGS)], environ, "", language)
+
+
 def lint_file(path: Path, environ: Mapping[str, str] | None = None, module: str = "",
               language: str = "en") -> CheckTable:
     """Lint a settings file and the base settings it star-imports."""
@@ -280,5 +310,5 @@ def lint_file(path: Path, environ: Mapping[str, str] | None = None, module: str 
     return lint_sources(sources, environ, module, language)
 
 
-__all__ = ["RULES", "settings_path", "module_files", "lint_sources", "lint_file",
+__all__ = ["RULES", "GUIDE_SETTINGS", "lint_guide", "settings_path", "module_files", "lint_sources", "lint_file",
            "database_values", "default_database", "env_refs"]

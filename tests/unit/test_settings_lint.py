@@ -133,7 +133,7 @@ def test_block_diff_apply_and_restore(project_settings):
     assert django_support.apply_settings(project_settings).status == "skip"
     assert django_support.backups(project_settings) == []
     env = {"SPC_TEST_PW": "x", "DB_NAME": "a", "DB_USER": "b", "DB_HOST": "localhost",
-           "DB_PORT": "5432", "DB_CONN_MAX_AGE": "600"}
+           "DB_PORT": "5432"}
     assert all(c.status == "ok" for c in django_support.lint_proposed(project_settings, env))
 
     project_settings.apply_settings = True
