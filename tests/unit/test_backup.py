@@ -82,3 +82,60 @@ def test_password_goes_to_the_child_environment_only(spc):
     env = backup.child_env(spc)
     assert env["PGPASSWORD"] == spc.password.reveal()
     assert spc.password.reveal() not in " ".join(backup._conn_args(spc, spc.db_name))
+
+
+def test_backup_script_is_generated_without_the_password(spc):
+    from runbook_lib import backup_script
+
+    path = backup_script.write_script(spc, backup.find_tool(spc))
+    text = path.read_text()
+    assert spc.password.reveal() not in text
+    assert "set -euo pipefail" in text and "-Fc" in text and "-mtime" in text
+    assert os.access(path, os.X_OK)
+    assert backup_script.check_script(spc, path).status == "ok"
+
+
+def test_retention_deletes_only_old_dumps_of_this_database(spc, tmp_path):
+    from runbook_lib import backup_script
+
+    script = backup_script.write_script(spc, backup.find_tool(spc))
+    folder = tmp_path / "backups with space"
+    folder.mkdir()
+    old = [f"{spc.db_name}_20250101_000000.dump", f"{spc.db_name}_20241224_120000.dump"]
+    kept = [f"{spc.db_name}_20260101_000000.dump", "readme.txt", "other_20240101.dump"]
+    for name, age in [(old[0], "10 days ago"), (old[1], "30 days ago"), (kept[0], "2 days ago"),
+                      (kept[1], "30 days ago"), (kept[2], "30 days ago")]:
+        (folder / name).write_text("x")
+        subprocess.run(["touch", "-d", age, str(folder / name)], check=True)
+    backup_script.run_script(spc, script, folder)
+    after_first = {p.name for p in folder.iterdir()}
+    time.sleep(1.1)
+    backup_script.run_script(spc, script, folder)
+    after_second = {p.name for p in folder.iterdir()}
+    assert not after_first & set(old) and set(kept) <= after_first
+    new = after_second - set(kept)
+    assert len(new) == 2 and all(n.endswith(".dump") for n in new), after_second
+    assert not any(n.endswith(".partial") for n in after_second)
+    assert all((folder / n).stat().st_size > 100 for n in new)
+
+
+def test_retention_drill_check(spc):
+    from runbook_lib import backup_script
+
+    script = backup_script.write_script(spc, backup.find_tool(spc))
+    check = backup_script.retention_drill(spc, script)
+    assert check.status == "ok", check
+
+
+def test_failed_dump_deletes_nothing(spc, tmp_path, monkeypatch):
+    from runbook_lib import backup_script
+
+    script = backup_script.write_script(spc, backup.find_tool(spc))
+    old = tmp_path / f"{spc.db_name}_20200101_000000.dump"
+    old.write_text("x")
+    subprocess.run(["touch", "-d", "30 days ago", str(old)], check=True)
+    monkeypatch.setenv("DB_PASSWORD", "wrong-password")  # the script reads $DB_PASSWORD
+    spc.password = None
+    with pytest.raises(backup_script.ScriptError):
+        backup_script.run_script(spc, script, tmp_path)
+    assert old.exists()
