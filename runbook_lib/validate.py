@@ -69,6 +69,16 @@ def entries_from_snapshot(src: sqlite3.Connection) -> list[dict]:
     return out
 
 
+def plan_summary(settings):
+    """What stage 03 recorded (snapshot, tables, counts) as a DataFrame; empty if nothing."""
+    import pandas as pd
+
+    migration = manifest.read(settings.run_dir).get("migration") or {}
+    cols = ["table", "source_table", "source_rows", "loaded_rows", "quarantined"]
+    return pd.DataFrame([{k: e.get(k) for k in cols} for e in migration.get("tables") or []],
+                        columns=cols)
+
+
 def _names(src: sqlite3.Connection, entries: list[dict]) -> dict:
     out = {}
     for e in entries:
@@ -261,4 +271,4 @@ def failure(report: ValidationReport) -> ValidationFailed:
     return exc
 
 
-__all__ = ["run", "MODES", "CHECKS", "failure", "ValidationReport", "TableVerdict"]
+__all__ = ["run", "plan_summary", "MODES", "CHECKS", "failure", "ValidationReport", "TableVerdict"]

@@ -123,6 +123,14 @@ class ValidationReport:
     def samples(self, table: str):
         return self.diffs.get(table)
 
+    def differences(self):
+        """Every table's differing rows in one DataFrame (`table` first); empty when none."""
+        import pandas as pd
+
+        frames = [f.assign(table=name)[["table", *f.columns]] for name, f in self.diffs.items()]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["table", "difference"])
+
     def as_dict(self) -> dict:
         return {"ok": self.ok, "mode": self.mode, "database": self.database,
                 "seconds": round(self.seconds, 3),
