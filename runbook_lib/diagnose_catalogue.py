@@ -403,12 +403,13 @@ CATALOGUE: list[Problem] = [
                "SQLite는 TEXT에 어떤 바이트든 저장하며 {sqlite_path}의 값에 U+0000 문자가 있습니다"),
         ),
         fix={"en": "Find the rows in SQLite: `SELECT rowid FROM <table> WHERE instr(<column>, "
-                   "char(0)) > 0;` and clean them (`UPDATE <table> SET <column> = "
-                   "replace(<column>, char(0), '')`), or migrate with on_bad_value: null or "
-                   "quarantine so the rows are set aside in the run folder and listed.",
+                   "char(0)) > 0;` and clean them at the source (SQLite's replace() cannot "
+                   "remove NUL; `runbook drill` shows an UPDATE that can), or migrate with "
+                   "on_bad_value: null or quarantine so the rows are set aside in the run folder "
+                   "and listed.",
              "ko": "SQLite에서 해당 행을 찾아 (`SELECT rowid FROM <table> WHERE instr(<column>, char(0)) "
-                   "> 0;`) 정리하거나 (`replace(<column>, char(0), '')`), on_bad_value: null 또는 "
-                   "quarantine으로 마이그레이션하여 해당 행을 실행 폴더에 따로 보관하세요."},
+                   "> 0;`) 원본에서 정리하거나 (SQLite의 replace()로는 NUL을 지울 수 없습니다), "
+                   "on_bad_value: null 또는 quarantine으로 마이그레이션하여 해당 행을 실행 폴더에 따로 보관하세요."},
         doc=PG + "datatype-character.html",
     ),
     Problem(
