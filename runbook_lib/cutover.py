@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -66,7 +67,7 @@ def own_environment(settings, module: str | None = None, extra_path: Path | None
     for name in [k for k in env if k.startswith("RUNBOOK_DB_")]:
         env.pop(name)
     folders = [str(extra_path)] if extra_path else []
-    env["PYTHONPATH"] = ":".join(folders + [str(djangoproj.project_dir(settings))])
+    env["PYTHONPATH"] = os.pathsep.join(folders + [str(djangoproj.project_dir(settings))])
     env["DJANGO_SETTINGS_MODULE"] = module or settings.django_settings
     return env
 
@@ -169,15 +170,13 @@ def superuser_count(settings, env: dict | None = None) -> int:
 
 
 def _superuser_env(settings) -> dict[str, str] | None:
-    import os
-
     secret = _lookup_secret("DJANGO_SUPERUSER_PASSWORD", generate=settings.target == "embedded")
     if not secret:
         return None
     register(secret.reveal())
     names = {k: os.environ.get(k) or v for k, v in SUPERUSER_DEFAULTS.items()}
     return {**djangoproj.environment(settings), **names,
-            "DJANGO_SUPERUSER_PASSWORD": secret.reveal()}
+            "DJANGO_SUPERUSER_PASSWORD": secret.reveal(), "RUNBOOK_SECRET_SOURCE": secret.source}
 
 
 def _superuser(settings) -> tuple[str, str]:
@@ -189,7 +188,8 @@ def _superuser(settings) -> tuple[str, str]:
         return "fail", ("no superuser, and DJANGO_SUPERUSER_PASSWORD is not set: set it (with "
                         "DJANGO_SUPERUSER_USERNAME/EMAIL) and re-run")
     run_manage(settings, "createsuperuser", "--noinput", env=env)
-    return "ok", f"created superuser {env['DJANGO_SUPERUSER_USERNAME']!r} from the environment"
+    return "ok", (f"created superuser {env['DJANGO_SUPERUSER_USERNAME']!r}, password from "
+                  f"{env['RUNBOOK_SECRET_SOURCE']}")
 
 
 def ensure_superuser(settings) -> Check:
@@ -337,6 +337,11 @@ def smoke(settings, env: dict | None = None, vendor: str = "postgresql",
 
 def check_target(settings) -> CheckTable:
     """Everything the cutover checks against PostgreSQL: manage.py steps, smoke, WebSocket."""
+    if not settings.django_project:
+        return table(Check(i, n, "skip", "no django_project: nothing to run") for i, n in [
+            ("DJ030", "manage.py check"), ("DJ031", "showmigrations"), ("DJ032", "migrate"),
+            ("DJ033", "superuser"), ("DJ034", "runserver starts"), ("DJ035", "admin page"),
+            ("DJ036", "API: products"), ("DJ037", "API: measurements"), ("DJ038", "WebSocket")])
     return table([*manage_checks(settings), *smoke(settings), websocket_check(settings)])
 
 
@@ -344,7 +349,7 @@ def record(settings, **sections) -> dict:
     """Merge check tables (as lists of dicts) into the manifest's `cutover` section."""
     current = manifest.read(settings.run_dir).get("cutover", {})
     current.update({name: [c.as_dict() for c in rows] for name, rows in sections.items()})
-    current["settings_applied"] = _applied(settings)
+    current["settings_applied"] = bool(settings.django_project) and _applied(settings)
     manifest.update(settings.run_dir, "cutover", current)
     return current
 

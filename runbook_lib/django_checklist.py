@@ -41,6 +41,8 @@ VENDOR = ("from django.db import connection as c; "
 
 
 def _settings_changed(settings) -> tuple[str, str]:
+    if not django_support.has_project(settings):
+        return "skip", django_support.NO_PROJECT
     file = django_support.settings_file(settings)
     if not django_support.applied(settings):
         return "skip", (f"{file.name} still uses its old DATABASES (apply_settings: false); the "
@@ -57,7 +59,8 @@ def _migrated(target: dict[str, Check]) -> tuple[str, str]:
     steps = [target[k] for k in ("DJ031", "DJ032") if k in target]
     if len(steps) < 2:
         return NOT_RUN
-    status = "fail" if any(c.status == "fail" for c in steps) else "ok"
+    statuses = {c.status for c in steps}
+    status = "fail" if "fail" in statuses else "skip" if statuses == {"skip"} else "ok"
     return status, "; ".join(c.message for c in steps)
 
 

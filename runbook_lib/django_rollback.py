@@ -105,11 +105,14 @@ def left_behind(settings) -> Check:
 
 def verify_rollback(settings) -> CheckTable:
     """Start the project with its old settings on the SQLite file; prove the file unchanged."""
-    env = old_settings_environment(settings)
-    rows = [attempt_old_database(settings, env)]
-    for check in cutover.smoke(settings, env, vendor="sqlite", label="sqlite-rollback"):
-        rows.append(dataclasses.replace(check, id=IDS[check.id],
-                                        name="rollback: " + check.name))
+    if django_support.has_project(settings):
+        env = old_settings_environment(settings)
+        rows = [attempt_old_database(settings, env)]
+        for check in cutover.smoke(settings, env, vendor="sqlite", label="sqlite-rollback"):
+            rows.append(dataclasses.replace(check, id=IDS[check.id],
+                                            name="rollback: " + check.name))
+    else:
+        rows = [django_support.skipped("DJ075", "old settings use the SQLite file")]
     rows += [_untouched(settings), left_behind(settings)]
     return table(rows)
 

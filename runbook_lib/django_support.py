@@ -17,10 +17,9 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from . import djangoproj
-from .errors import ConfigError
 from .i18n import t
-from .results import Check
-from .settings_lint import lint_file, lint_sources, module_files, settings_path
+from .results import Check, table
+from .settings_lint import RULES, lint_file, lint_sources, module_files, settings_path
 
 GITIGNORE_LINES = (".env", "*.pyc", "__pycache__/")  # the guide's step 2
 BACKUP_SUFFIX = ".runbook-backup-"
@@ -51,6 +50,19 @@ DATABASES = {{
 }}
 # --- end of the runbook's block -------------------------------------------------------
 '''
+
+
+NO_PROJECT = ("django_project is empty (a plain SQLite file): there is no Django application "
+              "to cut over")
+
+
+def has_project(settings) -> bool:
+    """False for a plain SQLite migration (no django_project): the cutover steps skip."""
+    return bool(settings.django_project)
+
+
+def skipped(check_id: str, name: str) -> Check:
+    return Check(check_id, name, "skip", NO_PROJECT)
 
 
 def settings_file(settings) -> Path:
@@ -90,6 +102,8 @@ def proposed_text(current: str, block: str) -> str:
 
 def settings_diff(settings) -> str:
     """Unified diff of the project's settings file against the PostgreSQL version."""
+    if not has_project(settings):
+        return f"# {NO_PROJECT}\n"
     file = settings_file(settings)
     current = file.read_text(encoding="utf-8")
     new = proposed_text(current, database_block(settings))
@@ -106,6 +120,8 @@ def applied(settings) -> bool:
 
 def apply_settings(settings) -> Check:
     """Write the PostgreSQL block when `apply_settings` is true, keeping a timestamped backup."""
+    if not has_project(settings):
+        return skipped("DJ022", "settings file")
     file = settings_file(settings)
     if applied(settings):
         return Check("DJ022", "settings file", "ok", f"{file.name} already holds the block",
@@ -141,12 +157,16 @@ def restore_settings(settings) -> Path | None:
 
 def lint_current(settings, environ=None):
     """Lint the project's settings module as it is now."""
+    if not has_project(settings):
+        return table(skipped(rule, RULES[rule][0]) for rule in RULES)
     return lint_file(settings_file(settings), environ, settings.django_settings,
                      settings.language)
 
 
 def lint_proposed(settings, environ=None):
     """Lint the settings as they would be with the runbook's block (must be clean)."""
+    if not has_project(settings):
+        return lint_current(settings)
     file = settings_file(settings)
     text = proposed_text(file.read_text("utf-8"), database_block(settings))
     bases = [(f.name, f.read_text("utf-8")) for f in module_files(file)[1:]]
@@ -161,6 +181,8 @@ def env_path(settings) -> Path:
 
 def locations(settings) -> dict[str, str]:
     """Where the cutover writes: all in the Django project folder (next to manage.py)."""
+    if not has_project(settings):
+        return {"Django project folder": f"none: {NO_PROJECT}"}
     project = djangoproj.project_dir(settings)
     return {"Django project folder": str(project),
             "settings file (DATABASES block)": str(settings_file(settings)),
@@ -210,6 +232,8 @@ def _write_private(path: Path, text: str) -> None:
 
 def write_env(settings) -> Check:
     """Write the project's .env (0600); an existing one is kept unless overwrite_env is true."""
+    if not has_project(settings):
+        return skipped("DJ020", ".env")
     path, values = env_path(settings), env_values(settings)
     if path.is_file() and not settings.overwrite_env:
         existing = dotenv_values(path)
@@ -231,6 +255,8 @@ def write_env(settings) -> Check:
 
 def ensure_gitignore(settings) -> Check:
     """Make the project folder's .gitignore hold .env and the guide's lines, once each."""
+    if not has_project(settings):
+        return skipped("DJ021", ".gitignore")
     path = djangoproj.project_dir(settings) / ".gitignore"
     text = path.read_text("utf-8") if path.is_file() else ""
     present = {line.strip() for line in text.splitlines()}
@@ -243,13 +269,6 @@ def ensure_gitignore(settings) -> Check:
                  "__pycache__/", details={"path": str(path), "added": missing})
 
 
-def check_settings_module(settings) -> None:
-    """Raise ConfigError early when the project or its settings module cannot be found."""
-    file = settings_file(settings)
-    if not file.is_file():
-        raise ConfigError(f"{file} does not exist.", "Check django_settings.")
-
-
 __all__ = ["database_block", "settings_diff", "apply_settings", "restore_settings", "backups",
            "write_env", "ensure_gitignore", "lint_current", "lint_proposed", "env_path",
-           "settings_file", "project_environ", "applied", "locations"]
+           "settings_file", "project_environ", "applied", "locations", "has_project"]

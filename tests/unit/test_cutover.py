@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+import statistics
 from pathlib import Path
 
 import psutil
+import psycopg2
 import pytest
 
 from runbook_lib import (
@@ -126,3 +129,57 @@ def test_runserver_failure_is_reported_and_stopped(sample):
     smoke = cutover.smoke(settings, {**env, "DJANGO_SETTINGS_MODULE": "no_such_settings"})
     assert smoke[0].id == "DJ034" and smoke[0].status == "fail"
     assert no_runserver_left()
+
+
+@pytest.mark.parametrize("option", ["init_command", "charset", "log_queries", "log_slow_queries"])
+def test_guide_options_really_break_the_connection(pg, option):
+    """The lint's claim: psycopg2 hands unknown OPTIONS to libpq, which refuses to connect."""
+    with pytest.raises(psycopg2.ProgrammingError, match=f'invalid connection option "{option}"'):
+        psycopg2.connect(host="localhost", port=pg.port, user="postgres",
+                         password=pg.admin_password, dbname="postgres", **{option: "x"})
+
+
+def test_api_statistics_match_python(sample):
+    """Mean, sample standard deviation, Cp and Cpk of the API against statistics on SQLite."""
+    settings = sample
+    conn = sqlite3.connect(settings.sqlite_file)
+    pid, usl, lsl = conn.execute("SELECT id, usl, lsl FROM spc_product ORDER BY id").fetchone()
+    values = [v for (v,) in conn.execute(
+        "SELECT value FROM spc_qualitymeasurement WHERE product_id = ?", (pid,))]
+    conn.close()
+    mean, std = statistics.fmean(values), statistics.stdev(values)
+    with cutover.running_server(settings, label="stats") as live:
+        data = live.get_json(f"/api/products/{pid}/measurements/?limit=3")
+        missing = live.get("/api/products/999999/measurements/")[0]
+    assert data["database"] == "postgresql" and data["count"] == len(values)
+    assert len(data["measurements"]) == 3 and missing == 404
+    assert data["mean"] == pytest.approx(mean) and data["std"] == pytest.approx(std)
+    assert data["cp"] == pytest.approx((usl - lsl) / (6 * std))
+    assert data["cpk"] == pytest.approx(min(usl - mean, mean - lsl) / (3 * std))
+    assert no_runserver_left()
+
+
+def test_plain_sqlite_run_skips_the_django_steps(fresh_db, make_settings, pg, tmp_path):
+    """No django_project: the stage runs, checks the server and the data, skips the rest."""
+    source = tmp_path / "plain.sqlite3"
+    conn = sqlite3.connect(source)
+    conn.executescript("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2);")
+    conn.close()
+    pg.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
+               dbname=fresh_db.db_name)
+    pg.execute(f"ALTER TABLE t OWNER TO {fresh_db.db_user}", dbname=fresh_db.db_name)
+    settings = make_settings(db_name=fresh_db.db_name, db_user=fresh_db.db_user,
+                             sqlite_path=str(source), language="ko")
+    cutover.remember_source(settings)
+    assert django_support.write_env(settings).status == "skip"
+    assert django_support.apply_settings(settings).status == "skip"
+    assert set(statuses(django_support.lint_proposed(settings)).values()) == {"skip"}
+    target = cutover.check_target(settings)
+    assert set(statuses(target).values()) == {"skip"}
+    checklist = django_checklist.checklist(settings, target)
+    assert checklist[0].name == "PostgreSQL 서버 실행 중"
+    items = statuses(checklist)
+    assert items.pop("DJ050") == "ok" and items.pop("DJ053") == "ok"
+    assert set(items.values()) == {"skip"}
+    rollback = statuses(django_rollback.verify_rollback(settings))
+    assert rollback == {"DJ075": "skip", "DJ070": "ok", "DJ076": "ok"}
