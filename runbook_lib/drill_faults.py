@@ -268,7 +268,8 @@ def relation_start(settings) -> dict:
 
 
 def relation_check(settings, memory: dict) -> None:
-    if memory["mode"] == "django":
+    mode = memory.get("mode") or ("django" if _django_ready(settings) else "sql")
+    if mode == "django":
         djangoproj.manage(settings, "migrate", "--noinput", timeout=300)
         return
     app_rolled_back(settings, f"CREATE TABLE {PRECREATED} (id bigserial PRIMARY KEY, "
@@ -383,6 +384,11 @@ def sequence_start(settings) -> dict:
 
 def sequence_check(settings, memory: dict) -> None:
     """Insert one new row the way the app does (id from the sequence); always rolled back."""
+    if not memory:
+        target = _sequence_target(settings)
+        if target is None:
+            return
+        memory = dict(zip(("table", "column", "sequence"), target, strict=True))
     columns = [r[0] for r in run_admin(
         settings, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
                   "AND NOT attisdropped AND attname <> %s AND attgenerated = '' ORDER BY attnum",
@@ -459,6 +465,16 @@ def _copy_line(values: tuple) -> str:
 
 def nul_check(settings, memory: dict) -> None:
     """COPY the table's first rows (and the bad one) into PostgreSQL, as the load does."""
+    if not memory:
+        if not settings.sqlite_file.is_file():
+            return
+        con = sqlite3.connect(f"file:{settings.sqlite_file}?mode=ro", uri=True)
+        cell = _text_cell(con)
+        con.close()
+        if cell is None:
+            return
+        memory = {"copy": str(settings.sqlite_file),
+                  **dict(zip(("table", "column", "rowid"), cell, strict=True))}
     con = sqlite3.connect(f"file:{memory['copy']}?mode=ro", uri=True)
     try:
         cursor = con.execute(f'SELECT * FROM "{memory["table"]}" WHERE rowid <= ? ORDER BY rowid '
