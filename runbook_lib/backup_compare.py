@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import db, manifest
 from .errors import ValidationFailed
 from .identifiers import quote_ident
@@ -87,18 +85,10 @@ def validation_check(settings, scratch: str) -> Check:
     except ImportError:
         return Check("OP005", name, "skip", "The validation module is not installed.",
                      "Update the runbook.")
-    saved = manifest.read(settings.run_dir).get("validation")
-    report_file = Path(settings.run_dir) / "validation.json"
-    saved_file = report_file.read_bytes() if report_file.is_file() else None
-    try:
+    try:  # recorded as validation-<scratch>.json; stage 04's record stays as it is
         report = validate.run(settings, dbname=scratch)
     except ValidationFailed as exc:
         return Check("OP005", name, "fail", exc.message, exc.hint)
-    finally:  # stage 04's verdict stays the one recorded for the migrated database
-        if saved is not None:
-            manifest.update(settings.run_dir, "validation", saved)
-        if saved_file is not None:
-            report_file.write_bytes(saved_file)
     if report.ok:
         return Check("OP005", name, "ok", "The restored database passes the validation "
                      "stage's checks against the SQLite snapshot.")
