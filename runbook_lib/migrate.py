@@ -1,0 +1,304 @@
+"""The migration, step by step: snapshot → introspect → plan → schema → profile → COPY → post-load.
+
+`Migration(settings)` exposes each step for notebook 03 (each returns something to display);
+`run(settings)` does them all. The manifest section `migration` is what validation reads.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import db, manifest, postload, schema, source, target, transfer
+from .errors import MigrationError
+from .profile import Profile, profile
+
+__all__ = ["Migration", "MigrationResult", "run", "source_timezone"]
+
+
+@dataclass
+class MigrationResult:
+    section: dict
+    summary: object = None
+    seconds: float = 0.0
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.section.get("completed"))
+
+
+def source_timezone(settings) -> str:
+    """Zone of the source's naive timestamps: parameter, else Django's USE_TZ/TIME_ZONE, else UTC."""
+    if settings.source_timezone:
+        return settings.source_timezone
+    if settings.django_project:
+        from .djangoproj import read_setting
+
+        if not read_setting(settings, "USE_TZ", True):
+            return read_setting(settings, "TIME_ZONE", "UTC") or "UTC"
+    return "UTC"
+
+
+class Migration:
+    """One migration run; each method is one step of notebook 03."""
+
+    def __init__(self, settings, progress: bool = True) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.snapshot: Path | None = None
+        self.source: source.SourceSchema | None = None
+        self.plan: schema.Plan | None = None
+        self.profile: Profile | None = None
+        self.results: list[dict] = []
+        self.notes: list[str] = []
+        self.manual: list[dict] = []
+        self.timezone = "UTC"
+        self.started = time.perf_counter()
+        self.run_id = f"{Path(settings.run_dir).name}-{uuid.uuid4().hex[:8]}"
+
+    @property
+    def writes(self) -> bool:
+        return not self.settings.dry_run
+
+    def connect(self):
+        return db.connect(self.settings, autocommit=True)
+
+    # -- 1. source ---------------------------------------------------------------------------
+    def take_snapshot(self) -> Path:
+        self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir)
+        return self.snapshot
+
+    def inspect(self):
+        import pandas as pd
+
+        self.source = source.introspect(self.snapshot)
+        return pd.DataFrame([{"table": t.name, "rows": t.rows, "primary key": t.primary_key,
+                              "without rowid": t.without_rowid, "autoincrement": t.autoincrement,
+                              "sqlite_sequence": t.sequence, "foreign keys": len(t.foreign_keys),
+                              "indexes": len(t.indexes)} for t in self.source.tables])
+
+    # -- 2. plan -----------------------------------------------------------------------------
+    def make_plan(self) -> schema.Plan:
+        self.timezone = source_timezone(self.settings)
+        self.plan = schema.plan(self.source, self.settings)
+        self.manual = list(self.plan.followups)
+        return self.plan
+
+    # -- 3. target schema ----------------------------------------------------------------------
+    def prepare_target(self) -> list[str]:
+        """Check the target is empty (or apply if_exists), create the schema, drop indexes."""
+        if not self.writes:
+            return ["dry_run: nothing written"]
+        self._record(completed=False)
+        conn = self.connect()
+        try:
+            self._clear_target(conn)
+            target.start_run(conn, self._run_id(), [t.name for t in self.plan.tables])
+            created = self._create_schema(conn)
+            self._bind_types(conn)
+            filled = target.empty(conn, [t.name for t in self.plan.tables])
+            target.truncate(conn, filled)
+            if filled:
+                self.notes.append(f"emptied {len(filled)} table(s) that migrate filled: "
+                                  f"{', '.join(filled)} (the source's rows and ids win)")
+            existing = [t.name for t in self.plan.tables if t.name not in created]
+            drops, steps = postload.capture(conn, existing) if existing else ([], [])
+            with conn.cursor() as cur:
+                for sql in drops:
+                    cur.execute(sql)
+            keep = [s for s in self.plan.steps if s.table in created or s.kind == "optional"
+                    and self.settings.schema == "sqlite"]
+            self.plan.steps = steps + keep
+        finally:
+            conn.close()
+        return self.notes
+
+    def _run_id(self) -> str:
+        return self.run_id
+
+    def _clear_target(self, conn) -> None:
+        have = target.existing_tables(conn)
+        mine = [t.name for t in self.plan.tables]
+        relevant = list(have) if self.settings.schema == "django" else [t for t in mine
+                                                                          if t in have]
+        unfinished = target.unfinished_runs(conn)
+        non_empty = [t for t in relevant if have[t]]
+        mode = self.settings.if_exists
+        if unfinished:
+            self.notes.append(f"run {unfinished[0][0]} did not finish (killed?): "
+                              "its tables are loaded again from scratch")
+            mode = "replace"
+        elif non_empty and mode == "fail":
+            target.refuse_non_empty(non_empty, self.settings.dsn())
+        if mode == "replace" or (self.settings.schema == "sqlite" and not non_empty):
+            target.drop(conn, relevant)
+            if relevant:
+                self.notes.append(f"dropped {len(relevant)} existing table(s) ({mode})")
+        elif non_empty:
+            target.truncate(conn, non_empty)
+            self.notes.append(f"truncated {len(non_empty)} table(s) (if_exists: truncate)")
+
+    def _create_schema(self, conn) -> set[str]:
+        if self.settings.schema == "django":
+            from .djangoproj import manage
+
+            manage(self.settings, "migrate", "--noinput")
+        have = target.existing_tables(conn)
+        created = set()
+        with conn.cursor() as cur:
+            for tp, sql in zip(self.plan.tables, self.plan.create, strict=True):
+                if tp.name not in have:
+                    cur.execute(sql)
+                    created.add(tp.name)
+        if self.settings.schema == "django" and created:
+            self.notes.append(f"{len(created)} table(s) not made by Django's migrations were "
+                              f"created from the SQLite schema: {', '.join(sorted(created))}")
+        return created
+
+    def _bind_types(self, conn) -> None:
+        for tp in self.plan.tables:
+            types = target.column_types(conn, tp.name)
+            for col in tp.columns:
+                if col.name not in types:
+                    raise MigrationError(f"Target table {tp.name} has no column {col.name} "
+                                         "(the source has it).",
+                                         "Run the source project's migrations on the source "
+                                         "first, or use schema: sqlite.")
+                col.target_type = types[col.name]
+
+    # -- 4. data -------------------------------------------------------------------------------
+    def check_values(self) -> Profile:
+        self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
+                               self.settings.run_dir)
+        return self.profile
+
+    def load(self):
+        """COPY every table (workers in parallel); the per-table summary."""
+        if not self.writes or not self.settings.data:
+            return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+        began = time.perf_counter()
+        jobs = transfer.jobs_for(str(self.snapshot), self.plan, self.profile.filters,
+                                 self.settings.workers)
+        kwargs = db.connect_kwargs(self.settings)
+        with _Bars(self.plan, self.profile, self.progress) as bars:
+            self.results = transfer.run_jobs(jobs, str(self.snapshot), kwargs, self.timezone,
+                                             self.settings.workers, bars.update)
+        self._check_counts()
+        return transfer.summary_frame(transfer.summarise(self.results),
+                                      time.perf_counter() - began)
+
+    def _expected(self, tp) -> int:
+        flt = self.profile.filters.get(tp.source_name)
+        return tp.source.rows - (flt.quarantined if flt else 0)
+
+    def _check_counts(self) -> None:
+        loaded = {s.table: s.rows for s in transfer.summarise(self.results)}
+        wrong = [f"{tp.name}: {loaded.get(tp.name, 0)} loaded, {self._expected(tp)} expected"
+                 for tp in self.plan.tables if loaded.get(tp.name, 0) != self._expected(tp)]
+        if wrong:
+            raise MigrationError("Row counts differ after COPY: " + "; ".join(wrong),
+                                 "Re-run the stage; if it persists, report it with this run.")
+
+    # -- 5. post-load ----------------------------------------------------------------------------
+    def finish(self) -> list[dict]:
+        """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest."""
+        if not self.writes:
+            return []
+        connect = self.connect
+        self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)
+        conn = self.connect()
+        try:
+            sequences = postload.set_sequences(conn, self.plan)
+            postload.analyze(connect, [t.name for t in self.plan.tables], self.settings.workers)
+            target.finish_run(conn, self._run_id())
+        finally:
+            conn.close()
+        self._record(completed=True)
+        return sequences
+
+    # -- manifest --------------------------------------------------------------------------------
+    def section(self, completed: bool) -> dict:
+        loaded = {s.table: s.rows for s in transfer.summarise(self.results)}
+        filters = self.profile.filters if self.profile else {}
+        tables = []
+        for tp in self.plan.tables:
+            flt = filters.get(tp.source_name)
+            tables.append({"table": tp.name, "source_table": tp.source_name,
+                           "source_rows": tp.source.rows, "loaded_rows": loaded.get(tp.name, 0),
+                           "quarantined": flt.quarantined if flt else 0,
+                           "primary_key": tp.primary_key,
+                           "columns": [{"name": c.name, "source_name": c.source_name,
+                                        "source_type": c.source_type,
+                                        "target_type": c.target_type} for c in tp.columns]})
+        return {"snapshot": str(self.snapshot), "schema": self.settings.schema,
+                "method": self.settings.method, "source_timezone": self.timezone,
+                "completed": completed, "data": self.settings.data,
+                "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
+                "manual_followups": self.manual, "notes": self.notes, "tables": tables}
+
+    def _record(self, completed: bool) -> dict:
+        value = self.section(completed)
+        manifest.update(self.settings.run_dir, "migration", value)
+        return value
+
+    def result(self, summary=None) -> MigrationResult:
+        section = self.section(bool(self.writes and self._finished()))
+        return MigrationResult(section, summary, time.perf_counter() - self.started,
+                               not self.writes, self.notes)
+
+    def _finished(self) -> bool:
+        return bool(manifest.read(self.settings.run_dir).get("migration", {}).get("completed"))
+
+
+class _Bars:
+    """tqdm.auto bars: one overall, one per table (only for tables with rows)."""
+
+    def __init__(self, plan, prof: Profile, enabled: bool) -> None:
+        self.enabled = enabled
+        self.plan, self.prof = plan, prof
+        self.bars: dict = {}
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        from tqdm.auto import tqdm
+
+        total = sum(t.source.rows for t in self.plan.tables)
+        self.bars["*"] = tqdm(total=total, desc="all tables", unit=" rows", position=0)
+        big = [t for t in self.plan.tables if t.source.rows][:12]
+        for i, tp in enumerate(big, 1):
+            self.bars[tp.name] = tqdm(total=tp.source.rows, desc=tp.name[:30], unit=" rows",
+                                      position=i, leave=True)
+        return self
+
+    def update(self, table: str, rows: int) -> None:
+        for key in ("*", table):
+            if key in self.bars:
+                self.bars[key].update(rows)
+
+    def __exit__(self, *exc) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def run(settings, progress: bool = True) -> MigrationResult:
+    """The whole migration with the method the settings name (copy, loaddata, pgloader)."""
+    if settings.method != "copy":
+        from . import methods
+
+        return methods.run(settings, progress)
+    m = Migration(settings, progress)
+    m.take_snapshot()
+    m.inspect()
+    m.make_plan()
+    if settings.dry_run:
+        return m.result()
+    m.prepare_target()
+    m.check_values()
+    summary = m.load()
+    m.finish()
+    return m.result(summary)

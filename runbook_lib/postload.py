@@ -1,0 +1,152 @@
+"""After the COPY: keys, unique constraints, indexes, validated foreign keys, sequences, ANALYZE.
+
+Index builds run in parallel (one connection per worker thread). For the Django strategy the
+definitions `migrate` created are captured from the catalogue (`pg_get_indexdef`,
+`pg_get_constraintdef`), dropped before the load and re-created afterwards with the same
+names, so a later Django `RemoveIndex` still finds its index.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg2
+
+from .errors import MigrationError
+from .identifiers import quote_ident
+from .schema import Plan, Step
+
+__all__ = ["capture", "apply", "set_sequences", "analyze"]
+
+_CONSTRAINTS = """
+SELECT cl.relname, c.conname, c.contype, pg_get_constraintdef(c.oid), ix.relname,
+       pg_get_indexdef(c.conindid), c.condeferrable
+FROM pg_constraint c
+JOIN pg_class cl ON cl.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = cl.relnamespace
+LEFT JOIN pg_class ix ON ix.oid = c.conindid
+WHERE n.nspname = current_schema() AND c.contype IN ('p', 'u', 'f')
+  AND (cl.relname = ANY(%(t)s) OR c.confrelid IN (
+       SELECT oid FROM pg_class WHERE relname = ANY(%(t)s) AND relnamespace = n.oid))
+ORDER BY cl.relname, c.conname
+"""
+_INDEXES = """
+SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = current_schema() AND t.relname = ANY(%(t)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
+                  AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x'))
+ORDER BY t.relname, i.relname
+"""
+
+
+def _constraint_steps(table, name, kind, definition, index, indexdef, deferrable) -> list[Step]:
+    t, n = quote_ident(table), quote_ident(name)
+    if kind == "f":
+        return [Step("fk", table, name, f"ALTER TABLE {t} ADD CONSTRAINT {n} {definition} "
+                                        "NOT VALID"),
+                Step("validate", table, name, f"ALTER TABLE {t} VALIDATE CONSTRAINT {n}")]
+    if deferrable or not indexdef:
+        return [Step("constraint", table, name, f"ALTER TABLE {t} ADD CONSTRAINT {n} {definition}")]
+    what = "PRIMARY KEY" if kind == "p" else "UNIQUE"
+    return [Step("index", table, index, indexdef),
+            Step("constraint", table, name, f"ALTER TABLE {t} ADD CONSTRAINT {n} {what} "
+                                            f"USING INDEX {quote_ident(index)}")]
+
+
+def capture(conn, tables: list[str]) -> tuple[list[str], list[Step]]:
+    """Drop statements and re-create steps for the keys, indexes and FKs of `tables`."""
+    with conn.cursor() as cur:
+        cur.execute(_CONSTRAINTS, {"t": tables})
+        cons = cur.fetchall()
+        cur.execute(_INDEXES, {"t": tables})
+        idx = cur.fetchall()
+    drops, steps = [], []
+    for kind in ("f", "p", "u"):
+        for row in (r for r in cons if r[2] == kind and (kind == "f" or r[0] in tables)):
+            drops.append(f"ALTER TABLE {quote_ident(row[0])} DROP CONSTRAINT {quote_ident(row[1])}")
+            steps += _constraint_steps(*row)
+    for table, name, definition in idx:
+        drops.append(f"DROP INDEX {quote_ident(name)}")
+        steps.append(Step("index", table, name, definition))
+    order = {"index": 0, "constraint": 1, "fk": 2, "validate": 3}
+    return drops, sorted(steps, key=lambda s: order[s.kind])
+
+
+def _run(connect, sql: str) -> None:
+    conn = connect()
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SET maintenance_work_mem TO '256MB'")
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def _parallel(connect, steps: list[Step], workers: int) -> None:
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        list(pool.map(lambda s: _run(connect, s.sql), steps))
+
+
+def _dangling(error: psycopg2.Error, step: Step) -> MigrationError:
+    return MigrationError(f"Foreign key {step.name} on {step.table} does not hold: "
+                          f"{str(error).strip().splitlines()[0]} (dangling references: the "
+                          "source ran with foreign_keys=OFF).",
+                          "Set on_bad_value: null or quarantine to handle the rows that point "
+                          "nowhere, or fix them in the source.")
+
+
+def apply(connect, steps: list[Step], workers: int = 2) -> list[dict]:
+    """Run the post-load steps; failed optional steps come back as manual follow-ups."""
+    _parallel(connect, [s for s in steps if s.kind == "index"], workers)
+    for step in (s for s in steps if s.kind in ("constraint", "fk")):
+        _run(connect, step.sql)
+    try:
+        _parallel(connect, [s for s in steps if s.kind == "validate"], workers)
+    except psycopg2.errors.ForeignKeyViolation as exc:
+        step = next(s for s in steps if s.kind == "validate" and s.name in str(exc))
+        raise _dangling(exc, step) from None
+    manual = []
+    for step in (s for s in steps if s.kind == "optional"):
+        try:
+            _run(connect, step.sql)
+        except psycopg2.Error as exc:
+            manual.append({"table": step.table, "kind": step.name, "name": step.name,
+                           "sqlite_sql": step.sql, "todo": "PostgreSQL refused the translation: "
+                           + str(exc).strip().splitlines()[0]})
+    return manual
+
+
+_SERIALS = """
+SELECT column_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = %s
+  AND (is_identity = 'YES' OR column_default LIKE 'nextval(%%')
+"""
+
+
+def set_sequences(conn, plan: Plan) -> list[dict]:
+    """Every identity/serial sequence set past max(column) and past sqlite_sequence."""
+    out = []
+    with conn.cursor() as cur:
+        for tp in plan.tables:
+            cur.execute(_SERIALS, (tp.name,))
+            for (col,) in cur.fetchall():
+                cur.execute(f"SELECT max({quote_ident(col)}) FROM {quote_ident(tp.name)}")
+                top = cur.fetchone()[0] or 0
+                pk = tp.primary_key == [col]
+                floor = (tp.source.sequence or 0) if pk else 0
+                value = max(int(top), int(floor))
+                cur.execute("SELECT setval(pg_get_serial_sequence(%s, %s), %s, %s)",
+                            (quote_ident(tp.name), col, max(value, 1), value > 0))
+                out.append({"table": tp.name, "column": col, "max": top,
+                            "sqlite_sequence": tp.source.sequence, "next": value + 1})
+    return out
+
+
+def analyze(connect, tables: list[str], workers: int = 2) -> None:
+    _parallel(connect, [Step("analyze", t, t, f"ANALYZE {quote_ident(t)}") for t in tables],
+              workers)
