@@ -270,7 +270,8 @@ def relation_start(settings) -> dict:
 def relation_check(settings, memory: dict) -> None:
     mode = memory.get("mode") or ("django" if _django_ready(settings) else "sql")
     if mode == "django":
-        djangoproj.manage(settings, "migrate", "--noinput", timeout=300)
+        app = [memory["app"]] if memory.get("app") else []
+        djangoproj.manage(settings, "migrate", *app, "--noinput", timeout=300)
         return
     app_rolled_back(settings, f"CREATE TABLE {PRECREATED} (id bigserial PRIMARY KEY, "
                               "label text NOT NULL)")

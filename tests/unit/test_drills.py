@@ -151,3 +151,28 @@ def test_cli_start_check_reset(settings, tmp_path, capsys):
     assert "duplicate key" in out and "DX015" in out
     assert cli.main(["drill", "reset", "--params", str(profile)]) == 0
     assert cli.main(["drill", "check", "sequence_behind", "--params", str(profile)]) == 0
+
+
+def test_relation_exists_with_django_migrate(settings):
+    """The Django path: history of the app removed, `migrate` fails, --fake-initial fixes."""
+    from runbook_lib import djangoproj
+    from runbook_lib.drill_faults import run_admin
+
+    project = settings.root.parent / "examples" / "spc_backend"
+    project = (project if project.is_dir() else
+               __import__("pathlib").Path(__file__).resolve().parents[2] / "examples/spc_backend")
+    if not (project / "manage.py").is_file():
+        pytest.skip("the sample Django project is not in this checkout")
+    s = load_settings(**{**settings.parameters(), "django_project": str(project),
+                         "django_settings": "config.settings.dev"})
+    djangoproj.manage(s, "migrate", "spc", "--noinput")
+    history = "SELECT id, app, name, applied FROM django_migrations ORDER BY id"
+    before = run_admin(s, history, dbname=s.db_name)
+    assert drills.start(s, "relation_exists")
+    broken = drills.check(s, "relation_exists")
+    assert broken.failed and broken.diagnosis.problem_id == "DX011"
+    assert "already exists" in broken.error
+    assert "--fake-initial" in drills.fix(s, "relation_exists")
+    assert not drills.check(s, "relation_exists").failed
+    drills.reset(s)
+    assert run_admin(s, history, dbname=s.db_name) == before
