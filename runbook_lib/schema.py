@@ -185,8 +185,20 @@ def load_order(tables: list[Table]) -> tuple[list[str], list[str]]:
         ready = ready or sorted(n for n in deps if n not in done)[:1]
         order.extend(ready)
         done.update(ready)
-    cycles = sorted(n for n, d in deps.items() if d & set(order[order.index(n):]) - {n})
-    return order, cycles
+    return order, sorted(n for n in deps if _reaches(n, deps))
+
+
+def _reaches(start: str, deps: dict[str, set[str]]) -> bool:
+    """Whether `start` is in a foreign-key cycle (self-references excluded)."""
+    stack, seen = list(deps[start]), set()
+    while stack:
+        node = stack.pop()
+        if node == start:
+            return True
+        if node not in seen and node in deps:
+            seen.add(node)
+            stack.extend(deps[node])
+    return False
 
 
 def create_table(tp: TablePlan) -> str:

@@ -307,7 +307,7 @@ def assert_table_equal(pg_conn, sqlite_path, entry: dict, zone: str = "UTC",
         return sorted((tuple(normalize(v, t, zone) for v, t in zip(r, types, strict=True))
                        for r in rows), key=_sort_key)
 
-    left = [r for r in norm(src) if not skip_source_rows or r[0] not in skip_source_rows]
+    left = norm([r for r in src if not skip_source_rows or r[0] not in skip_source_rows])
     right = norm(tgt)
     assert len(left) == len(right), (entry["table"], len(left), len(right))
     for a, b in zip(left, right, strict=True):

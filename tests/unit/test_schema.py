@@ -1,0 +1,152 @@
+"""Type rules, identifiers, bad-value policies, if_exists and killed-run recovery."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import db, migrate, schema, source
+from runbook_lib.errors import MigrationError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from edge_cases import EDGE_CASES, assert_table_equal  # noqa: E402
+
+
+@pytest.mark.parametrize("declared, alias, expected", [
+    ("INTEGER", True, "bigint"), ("INTEGER", False, "bigint"), ("int", False, "bigint"),
+    ("SMALLINT", False, "smallint"), ("BOOLEAN", False, "boolean"), ("bool", False, "boolean"),
+    ("DATETIME", False, "timestamp with time zone"), ("date", False, "date"),
+    ("REAL", False, "double precision"), ("FLOAT", False, "double precision"),
+    ("DOUBLE PRECISION", False, "double precision"), ("DECIMAL(10, 2)", False, "numeric(10,2)"),
+    ("NUMERIC", False, "numeric"), ("varchar(200)", False, "varchar(200)"),
+    ("CHAR(5)", False, "varchar(5)"), ("TEXT", False, "text"), ("BLOB", False, "bytea"),
+    ("JSON", False, "jsonb"), ("", False, "text"), ("STRING", False, "text"),
+    ("UUID", False, "uuid"),
+])
+def test_type_rules(declared, alias, expected):
+    assert schema.map_type(declared, alias)[0] == expected
+
+
+def test_rules_are_a_table():
+    frame = schema.rules_frame()
+    assert len(frame) == len(schema.TYPE_RULES) and frame["postgresql"].notna().all()
+
+
+def plan_of(tmp_path, make_settings, name, **params):
+    path = EDGE_CASES[name](tmp_path / f"{name}.sqlite3")
+    return schema.plan(source.introspect(path), make_settings(**params))
+
+
+def test_long_identifiers_refused_with_mapping(tmp_path, make_settings):
+    path = tmp_path / "long.sqlite3"
+    long = "a_very_long_table_name_" + "x" * 50
+    EDGE_CASES["empty_tables"](path)
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE {long} (id INTEGER PRIMARY KEY)")
+    with pytest.raises(MigrationError, match="name_map") as err:
+        schema.plan(source.introspect(path), make_settings())
+    assert long in str(err.value)
+    mapped = schema.plan(source.introspect(path), make_settings(name_map={long: "short_one"}))
+    assert "short_one" in mapped.load_order
+
+
+def test_overrides_order_and_ddl(tmp_path, make_settings):
+    plan = plan_of(tmp_path, make_settings, "foreign_keys",
+                   type_overrides={"employee.name": "varchar(80)"})
+    assert plan.table("employee").column("name").target_type == "varchar(80)"
+    assert plan.load_order.index("employee") >= 0 and set(plan.cycles) == {"member", "team"}
+    assert '"employee"' in plan.ddl and "NOT VALID" in plan.ddl
+    assert {"table", "column", "postgresql type"} <= set(plan.mapping.columns)
+
+
+def test_bad_values_fail_lists_rows(fresh_db):
+    EDGE_CASES["bad_values"](fresh_db.sqlite_file)
+    with pytest.raises(MigrationError) as err:
+        migrate.run(fresh_db, progress=False)
+    text = str(err.value)
+    for where in ("reading.qty", "reading.small", "reading.flag", "reading.at", "reading.label",
+                  "reading.body", "reading.price", "reading.doc"):
+        assert where in text
+    assert "on_bad_value" in err.value.hint
+
+
+def test_bad_values_null_and_quarantine(fresh_db):
+    EDGE_CASES["bad_values"](fresh_db.sqlite_file)
+    fresh_db.on_bad_value = "null"
+    result = migrate.run(fresh_db, progress=False)
+    entry = result.section["tables"][0]
+    assert entry["loaded_rows"] == 6 and entry["quarantined"] == 0
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT qty, small, flag, label, body FROM reading WHERE id = 1")
+        assert cur.fetchone() == (10, 1, True, "ok", "fine")
+        cur.execute("SELECT count(*) FROM reading WHERE qty IS NULL")
+        assert cur.fetchone()[0] == 3  # 'abc', 5.5 and the NULL row
+    fresh_db.on_bad_value, fresh_db.if_exists = "quarantine", "replace"
+    result = migrate.run(fresh_db, progress=False)
+    entry = result.section["tables"][0]
+    assert (entry["loaded_rows"], entry["quarantined"]) == (2, 4)
+    with open(Path(result.section["quarantine_dir"]) / "reading.csv") as fh:
+        kept = list(csv.reader(fh))
+    assert [r[0] for r in kept[1:]] == ["2", "3", "4", "5"]
+    with db.connection(fresh_db) as conn:
+        assert_table_equal(conn, result.section["snapshot"], entry,
+                           skip_source_rows={2, 3, 4, 5}) == 2
+
+
+def test_dangling_references(fresh_db):
+    EDGE_CASES["dangling"](fresh_db.sqlite_file)
+    with pytest.raises(MigrationError, match="dangling"):
+        migrate.run(fresh_db, progress=False)
+    fresh_db.on_bad_value, fresh_db.if_exists = "null", "replace"
+    migrate.run(fresh_db, progress=False)
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM child WHERE parent_id IS NULL ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == [2, 3, 5]
+    fresh_db.on_bad_value = "quarantine"
+    result = migrate.run(fresh_db, progress=False)
+    child = next(t for t in result.section["tables"] if t["table"] == "child")
+    assert (child["loaded_rows"], child["quarantined"]) == (3, 2)
+
+
+def test_truncate_keeps_definitions(fresh_db):
+    EDGE_CASES["keys"](fresh_db.sqlite_file)
+    migrate.run(fresh_db, progress=False)
+    fresh_db.if_exists = "truncate"
+    result = migrate.run(fresh_db, progress=False)
+    assert result.completed
+    with db.connection(fresh_db) as conn:
+        for entry in result.section["tables"]:
+            assert_table_equal(conn, result.section["snapshot"], entry)
+
+
+def test_killed_run_is_redone(fresh_db, monkeypatch):
+    EDGE_CASES["foreign_keys"](fresh_db.sqlite_file)
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(migrate.postload, "apply", boom)
+        with pytest.raises(KeyboardInterrupt):
+            migrate.run(fresh_db, progress=False)
+    result = migrate.run(fresh_db, progress=False)  # if_exists: fail, yet it redoes cleanly
+    assert result.completed and any("did not finish" in n for n in result.notes)
+    with db.connection(fresh_db) as conn:
+        for entry in result.section["tables"]:
+            assert assert_table_equal(conn, result.section["snapshot"], entry) == \
+                entry["source_rows"]
+
+
+def test_dry_run_writes_nothing(fresh_db, pg):
+    EDGE_CASES["keys"](fresh_db.sqlite_file)
+    fresh_db.dry_run = True
+    result = migrate.run(fresh_db, progress=False)
+    assert result.dry_run and not result.completed
+    tables = pg.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                        fresh_db.db_name)
+    assert tables == [(0,)]

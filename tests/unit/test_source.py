@@ -1,0 +1,62 @@
+"""Snapshot and introspection of SQLite files built by the tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import source
+from runbook_lib.errors import SourceError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from edge_cases import EDGE_CASES, rows  # noqa: E402
+
+
+def test_missing_not_sqlite_and_encrypted(tmp_path):
+    with pytest.raises(SourceError, match="does not exist"):
+        source.snapshot(tmp_path / "nope.sqlite3", tmp_path)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a database")
+    with pytest.raises(SourceError, match="not a SQLite 3 database"):
+        source.snapshot(text, tmp_path)
+    sealed = tmp_path / "sealed.db"
+    sealed.write_bytes(bytes(range(256)) * 16)  # what SQLCipher's first page looks like
+    with pytest.raises(SourceError, match="encrypted"):
+        source.snapshot(sealed, tmp_path)
+
+
+def test_snapshot_includes_wal_and_leaves_source_alone(tmp_path):
+    path = EDGE_CASES["wal_pending"](tmp_path / "live.sqlite3")
+    wal = Path(str(path) + "-wal")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (path, wal)}
+    snap = source.snapshot(path, tmp_path / "run")
+    assert len(rows(snap, "event")) == 5
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (path, wal)} == before
+    assert not Path(str(snap) + "-wal").exists()
+
+
+def test_introspection_of_keys_and_sequences(tmp_path):
+    schema = source.introspect(EDGE_CASES["keys"](tmp_path / "k.sqlite3"))
+    worid = schema.table("worid")
+    assert worid.without_rowid and worid.primary_key == ["k"] and worid.rowid_alias is None
+    assert schema.table("composite").primary_key == ["x", "y"]
+    assert schema.table("nopk").primary_key == []
+    assert {i.origin for i in schema.table("uniq").indexes} == {"u"}
+    auto = source.introspect(EDGE_CASES["autoincrement_gaps"](tmp_path / "a.sqlite3"))
+    item = auto.table("item")
+    assert item.autoincrement and item.sequence == 50 and item.rowid_alias == "id"
+
+
+def test_introspection_of_fks_views_triggers(tmp_path):
+    schema = source.introspect(EDGE_CASES["foreign_keys"](tmp_path / "f.sqlite3"))
+    fk = schema.table("employee").foreign_keys[0]
+    assert (fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete) == \
+        (("manager_id",), "employee", ("id",), "SET NULL")
+    other = source.introspect(EDGE_CASES["views_triggers"](tmp_path / "v.sqlite3"))
+    assert list(other.views) == ["active_accounts"] and list(other.triggers) == ["account_audit"]
+    account = other.table("account")
+    assert account.column("doubled").hidden == 3
+    kinds = {i.name: (i.partial, i.expression) for i in account.indexes}
+    assert kinds == {"account_active": (True, False), "account_lower": (False, True)}
