@@ -237,9 +237,10 @@ def secrets_file() -> Path:
 
 
 def _lookup_secret(env_name: str, generate: bool) -> Secret | None:
-    if os.environ.get(env_name):
-        return Secret(os.environ[env_name], source=f"${env_name}")
     dot = paths.project_root() / ".env"
+    if os.environ.get(env_name):  # load_dotenv may have put it there: name the real source
+        from_dot = dot.is_file() and dotenv_values(dot).get(env_name) == os.environ[env_name]
+        return Secret(os.environ[env_name], source=".env" if from_dot else f"${env_name}")
     if dot.is_file() and dotenv_values(dot).get(env_name):
         return Secret(dotenv_values(dot)[env_name], source=".env")
     store = secrets_file()

@@ -44,6 +44,12 @@ class Secret:
     def _repr_pretty_(self, p, cycle) -> None:  # IPython pretty printer
         p.text(repr(self))
 
+    def __copy__(self) -> Secret:  # immutable: copies (dataclasses.asdict, deepcopy) share it
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Secret:
+        return self
+
     def __reduce__(self):
         raise TypeError("a Secret cannot be pickled or serialised")
 
