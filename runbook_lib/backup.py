@@ -24,7 +24,7 @@ from .identifiers import quote_ident
 from .results import Check, table
 from .secrets import scrub
 
-__all__ = ["find_tool", "dump", "verify", "prove", "backup_dir", "Tool", "BackupError"]
+__all__ = ["find_tool", "dump", "verify", "prove", "backup_dir", "record", "Tool", "BackupError"]
 
 SCRATCH_SUFFIX = "_restore_check"
 
@@ -229,3 +229,12 @@ def prove(settings) -> Proof:
     manifest.update(settings.run_dir, "operate", {**manifest.read(settings.run_dir)
                                                   .get("operate", {}), "backup": proof.section()})
     return proof
+
+
+def record(settings, checks, **files) -> dict:
+    """Add the stage's checks and generated files to the manifest's `operate` section."""
+    section = manifest.read(settings.run_dir).get("operate", {})
+    section.update({k: str(v) for k, v in files.items()})
+    section["checks"] = [{"id": c.id, "status": c.status, "message": c.message} for c in checks]
+    manifest.update(settings.run_dir, "operate", section)
+    return section

@@ -92,8 +92,11 @@ def script_text(settings, tool: Tool, folder: Path, script: Path) -> str:
                            pg_restore=tool.pg_restore, script=shlex.quote(str(script)))
 
 
-def write_script(settings, tool: Tool, path: Path | None = None) -> Path:
-    """Write backup.sh (mode 0755) next to the backups; return its path."""
+def write_script(settings, tool: Tool | None = None, path: Path | None = None) -> Path:
+    """Write backup.sh (mode 0755) into the run folder; return its path."""
+    from .backup import find_tool
+
+    tool = tool or find_tool(settings)
     folder = backup_dir(settings)
     path = path or Path(settings.run_dir) / "backup.sh"
     path.write_text(script_text(settings, tool, folder, path))
