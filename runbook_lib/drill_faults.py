@@ -248,7 +248,8 @@ def _django_ready(settings) -> str | None:
     if not rows[0][0]:
         return None
     apps = run_admin(settings, "SELECT app FROM django_migrations GROUP BY app HAVING count(*) = 1"
-                               " AND min(name) = '0001_initial' ORDER BY max(id) DESC",
+                               " AND min(name) = '0001_initial' ORDER BY app IN ('sessions', "
+                               "'contenttypes', 'auth', 'admin'), max(id) DESC",
                      dbname=settings.db_name)
     return apps[0][0] if apps else None
 

@@ -22,7 +22,8 @@ from .errors import RunbookError
 from .i18n import Text, t
 from .results import Check, CheckTable, table
 
-__all__ = ["DRILLS", "list_drills", "start", "check", "fix", "reset", "walk", "results"]
+__all__ = ["DRILLS", "list_drills", "start", "check", "fix", "reset", "recover", "walk",
+           "results"]
 
 
 class DrillError(RunbookError):
@@ -121,7 +122,7 @@ def _require(settings, name: str | None = None) -> Drill | None:
 
 
 # -- the four steps ----------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class Outcome:
     """What `check` saw: the real error (scrubbed) and its diagnosis, or that it worked."""
 
@@ -139,6 +140,8 @@ class Outcome:
         if not self.failed:
             return f"{self.drill}: the step works"
         return f"{self.drill}: {self.error}\n\nDiagnosis: {self.diagnosis}"
+
+    __repr__ = __str__
 
 
 def list_drills(language: str = "en") -> list[dict]:
@@ -197,13 +200,24 @@ def reset(settings, name: str | None = None) -> list[str]:
     return done
 
 
+def recover(settings) -> list[str]:
+    """Undo drills left started by an interrupted session (embedded target only)."""
+    if settings.target != "embedded" or not _state()["active"]:
+        return []
+    from .server import ensure_target
+
+    done = [n for name in ("port_taken", "server_stopped") for n in reset(settings, name)]
+    ensure_target(settings)  # the other resets talk to the server
+    return done + reset(settings)
+
+
 def _values(settings) -> dict:
     return {"db_user": settings.db_user, "db_port": settings.db_port,
             "password_env": settings.password_env}
 
 
 # -- a whole walk, for the notebook ------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class Walk:
     """trigger → real error → diagnosis → fix → verify, for one drill."""
 
@@ -242,6 +256,8 @@ class Walk:
                 f"{self.broken.diagnosis if self.broken else ''}\n4. fix: {self.fix}\n5. verify: "
                 f"{'the step works again' if self.verified and not self.verified.failed else 'STILL FAILING'}"
                 f"\nrestored: {self.restored}")
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         if self.skipped:
