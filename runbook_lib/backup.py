@@ -187,6 +187,9 @@ class Proof:
     def _repr_html_(self) -> str:
         return table(self.checks)._repr_html_()
 
+    def __repr__(self) -> str:
+        return repr(table(self.checks))
+
 
 def verify(settings, tool: Tool, path: Path) -> tuple[list[Check], object]:
     """Restore `path` into a scratch database, compare it with the source, drop it."""

@@ -139,3 +139,30 @@ def test_failed_dump_deletes_nothing(spc, tmp_path, monkeypatch):
     with pytest.raises(backup_script.ScriptError):
         backup_script.run_script(spc, script, tmp_path)
     assert old.exists()
+
+
+def fake_tools(folder, version: str) -> None:
+    for name in ("pg_dump", "pg_restore"):
+        tool = folder / name
+        tool.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
+        tool.chmod(0o755)
+
+
+def test_path_pg_dump_is_used_when_new_enough(spc, tmp_path, monkeypatch):
+    fake_tools(tmp_path, "99.1")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    tool = backup.find_tool(spc)
+    assert tool.source == "PATH" and tool.pg_dump == str(tmp_path / "pg_dump")
+
+
+def test_too_old_pg_dump_and_no_embedded_tools_says_how_to_install(spc, tmp_path, monkeypatch):
+    from runbook_lib import server
+
+    fake_tools(tmp_path, "12.22")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(server, "tool", lambda name: tmp_path / "missing" / name)
+    with pytest.raises(backup.BackupError) as err:
+        backup.find_tool(spc)
+    assert "(12)" in err.value.message and "postgresql-client-18" in err.value.hint
+    proof = backup.prove(spc)
+    assert [(c.id, c.status) for c in proof.checks] == [("OP001", "fail")]

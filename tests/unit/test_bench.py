@@ -108,3 +108,21 @@ def test_benchmark_refuses_a_file_without_related_tables(fresh_db):
         bench.run(fresh_db, seconds=1)
     assert "foreign key" in str(err.value)
 
+
+
+def test_notes_say_where_the_guide_is_wrong():
+    from runbook_lib.bench_notes import notes
+
+    class Shape:
+        rows, table = 10, "spc_qualitymeasurement"
+
+    rows = [{"scenario": name, "guide_ratio": round(lite / pg, 1), "sqlite_ms": 1.0,
+             "pg_ms": 1.0 / ratio, "ratio": ratio, "sqlite_lock_waits": 7,
+             "sqlite_locked_errors": 0, "pg_lock_waits": 0}
+            for (name, (_, lite, pg)), ratio in zip(bench.SCENARIOS.items(),
+                                                     [0.5, 1.0, 2.0, 40.0, 6.0])]
+    en = notes(rows, Shape(), "en")
+    assert "SQLite 2.0x faster" in en[0] and "not the guide's 3.3x" in en[1]
+    assert "in line with the guide" in en[2] and "more than the guide's 5.0x" in en[3]
+    assert "'database is locked' 7 times" in en[5]
+    assert "SQLite가" in notes(rows, Shape(), "ko")[0]
