@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import db, manifest, server
-from .errors import RunbookError
+from .errors import ConnectError, RunbookError
 from .identifiers import quote_ident
 from .results import Check, table
 from .secrets import scrub
@@ -150,11 +150,33 @@ def scratch_name(settings) -> str:
     return (settings.db_name[: 63 - len(SCRATCH_SUFFIX)] + SCRATCH_SUFFIX)
 
 
+def _maintenance(settings):
+    """A connection that may create databases: the admin role, else the app role."""
+    try:
+        return db.connect(settings, admin=True, autocommit=True)
+    except ConnectError:
+        return db.connect(settings, dbname="postgres", autocommit=True)
+
+
 def _recreate(settings, name: str, create: bool) -> None:
-    with db.connection(settings, admin=True, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        if create:
-            cur.execute(f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(settings.db_user)}")
+    """Drop the scratch database (and create it again, owned by the app role)."""
+    import psycopg2
+
+    conn = _maintenance(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+            if create:
+                cur.execute(f"CREATE DATABASE {quote_ident(name)} "
+                            f"OWNER {quote_ident(settings.db_user)}")
+    except psycopg2.Error as exc:
+        raise BackupError(f"Cannot {'create' if create else 'drop'} the scratch database "
+                          f"{name}: {scrub(str(exc).strip())}",
+                          f"Set {settings.admin_password_env} for admin role "
+                          f"{settings.admin_user}, or ALTER ROLE {settings.db_user} CREATEDB."
+                          ) from None
+    finally:
+        conn.close()
 
 
 def restore(settings, tool: Tool, path: Path, dbname: str) -> float:
@@ -191,6 +213,15 @@ class Proof:
         return repr(table(self.checks))
 
 
+def _drop(settings, scratch: str) -> list[Check]:
+    """Drop the scratch database; a failure is a warning (it holds only a copy)."""
+    try:
+        _recreate(settings, scratch, create=False)
+    except RunbookError as exc:
+        return [Check("OP006", "scratch database dropped", "warn", exc.message, exc.hint)]
+    return []
+
+
 def verify(settings, tool: Tool, path: Path) -> tuple[list[Check], object]:
     """Restore `path` into a scratch database, compare it with the source, drop it."""
     from .backup_compare import compare, validation_check
@@ -205,10 +236,10 @@ def verify(settings, tool: Tool, path: Path) -> tuple[list[Check], object]:
                             details={"seconds": seconds}))
         frame, check = compare(settings, scratch)
         checks += [check, validation_check(settings, scratch)]
-    except BackupError as exc:
+    except RunbookError as exc:
         checks.append(Check("OP003", "restore", "fail", exc.message, exc.hint))
     finally:
-        _recreate(settings, scratch, create=False)
+        checks += _drop(settings, scratch)
     return checks, frame
 
 

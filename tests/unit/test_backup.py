@@ -166,3 +166,16 @@ def test_too_old_pg_dump_and_no_embedded_tools_says_how_to_install(spc, tmp_path
     assert "(12)" in err.value.message and "postgresql-client-18" in err.value.hint
     proof = backup.prove(spc)
     assert [(c.id, c.status) for c in proof.checks] == [("OP001", "fail")]
+
+
+def test_without_admin_the_app_role_needs_createdb(spc, pg):
+    from runbook_lib.secrets import Secret
+
+    spc.admin_password = Secret("not-the-admin-password")
+    checks, _ = backup.verify(spc, backup.find_tool(spc), backup.dump(spc, backup.find_tool(spc)).path)
+    restore = next(c for c in checks if c.id == "OP003")
+    assert restore.status == "fail" and f"ALTER ROLE {spc.db_user} CREATEDB" in restore.hint
+    assert spc.admin_password.reveal() not in restore.message
+    pg.execute(f"ALTER ROLE {spc.db_user} CREATEDB")
+    checks, _ = backup.verify(spc, backup.find_tool(spc), backup.dump(spc, backup.find_tool(spc)).path)
+    assert {c.id: c.status for c in checks}["OP004"] == "ok"
