@@ -163,3 +163,34 @@ def test_secrets_never_in_the_diagnosis():
 def test_catalogue_frame_lists_every_problem():
     frame = diagnose.catalogue_frame("ko")
     assert list(frame["id"]) == [p.id for p in CATALOGUE]
+
+
+@pytest.mark.parametrize("ename, evalue, problem_id", [
+    ("ConnectError", "Could not connect as spc_user@localhost:55432/spc_db: password "
+     "authentication failed (connection to server at \"localhost\" (127.0.0.1), port 55432 "
+     "failed: FATAL:  password authentication failed for user \"spc_user\").\nFix: ...", "DX001"),
+    ("ManageError", "manage.py migrate failed (postgresql): django.db.utils.ProgrammingError: "
+     "relation \"spc_product\" already exists", "DX011"),
+    ("CheckFailed", "1 check(s) failed: DB006 schema rights: permission denied for schema "
+     "public", "DX012"),
+])
+def test_runner_failure_carries_the_diagnosis(ename, evalue, problem_id):
+    from papermill.exceptions import PapermillExecutionError
+
+    from runbook_lib import runner
+
+    exc = PapermillExecutionError(4, 3, "cell source", ename, evalue, ["Traceback", evalue])
+    error, diagnosis = runner._failure(exc, {"target": "embedded", "db_port": 55432,
+                                             "db_name": "spc_db", "language": "en"})
+    assert error["type"] == ename and diagnosis["problem"] == problem_id
+    assert diagnosis["fix"] and diagnosis["causes"]
+
+
+def test_runner_failure_unknown_error_keeps_its_hint():
+    from papermill.exceptions import PapermillExecutionError
+
+    from runbook_lib import runner
+
+    exc = PapermillExecutionError(1, 1, "", "MigrationError", "odd thing\nFix: do X", [])
+    _, diagnosis = runner._failure(exc, {})
+    assert diagnosis["problem"] == "DX000" and diagnosis["fix"] == "do X"

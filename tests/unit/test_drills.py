@@ -9,7 +9,7 @@ import sqlite3
 import psycopg2
 import pytest
 
-from runbook_lib import cli, drills, manifest, probes, server
+from runbook_lib import cli, diagnose, drills, manifest, probes, server
 from runbook_lib.config import load_settings
 from runbook_lib.errors import RunbookError
 
@@ -92,6 +92,7 @@ def test_drill_breaks_diagnoses_fixes_and_resets(settings, name):
     assert broken.failed, f"{name} did not reproduce its error"
     assert broken.diagnosis.problem_id == drills.DRILLS[name].problem, broken
     assert APP_PW not in str(broken) and "wrong-" not in broken.error
+    assert diagnose.explain(broken.error).problem_id == drills.DRILLS[name].problem  # pasted
     drills.fix(settings, name)
     assert not drills.check(settings, name).failed
     assert drills.reset(settings) == [name]
