@@ -42,6 +42,7 @@ class Tool:
     major: int
     server_major: int
     source: str  # "PATH" or "embedded"
+    passed_over: str = ""  # an older pg_dump found first, and why it was not used
 
 
 def install_command(major: int) -> str:
@@ -88,7 +89,9 @@ def find_tool(settings) -> Tool:
         major = _major(dump_path)
         seen.append(f"{dump_path} ({major or 'unknown version'})")
         if major and major >= need and restore_path:
-            return Tool(dump_path, restore_path, major, need, source)
+            older = "; ".join(seen[:-1])
+            note = f"{older} is older than the server, so not used" if older else ""
+            return Tool(dump_path, restore_path, major, need, source, note)
     found = "; ".join(seen) or "none"
     raise BackupError(f"No pg_dump of version {need} or newer (the server's version): "
                       f"found {found}. An older pg_dump refuses to dump a newer server.",
@@ -251,9 +254,12 @@ def prove(settings) -> Proof:
     except BackupError as exc:
         return Proof(None, None, [Check("OP001", "pg_dump version", "fail", exc.message,
                                         exc.hint)])
+    note = f" {tool.passed_over}." if tool.passed_over else ""
     checks = [Check("OP001", "pg_dump version", "ok",
                     f"pg_dump {tool.major} from {tool.source} ({tool.pg_dump}); server "
-                    f"{tool.server_major}.", details={"path": tool.pg_dump})]
+                    f"{tool.server_major}.{note}",
+                    f"To back up from another machine: {install_command(tool.server_major)}"
+                    if note else "", details={"path": tool.pg_dump})]
     made = dump(settings, tool)
     checks.append(Check("OP002", "pg_dump -Fc", "ok",
                         f"{made.path.name}: {made.bytes / 1e6:.2f} MB in {made.seconds} s.",
