@@ -57,6 +57,7 @@ class Migration:
         self.notes: list[str] = []
         self.manual: list[dict] = []
         self.timezone = "UTC"
+        self.keep_migrate_rows = False  # loaddata keeps the contenttypes migrate made
         self.started = time.perf_counter()
         self.run_id = f"{Path(settings.run_dir).name}-{uuid.uuid4().hex[:8]}"
 
@@ -100,7 +101,8 @@ class Migration:
             target.start_run(conn, self._run_id(), [t.name for t in self.plan.tables])
             created = self._create_schema(conn)
             self._bind_types(conn)
-            filled = target.empty(conn, [t.name for t in self.plan.tables])
+            filled = [] if self.keep_migrate_rows else target.empty(
+                conn, [t.name for t in self.plan.tables])
             target.truncate(conn, filled)
             if filled:
                 self.notes.append(f"emptied {len(filled)} table(s) that migrate filled: "
