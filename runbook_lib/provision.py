@@ -35,6 +35,13 @@ MSG = {
     "owner_set": {"en": "owner changed from {old} to {owner}",
                   "ko": "소유자를 {old}에서 {owner}(으)로 변경함"},
 }
+WHAT = {"role": {"en": "role", "ko": "역할"}, "database": {"en": "database", "ko": "데이터베이스"}}
+SCHEMA_OK = {"en": "{role} may create tables in public (owner {owner}), unchanged",
+             "ko": "{role}은(는) public 스키마에 테이블을 만들 수 있음 (소유자 {owner}), 변경 없음"}
+SCHEMA_SET = {"en": "granted USAGE, CREATE on schema public to {role}",
+              "ko": "{role}에게 public 스키마의 USAGE, CREATE 권한을 부여함"}
+LOGIN_OK = {"en": "{dsn} logs in as {role} on {db} and can create tables (probe rolled back)",
+            "ko": "{dsn}: {role}(으)로 {db}에 접속, 테이블 생성 가능 (시험 테이블은 롤백됨)"}
 NO_PRIVILEGE = {
     "en": "The admin role {admin} cannot {action}: it is not a superuser and lacks {missing}. "
           "Nothing was changed on the server.",
@@ -183,6 +190,8 @@ def apply(conn, settings, state: State, actions: list[str]) -> None:
 
 
 def _row(cid: str, label: str, key: str, changed: bool, language: str, **values) -> Check:
+    if "what" in values:
+        values["what"] = t(WHAT[values["what"]], language)
     return Check(cid, label, "ok", t(MSG[key], language, **values), details={"changed": changed})
 
 
@@ -229,12 +238,12 @@ def check_schema_rights(settings) -> Check:
                              f"{settings.db_user};")
             if row[0]:
                 return Check("DB006", "schema public rights", "ok",
-                             f"{settings.db_user} may create tables in public (owner {row[1]}), "
-                             "unchanged", details={"changed": False})
+                             t(SCHEMA_OK, settings.language, role=settings.db_user,
+                               owner=row[1]), details={"changed": False})
             cur.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(
                 sql.Identifier(settings.db_user)))
     return Check("DB006", "schema public rights", "ok",
-                 f"granted USAGE, CREATE on schema public to {settings.db_user}",
+                 t(SCHEMA_SET, settings.language, role=settings.db_user),
                  details={"changed": True})
 
 
@@ -255,8 +264,8 @@ def check_app_login(settings) -> Check:
         conn.rollback()
         conn.close()
     return Check("DB007", "connect as app role", "ok",
-                 f"{settings.dsn()} logs in as {user} on {name} and can create tables "
-                 "(probe rolled back)", details={"changed": False, "server": version})
+                 t(LOGIN_OK, settings.language, dsn=settings.dsn(), role=user, db=name),
+                 details={"changed": False, "server": version})
 
 
 def create_database(settings) -> CheckTable:

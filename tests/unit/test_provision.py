@@ -157,3 +157,12 @@ def test_sql_in_names_is_refused_before_connecting(make_settings, bad):
         make_settings(db_name=bad or " ")
     with pytest.raises(ConfigError):
         make_settings(db_user=bad or " ")
+
+
+def test_messages_in_korean(pg, make_settings, names):
+    role, name = names
+    settings = make_settings(db_user=role, db_name=name, language="ko")
+    provision.create_database(settings)
+    rows = provision.create_database(settings)
+    assert "변경 없음" in rows[1].message and "데이터베이스" in rows[3].message
+    assert "롤백" in rows[-1].message
