@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= parameters/training.yaml
+ARGS   ?=
 GET_PIP := https://bootstrap.pypa.io/get-pip.py
 
 .PHONY: run test lab lint clean-runs
@@ -25,7 +26,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/runbook run --params $(PARAMS)
+	$(BIN)/runbook run --params $(PARAMS) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
