@@ -186,6 +186,11 @@ def _stop_listener(pid: int | None) -> None:
         pass
 
 
+def start_server(settings, memory: dict | None = None) -> None:
+    """Start PostgreSQL on db_port, as `runbook server start` does."""
+    ensure_server(settings)
+
+
 def port_fix(settings, memory: dict) -> str:
     _stop_listener(memory.get("pid"))
     ensure_server(settings)

@@ -62,6 +62,10 @@ DRILLS: dict[str, Drill] = {d.name: d for d in [
        "stops PostgreSQL and lets another program listen on port {db_port}",
        "PostgreSQL을 중지하고 다른 프로그램이 {db_port} 포트를 사용하게 합니다",
        f.port_start, f.connect_app, f.port_fix, f.port_reset),
+    _d("port_in_use", "DX008", "server cannot start: port in use", "서버 시작 불가: 포트 사용 중",
+       "lets another program listen on port {db_port}, then starts PostgreSQL",
+       "다른 프로그램이 {db_port} 포트를 사용하게 한 뒤 PostgreSQL을 시작합니다",
+       f.port_start, f.start_server, f.port_fix, f.port_reset),
     _d("hba_reject", "DX009", "pg_hba.conf rejects the client", "pg_hba.conf가 클라이언트 거부",
        "adds a `reject` line for {db_user} above the scram-sha-256 lines and reloads",
        "scram-sha-256 줄 위에 {db_user}에 대한 `reject` 줄을 추가하고 다시 읽습니다",
@@ -206,7 +210,7 @@ def recover(settings) -> list[str]:
         return []
     from .server import ensure_target
 
-    done = [n for name in ("port_taken", "server_stopped") for n in reset(settings, name)]
+    done = [n for name in ("port_taken", "port_in_use", "server_stopped") for n in reset(settings, name)]
     ensure_target(settings)  # the other resets talk to the server
     return done + reset(settings)
 
