@@ -209,8 +209,14 @@ def _hba_file(settings) -> Path:
 
 
 def _reload(settings) -> None:
+    """Reload the configuration and wait until the server has read it."""
+    loaded = run_admin(settings, "SELECT pg_conf_load_time()")[0][0]
     run_admin(settings, "SELECT pg_reload_conf()")
-    time.sleep(0.3)
+    deadline = time.time() + 10
+    while run_admin(settings, "SELECT pg_conf_load_time()")[0][0] == loaded:
+        if time.time() > deadline:
+            break
+        time.sleep(0.05)
 
 
 def hba_start(settings) -> dict:
@@ -363,10 +369,13 @@ def _sequence_target(settings) -> tuple | None:
 
     for table_name, column, sequence, _ in run_admin(settings, SEQUENCES_SQL,
                                                      dbname=settings.db_name):
-        found = run_admin(settings, sql.SQL("SELECT min({c}) FROM {t}").format(
-            c=sql.Identifier(column), t=sql.SQL(table_name)), dbname=settings.db_name)
-        if found[0][0] is not None and not table_name.startswith(("public.django_",
-                                                                  "public.auth_")):
+        if table_name.startswith(("public.django_", "public.auth_")):
+            continue
+        found = run_admin(settings, sql.SQL(
+            "SELECT min({c}), (SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass AND "
+            "indisunique AND NOT indisprimary) FROM {t}").format(
+            c=sql.Identifier(column), t=sql.SQL(table_name)), (table_name,), settings.db_name)
+        if found[0][0] is not None and found[0][1] == 0:  # only the key can collide
             return table_name, column, sequence
     return None
 
@@ -425,7 +434,8 @@ def sequence_reset(settings, memory: dict) -> None:
 # -- 8. a NUL byte in source text --------------------------------------------------------------
 def _text_cell(con: sqlite3.Connection) -> tuple[str, str, int] | None:
     tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name LIKE "
+                                        "'django_%' OR name LIKE 'auth_%', name")]
     for name in tables:
         for _, column, kind, *_ in con.execute(f'PRAGMA table_info("{name}")'):
             if any(k in (kind or "").upper() for k in ("CHAR", "TEXT", "CLOB")):
