@@ -82,9 +82,10 @@ TEMPLATES = {
               "나란히 INSERT합니다."},
     "absolute": {
         "en": "Absolute milliseconds depend on the disk, the CPU and the data ({rows:,} rows in "
-              "{table}); the guide does not say what it measured on, so compare the ratios.",
-        "ko": "절대 ms 값은 디스크, CPU, 데이터({table}의 {rows:,}행)에 따라 달라지며 가이드는 "
-              "측정 환경을 밝히지 않으므로 비율을 비교하세요."},
+              "{table}, SQLite journal mode {journal}); the guide does not say what it "
+              "measured on, so compare the ratios.",
+        "ko": "절대 ms 값은 디스크, CPU, 데이터({table}의 {rows:,}행, SQLite 저널 모드 "
+              "{journal})에 따라 달라지며 가이드는 측정 환경을 밝히지 않으므로 비율을 비교하세요."},
 }
 
 
@@ -114,7 +115,8 @@ def notes(rows: list[dict], shape, language: str = "en") -> list[str]:
         if name == "concurrent_writes":
             out.append(t(TEMPLATES["locks"], language, waits=r["sqlite_lock_waits"],
                          errors=r["sqlite_locked_errors"], pg_waits=r["pg_lock_waits"]))
-    out.append(t(TEMPLATES["absolute"], language, rows=shape.rows, table=shape.table))
+    out.append(t(TEMPLATES["absolute"], language, rows=shape.rows, table=shape.table,
+                 journal=getattr(shape, "journal", "") or "unknown"))
     return out
 
 

@@ -46,6 +46,7 @@ class Shape:
     upper: str | None = None
     lower: str | None = None
     rows: int = 0
+    journal: str = ""  # SQLite journal mode of the copy (delete, wal, ...)
     id_range: tuple[int, int] = (1, 1)
     sqlite_template: list = field(default_factory=list)
     pg_template: list = field(default_factory=list)
@@ -155,6 +156,7 @@ def discover(conn: sqlite3.Connection) -> Shape:
         raise ShapeError(f"{table} is empty: nothing to measure.",
                          "Load data first (runbook demo-data for the sample).")
     shape.rows, shape.id_range = rows, (low, high)
+    shape.journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     cols = ", ".join(q(c) for c in shape.columns)
     shape.sqlite_template = list(conn.execute(
         f"SELECT {cols} FROM {q(table)} ORDER BY {q(pk)} LIMIT 1").fetchone())
