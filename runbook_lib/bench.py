@@ -17,6 +17,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg2.errors
+
 from . import db, manifest, server
 from .bench_sql import SCRATCH, Shape, discover, pg_scratch, sqlite_copy, sqlite_scratch
 from .bench_writers import WriterPool
@@ -205,6 +207,10 @@ def run(settings, seconds: float | None = None) -> BenchResult:
                 for name, op in ops.items():
                     measured[name][engine] = measure(op, slot)
                     bar.update(1)
+    except psycopg2.errors.UndefinedTable as exc:
+        raise BenchError(f"The migrated database has no table the benchmark needs: "
+                         f"{str(exc).strip().splitlines()[0]}.",
+                         "Run 03_migrate (and 04_validate) in this run first.") from None
     finally:
         sconn.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -126,3 +126,14 @@ def test_notes_say_where_the_guide_is_wrong():
     assert "in line with the guide" in en[2] and "more than the guide's 5.0x" in en[3]
     assert "'database is locked' 7 times" in en[5]
     assert "SQLite가" in notes(rows, Shape(), "ko")[0]
+
+
+def test_benchmark_before_the_migration_says_so(fresh_db):
+    from runbook_lib import db
+
+    build_spc(fresh_db)
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE spc_qualitymeasurement")
+    with pytest.raises(bench.BenchError) as err:
+        bench.run(fresh_db, seconds=1)
+    assert "03_migrate" in err.value.hint
