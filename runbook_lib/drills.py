@@ -13,7 +13,7 @@ import html
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import drill_faults as f
 from . import manifest, paths
@@ -221,6 +221,14 @@ def _values(settings) -> dict:
 
 
 # -- a whole walk, for the notebook ------------------------------------------------------------
+LABELS = {
+    "en": ("Trigger", "Real error", "Diagnosis", "Fix applied", "Verify", "the step works again",
+           "still failing", "skipped", "Environment restored"),
+    "ko": ("유발", "실제 오류", "진단", "적용한 해결", "확인", "이제 정상 동작합니다", "아직 실패합니다",
+           "건너뜀", "환경 복원"),
+}
+
+
 @dataclass(repr=False)
 class Walk:
     """trigger → real error → diagnosis → fix → verify, for one drill."""
@@ -235,22 +243,12 @@ class Walk:
     restored: bool = False
     skipped: str = ""
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
+    language: str = "en"
 
     @property
     def ok(self) -> bool:
         return bool(self.broken and self.broken.failed and self.broken.recognised
                     and self.verified and not self.verified.failed and self.restored)
-
-    def as_check(self, number: int) -> Check:
-        if self.skipped:
-            return Check(f"DX2{number:02d}", f"drill {self.drill}", "skip", self.skipped)
-        got = self.broken.diagnosis.problem_id if self.broken and self.broken.diagnosis else "-"
-        message = (f"reproduced, diagnosed {got}, fixed and verified in {self.seconds:.1f} s"
-                   if self.ok else f"expected {self.expected}, got {got}; verified: "
-                   f"{bool(self.verified and not self.verified.failed)}")
-        return Check(f"DX2{number:02d}", f"drill {self.drill}", "ok" if self.ok else "fail",
-                     message, "" if self.ok else f"`runbook drill reset`; see {self.drill}")
 
     def __str__(self) -> str:
         if self.skipped:
@@ -264,17 +262,19 @@ class Walk:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        words = LABELS.get(self.language, LABELS["en"])
         if self.skipped:
-            return f"<p><b>{html.escape(self.title)}</b>: skipped ({html.escape(self.skipped)})</p>"
+            return (f"<p><b>{html.escape(self.title)}</b>: {words[7]} "
+                    f"({html.escape(self.skipped)})</p>")
         good = self.verified is not None and not self.verified.failed
         diag = self.broken.diagnosis._repr_html_() if self.broken and self.broken.diagnosis else ""
+        error = html.escape(self.broken.error if self.broken else "")
         return (f"<h4>{html.escape(self.title)} <code>{self.drill}</code></h4><ol>"
-                f"<li><b>Trigger</b>: {html.escape(self.trigger)}</li>"
-                f"<li><b>Real error</b><pre>{html.escape(self.broken.error if self.broken else '')}"
-                f"</pre></li><li><b>Diagnosis</b>: {diag}</li>"
-                f"<li><b>Fix applied</b>: {html.escape(self.fix)}</li>"
-                f"<li><b>Verify</b>: {'the step works again' if good else 'still failing'}</li>"
-                f"</ol><p>Environment restored: {self.restored}. {self.seconds:.1f} s</p>")
+                f"<li><b>{words[0]}</b>: {html.escape(self.trigger)}</li>"
+                f"<li><b>{words[1]}</b><pre>{error}</pre></li><li><b>{words[2]}</b>: {diag}</li>"
+                f"<li><b>{words[3]}</b>: {html.escape(self.fix)}</li>"
+                f"<li><b>{words[4]}</b>: {words[5] if good else words[6]}</li></ol>"
+                f"<p>{words[8]}: {self.restored}. {self.seconds:.1f} s</p>")
 
 
 def enabled(settings) -> str:
@@ -289,7 +289,8 @@ def enabled(settings) -> str:
 def walk(settings, name: str) -> Walk:
     """Walk one drill end to end and leave the environment exactly as it was."""
     drill = DRILLS[name]
-    result = Walk(name, t(drill.title, settings.language), drill.problem)
+    result = Walk(name, t(drill.title, settings.language), drill.problem,
+                  language=settings.language)
     result.skipped = enabled(settings)
     if not result.skipped:
         began = time.perf_counter()

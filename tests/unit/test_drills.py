@@ -177,3 +177,12 @@ def test_relation_exists_with_django_migrate(settings):
     assert not drills.check(s, "relation_exists").failed
     drills.reset(s)
     assert run_admin(s, history, dbname=s.db_name) == before
+
+
+def test_recover_undoes_a_drill_left_by_an_interrupted_session(settings):
+    before = snapshot(settings)
+    drills.start(settings, "port_taken")
+    assert drills.recover(settings) == ["port_taken"]
+    assert snapshot(settings)["running"] and drills.recover(settings) == []
+    assert {k: v for k, v in snapshot(settings).items() if k != "port"} == \
+        {k: v for k, v in before.items() if k != "port"}
