@@ -80,6 +80,10 @@ def _texts(error: BaseException | str) -> list[str]:
             out.append(f"{err.ename}: {err.evalue}")
             out.append(_ANSI.sub("", "\n".join(getattr(err, "traceback", []) or [])))
         out.append(f"{type(err).__name__}: {err}")
+        for stream in (getattr(err, "stderr", None), getattr(err, "output", None)):
+            if stream:  # a failed program (CalledProcessError): its own words
+                out.append(stream.decode(errors="replace") if isinstance(stream, bytes)
+                           else str(stream))
     return out
 
 

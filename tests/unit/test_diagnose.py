@@ -194,3 +194,17 @@ def test_runner_failure_unknown_error_keeps_its_hint():
     exc = PapermillExecutionError(1, 1, "", "MigrationError", "odd thing\nFix: do X", [])
     _, diagnosis = runner._failure(exc, {})
     assert diagnosis["problem"] == "DX000" and diagnosis["fix"] == "do X"
+
+
+def test_failed_program_is_diagnosed_from_its_stderr():
+    import subprocess
+
+    from runbook_lib.server import free_port, tool
+
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        subprocess.run([str(tool("psql")), "-h", "127.0.0.1", "-p", str(free_port()), "-c",
+                        "select 1"], capture_output=True, text=True, check=True, timeout=30)
+    assert diagnose.explain(info.value).problem_id == "DX002"
+    with pytest.raises(FileNotFoundError) as missing:
+        subprocess.run(["/nonexistent/bin/pg_dump", "--version"], check=True)
+    assert diagnose.explain(missing.value).problem_id == "DX026"
