@@ -25,6 +25,7 @@ class MigrationResult:
     seconds: float = 0.0
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -57,8 +58,9 @@ class Migration:
         self.notes: list[str] = []
         self.manual: list[dict] = []
         self.timezone = "UTC"
-        self.keep_migrate_rows = False  # loaddata keeps the contenttypes migrate made
+        self.keep_migrate_rows = settings.method == "loaddata"  # it keeps migrate's rows
         self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
         self.run_id = f"{Path(settings.run_dir).name}-{uuid.uuid4().hex[:8]}"
 
     @property
@@ -175,13 +177,17 @@ class Migration:
     # -- 4. data -------------------------------------------------------------------------------
     def check_values(self) -> Profile:
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
-                               self.settings.run_dir)
+                               self.settings.run_dir, self.settings.workers)
         return self.profile
 
     def load(self):
         """COPY every table (workers in parallel); the per-table summary."""
         if not self.writes or not self.settings.data:
             return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+        if self.settings.method != "copy":
+            from . import methods
+
+            return methods.load(self)
         began = time.perf_counter()
         jobs = transfer.jobs_for(str(self.snapshot), self.plan, self.profile.filters,
                                  self.settings.workers)
@@ -211,7 +217,13 @@ class Migration:
         if not self.writes:
             return []
         connect = self.connect
-        self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)
+        try:
+            self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)
+        except postload.DanglingReferences as exc:
+            from .profile import dangling
+
+            dangling(self.snapshot, self.plan, exc.table)
+            raise
         conn = self.connect()
         try:
             sequences = postload.set_sequences(conn, self.plan)
@@ -288,19 +300,21 @@ class _Bars:
 
 
 def run(settings, progress: bool = True) -> MigrationResult:
-    """The whole migration with the method the settings name (copy, loaddata, pgloader)."""
-    if settings.method != "copy":
-        from . import methods
+    """The whole migration: every step of notebook 03 in order, each one timed."""
+    if settings.method == "pgloader":
+        from .methods import check_available
 
-        return methods.run(settings, progress)
+        check_available()
     m = Migration(settings, progress)
-    m.take_snapshot()
-    m.inspect()
-    m.make_plan()
-    if settings.dry_run:
-        return m.result()
-    m.prepare_target()
-    m.check_values()
-    summary = m.load()
-    m.finish()
-    return m.result(summary)
+    first = [("snapshot", m.take_snapshot), ("introspect", m.inspect), ("plan", m.make_plan)]
+    rest = [("schema", m.prepare_target), ("profile", m.check_values), ("load", m.load),
+            ("post-load", m.finish)]
+    summary = None
+    for name, step in first + ([] if settings.dry_run else rest):
+        began = time.perf_counter()
+        out = step()
+        m.timings[name] = round(time.perf_counter() - began, 3)
+        summary = out if name == "load" else summary
+    result = m.result(summary)
+    result.timings = dict(m.timings)
+    return result

@@ -8,6 +8,7 @@ names, so a later Django `RemoveIndex` still finds its index.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
@@ -76,44 +77,79 @@ def capture(conn, tables: list[str]) -> tuple[list[str], list[Step]]:
     return drops, sorted(steps, key=lambda s: order[s.kind])
 
 
-def _run(connect, sql: str) -> None:
-    conn = connect()
-    try:
-        conn.autocommit = True
+class Sessions:
+    """One autocommit connection per thread, reused for every statement (SCRAM logins cost)."""
+
+    def __init__(self, connect) -> None:
+        self.connect = connect
+        self.local = threading.local()
+        self.opened: list = []
+        self.lock = threading.Lock()
+
+    def execute(self, sql: str) -> None:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.connect()
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SET maintenance_work_mem TO '256MB'")
+            self.local.conn = conn
+            with self.lock:
+                self.opened.append(conn)
         with conn.cursor() as cur:
-            cur.execute("SET maintenance_work_mem TO '256MB'")
             cur.execute(sql)
-    finally:
-        conn.close()
+
+    def parallel(self, statements: list[str], workers: int) -> None:
+        if len(statements) <= 1 or workers <= 1:
+            for sql in statements:
+                self.execute(sql)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(self.execute, statements))
+
+    def close(self) -> None:
+        for conn in self.opened:
+            conn.close()
 
 
-def _parallel(connect, steps: list[Step], workers: int) -> None:
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        list(pool.map(lambda s: _run(connect, s.sql), steps))
+class DanglingReferences(MigrationError):
+    """A foreign key does not hold after the load (the source ran with foreign_keys=OFF)."""
+
+    table = ""
 
 
 def _dangling(error: psycopg2.Error, step: Step) -> MigrationError:
-    return MigrationError(f"Foreign key {step.name} on {step.table} does not hold: "
+    exc = DanglingReferences(f"Foreign key {step.name} on {step.table} does not hold: "
                           f"{str(error).strip().splitlines()[0]} (dangling references: the "
                           "source ran with foreign_keys=OFF).",
                           "Set on_bad_value: null or quarantine to handle the rows that point "
                           "nowhere, or fix them in the source.")
+    exc.table = step.table
+    return exc
 
 
 def apply(connect, steps: list[Step], workers: int = 2) -> list[dict]:
     """Run the post-load steps; failed optional steps come back as manual follow-ups."""
-    _parallel(connect, [s for s in steps if s.kind == "index"], workers)
-    for step in (s for s in steps if s.kind in ("constraint", "fk")):
-        _run(connect, step.sql)
+    sessions = Sessions(connect)
     try:
-        _parallel(connect, [s for s in steps if s.kind == "validate"], workers)
+        return _apply(sessions, steps, workers)
+    finally:
+        sessions.close()
+
+
+def _apply(sessions: Sessions, steps: list[Step], workers: int) -> list[dict]:
+    sessions.parallel([s.sql for s in steps if s.kind == "index"], workers)
+    for step in (s for s in steps if s.kind in ("constraint", "fk")):
+        sessions.execute(step.sql)
+    try:
+        sessions.parallel([s.sql for s in steps if s.kind == "validate"], workers)
     except psycopg2.errors.ForeignKeyViolation as exc:
         step = next(s for s in steps if s.kind == "validate" and s.name in str(exc))
         raise _dangling(exc, step) from None
     manual = []
     for step in (s for s in steps if s.kind == "optional"):
         try:
-            _run(connect, step.sql)
+            sessions.execute(step.sql)
         except psycopg2.Error as exc:
             manual.append({"table": step.table, "kind": step.name, "name": step.name,
                            "sqlite_sql": step.sql, "todo": "PostgreSQL refused the translation: "
@@ -148,5 +184,8 @@ def set_sequences(conn, plan: Plan) -> list[dict]:
 
 
 def analyze(connect, tables: list[str], workers: int = 2) -> None:
-    _parallel(connect, [Step("analyze", t, t, f"ANALYZE {quote_ident(t)}") for t in tables],
-              workers)
+    sessions = Sessions(connect)
+    try:
+        sessions.parallel([f"ANALYZE {quote_ident(t)}" for t in tables], workers)
+    finally:
+        sessions.close()

@@ -16,6 +16,8 @@ from .errors import MigrationError
 from .schema import Plan, TablePlan
 from .source import ForeignKey, connect_ro
 
+SPLIT_MIN_ROWS = 100_000
+
 __all__ = ["profile", "Profile", "BadValues", "predicate", "TableFilter", "VALIDITY"]
 
 _BOOL_WORDS = "'t','f','true','false','y','n','yes','no','on','off','1','0'"
@@ -159,14 +161,63 @@ def _short(value):
     return value
 
 
-def _scan_table(conn, tp: TablePlan) -> list[BadValues]:
-    checks = _checks(tp)
+def _conditions(tp: TablePlan, fks_too: bool = True) -> tuple[dict[str, str], list]:
+    """Column predicates, and FK predicates (skipped under `fail`: PostgreSQL's VALIDATE
+    checks them after the load, and `dangling()` then lists the rows)."""
     fks = [(fk, fk_predicate(tp.source_name, fk)) for fk in tp.source.foreign_keys]
-    conds = list(checks.values()) + [p for _, p in fks]
-    if not conds or tp.source.rows == 0:
+    return _checks(tp), fks if fks_too else []
+
+
+def _scans(conn, plan: Plan, workers: int, fks_too: bool) -> list[tuple[str, str, tuple]]:
+    """(table, aggregate SQL, params): one per table, or per rowid slice of a large table."""
+    out = []
+    for tp in plan.tables:
+        checks, fks = _conditions(tp, fks_too)
+        conds = list(checks.values()) + [p for _, p in fks]
+        if not conds or tp.source.rows == 0:
+            continue
+        sql = f"SELECT {', '.join(f'sum(NOT {c})' for c in conds)} FROM {q(tp.source_name)}"
+        if workers < 2 or tp.source.rows < SPLIT_MIN_ROWS or tp.source.without_rowid:
+            out.append((tp.source_name, sql, ()))
+            continue
+        lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM {q(tp.source_name)}").fetchone()
+        step = (hi - lo) // workers + 1
+        out += [(tp.source_name, sql + " WHERE rowid >= ? AND rowid < ?",
+                 (lo + i * step, lo + (i + 1) * step)) for i in range(workers)]
+    return out
+
+
+def _count(task: tuple[str, str, str, tuple]) -> tuple[str, list[int]]:
+    snapshot, table, sql, params = task
+    conn = connect_ro(snapshot)
+    try:
+        return table, [n or 0 for n in conn.execute(sql, params).fetchone()]
+    finally:
+        conn.close()
+
+
+def _run_scans(snapshot: str, tasks: list, workers: int) -> dict[str, list[int]]:
+    """Sum the slices' counts per table; slices run in `workers` processes."""
+    args = [(str(snapshot), *t) for t in tasks]
+    if workers > 1 and len(args) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(workers, len(args))) as pool:
+            results = pool.map(_count, args, chunksize=1)
+    else:
+        results = [_count(a) for a in args]
+    totals: dict[str, list[int]] = {}
+    for table, counts in results:
+        old = totals.get(table)
+        totals[table] = counts if old is None else [a + b for a, b in zip(old, counts, strict=True)]
+    return totals
+
+
+def _scan_table(conn, tp: TablePlan, counts: list[int] | None,
+                fks_too: bool = True) -> list[BadValues]:
+    checks, fks = _conditions(tp, fks_too)
+    if not counts:
         return []
-    sums = ", ".join(f"sum(NOT {c})" for c in conds)
-    counts = conn.execute(f"SELECT {sums} FROM {q(tp.source_name)}").fetchone()
     bad = []
     for (col, cond), n in zip(checks.items(), counts, strict=False):
         if n:
@@ -222,14 +273,17 @@ def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path) -> None:
                           for v in row])
 
 
-def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path) -> Profile:
+def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
+            workers: int = 1) -> Profile:
     """Find every bad value; apply the policy (raises MigrationError when it is `fail`)."""
     conn = connect_ro(snapshot)
     try:
+        fks_too = policy != "fail"
+        totals = _run_scans(str(snapshot), _scans(conn, plan, workers, fks_too), workers)
         bad_all, filters = [], {}
         folder = Path(run_dir) / "quarantine"
         for tp in plan.tables:
-            bad = _scan_table(conn, tp)
+            bad = _scan_table(conn, tp, totals.get(tp.source_name), fks_too)
             bad_all += bad
             filters[tp.source_name] = _filter(tp, bad, policy) if bad else TableFilter()
         if bad_all and policy == "fail":
@@ -240,3 +294,16 @@ def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path) 
         return Profile(bad_all, filters, str(folder) if folder.exists() else "")
     finally:
         conn.close()
+
+
+def dangling(snapshot: str | Path, plan: Plan, table: str) -> None:
+    """Raise the listing of one table's dangling references (after PostgreSQL refused a FK)."""
+    conn = connect_ro(snapshot)
+    try:
+        tp = next(t for t in plan.tables if t.name == table)
+        _, fks = _conditions(tp)
+        sql = f"SELECT {', '.join(f'sum(NOT {c})' for _, c in fks)} FROM {q(tp.source_name)}"
+        bad = _scan_table(conn, tp, [0] * len(_checks(tp)) + list(conn.execute(sql).fetchone()))
+    finally:
+        conn.close()
+    _fail([b for b in bad if b.count])

@@ -129,6 +129,8 @@ def snapshot(sqlite_path: str | Path, run_dir: str | Path) -> Path:
         src = connect_ro(src_path)
         out = sqlite3.connect(dest)
         try:
+            out.execute("PRAGMA synchronous=OFF")
+            out.execute("PRAGMA journal_mode=OFF")
             src.backup(out)
             out.execute("PRAGMA journal_mode=DELETE")
             verdict = out.execute("PRAGMA integrity_check").fetchall()

@@ -10,6 +10,7 @@ parses), each slice in its own transaction; memory is bounded by the chunk size.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import queue as queue_mod
 import sys
@@ -175,6 +176,8 @@ _STATE: dict = {}
 
 def _init(snapshot: str, connect_kwargs: dict, timezone: str, progress) -> None:
     _STATE.update(snapshot=snapshot, kwargs=connect_kwargs, tz=timezone, progress=progress)
+    if multiprocessing.parent_process() is not None:
+        multiprocessing.util.Finalize(None, _close, exitpriority=10)
 
 
 def _report(table: str, rows: int) -> None:
@@ -187,23 +190,38 @@ def _report(table: str, rows: int) -> None:
         sink.put((table, rows))
 
 
-def run_job(job: Job) -> dict:
-    """Run one COPY in its own transaction; return rows, bytes and seconds."""
-    began = time.perf_counter()
-    src = connect_ro(_STATE["snapshot"])
-    pg = psycopg2.connect(**_STATE["kwargs"])
-    try:
+def _connections():
+    """This process's SQLite and PostgreSQL connections, opened once (logins cost)."""
+    if "pg" not in _STATE:
+        pg = psycopg2.connect(**_STATE["kwargs"])
         with pg.cursor() as cur:
             cur.execute("SET TIME ZONE %s", (_STATE["tz"],))
             cur.execute("SET synchronous_commit TO off")
+        pg.commit()
+        _STATE.update(pg=pg, src=connect_ro(_STATE["snapshot"]))
+    return _STATE["src"], _STATE["pg"]
+
+
+def _close() -> None:
+    for key in ("pg", "src"):
+        if key in _STATE:
+            _STATE.pop(key).close()
+
+
+def run_job(job: Job) -> dict:
+    """Run one COPY in its own transaction; return rows, bytes and seconds."""
+    began = time.perf_counter()
+    src, pg = _connections()
+    try:
+        with pg.cursor() as cur:
             reader = ChunkReader(src.execute(job.select, job.params), Encoder(job.kinds),
                                  lambda n: _report(job.table, n))
             cols = ", ".join(q(c) for c in job.columns)
             cur.copy_expert(f"COPY {q(job.table)} ({cols}) FROM STDIN", reader, size=1 << 20)
         pg.commit()
-    finally:
-        pg.close()
-        src.close()
+    except BaseException:
+        pg.rollback()
+        raise
     return {"table": job.table, "rows": reader.rows, "bytes": reader.bytes,
             "seconds": time.perf_counter() - began, "slice": job.slice_no}
 
@@ -221,6 +239,7 @@ def run_jobs(jobs: list[Job], snapshot: str, connect_kwargs: dict, timezone: str
         try:
             return [run_job(j) for j in jobs]
         finally:
+            _close()
             _STATE.clear()
     ctx = _context()
     channel = ctx.Queue() if progress else None
@@ -230,7 +249,10 @@ def run_jobs(jobs: list[Job], snapshot: str, connect_kwargs: dict, timezone: str
         while not pending.ready():
             _drain(channel, progress, 0.1)
         _drain(channel, progress, 0)
-        return pending.get()
+        results = pending.get()
+        pool.close()
+        pool.join()
+        return results
 
 
 def _drain(channel, progress, wait: float) -> None:
