@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -143,7 +144,9 @@ def check_script(settings, path: Path) -> Check:
 
 def retention_drill(settings, path: Path, folder: Path | None = None) -> Check:
     """OP011: run backup.sh twice among faked old files; only this db's old dumps go."""
-    folder = folder or Path(settings.run_dir) / "retention-drill"
+    if folder is None:  # the run's own drill folder starts empty, so the drill can re-run
+        folder = Path(settings.run_dir) / "retention-drill"
+        shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     name = settings.db_name
     fakes = {f"{name}_20250101_000000.dump": 10, f"{name}_20241201_000000.dump": 40,

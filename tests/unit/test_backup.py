@@ -125,6 +125,7 @@ def test_retention_drill_check(spc):
     script = backup_script.write_script(spc, backup.find_tool(spc))
     check = backup_script.retention_drill(spc, script)
     assert check.status == "ok", check
+    assert backup_script.retention_drill(spc, script).status == "ok"  # re-runnable
 
 
 def test_failed_dump_deletes_nothing(spc, tmp_path, monkeypatch):
