@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import drill_data_faults as d
 from . import drill_faults as f
 from . import manifest, paths
 from .diagnose import Diagnosis, explain
@@ -44,55 +45,55 @@ class Drill:
     reset: Callable
 
 
-def _d(name, problem, en, ko, trig_en, trig_ko, start, check, fix, reset) -> Drill:
+def _drill(name, problem, en, ko, trig_en, trig_ko, start, check, fix, reset) -> Drill:
     return Drill(name, {"en": en, "ko": ko}, problem, {"en": trig_en, "ko": trig_ko},
                  start, check, fix, reset)
 
 
 DRILLS: dict[str, Drill] = {d.name: d for d in [
-    _d("wrong_password", "DX001", "wrong password in .env", ".env의 잘못된 비밀번호",
+    _drill("wrong_password", "DX001", "wrong password in .env", ".env의 잘못된 비밀번호",
        "writes a wrong {password_env} into .env, as after a copy-paste from another machine",
        ".env에 잘못된 {password_env}를 씁니다 (다른 컴퓨터에서 복사한 경우처럼)",
        f.password_start, f.password_check, f.password_fix, f.password_reset),
-    _d("server_stopped", "DX002", "server stopped", "서버 중지",
+    _drill("server_stopped", "DX002", "server stopped", "서버 중지",
        "stops the embedded PostgreSQL, as after a reboot without autostart",
        "내장 PostgreSQL을 중지합니다 (자동 시작 없이 재부팅한 경우처럼)",
        f.stopped_start, f.connect_app, f.stopped_fix, f.stopped_reset),
-    _d("port_taken", "DX006", "port taken by another listener", "다른 프로그램이 포트 사용",
+    _drill("port_taken", "DX006", "port taken by another listener", "다른 프로그램이 포트 사용",
        "stops PostgreSQL and lets another program listen on port {db_port}",
        "PostgreSQL을 중지하고 다른 프로그램이 {db_port} 포트를 사용하게 합니다",
        f.port_start, f.connect_app, f.port_fix, f.port_reset),
-    _d("port_in_use", "DX008", "server cannot start: port in use", "서버 시작 불가: 포트 사용 중",
+    _drill("port_in_use", "DX008", "server cannot start: port in use", "서버 시작 불가: 포트 사용 중",
        "lets another program listen on port {db_port}, then starts PostgreSQL",
        "다른 프로그램이 {db_port} 포트를 사용하게 한 뒤 PostgreSQL을 시작합니다",
        f.port_start, f.start_server, f.port_fix, f.port_reset),
-    _d("hba_reject", "DX009", "pg_hba.conf rejects the client", "pg_hba.conf가 클라이언트 거부",
+    _drill("hba_reject", "DX009", "pg_hba.conf rejects the client", "pg_hba.conf가 클라이언트 거부",
        "adds a `reject` line for {db_user} above the scram-sha-256 lines and reloads",
        "scram-sha-256 줄 위에 {db_user}에 대한 `reject` 줄을 추가하고 다시 읽습니다",
        f.hba_start, f.connect_app, f.hba_fix, f.hba_reset),
-    _d("relation_exists", "DX011", "relation pre-created before migrate",
+    _drill("relation_exists", "DX011", "relation pre-created before migrate",
        "migrate 전에 미리 만들어진 테이블",
        "leaves tables in place but removes Django's record of creating them (or pre-creates a "
        "table by hand), then migrates",
        "테이블은 남기고 Django의 생성 기록을 지운 뒤 (또는 테이블을 수동으로 미리 만든 뒤) migrate 합니다",
-       f.relation_start, f.relation_check, f.relation_fix, f.relation_reset),
-    _d("schema_revoked", "DX012", "CREATE on schema public revoked",
+       d.relation_start, d.relation_check, d.relation_fix, d.relation_reset),
+    _drill("schema_revoked", "DX012", "CREATE on schema public revoked",
        "public 스키마의 CREATE 권한 회수",
        "gives schema public to the admin and revokes CREATE, as on PostgreSQL 15+ when the app "
        "role only got GRANT ALL ON DATABASE",
        "public 스키마를 관리자에게 주고 CREATE를 회수합니다 (PostgreSQL 15+에서 GRANT ALL ON DATABASE만 "
        "받은 경우처럼)",
-       f.schema_start, f.schema_check, f.schema_fix, f.schema_reset),
-    _d("sequence_behind", "DX015", "a sequence set behind max(id)", "max(id)보다 뒤처진 시퀀스",
+       d.schema_start, d.schema_check, d.schema_fix, d.schema_reset),
+    _drill("sequence_behind", "DX015", "a sequence set behind max(id)", "max(id)보다 뒤처진 시퀀스",
        "sets an id sequence back to the table's lowest id, as after copying rows with their ids",
        "id 시퀀스를 테이블의 가장 작은 id로 되돌립니다 (id와 함께 행을 복사한 경우처럼)",
-       f.sequence_start, f.sequence_check, f.sequence_fix, f.sequence_reset),
-    _d("nul_byte", "DX016", "a NUL byte in source text", "원본 텍스트의 NUL 바이트",
+       d.sequence_start, d.sequence_check, d.sequence_fix, d.sequence_reset),
+    _drill("nul_byte", "DX016", "a NUL byte in source text", "원본 텍스트의 NUL 바이트",
        "puts a NUL (0x00) character into one text value of a copy of the source "
        "(.runbook/drills/; your SQLite file is never written) and loads that table",
        "원본 복사본(.runbook/drills/)의 텍스트 값 하나에 NUL(0x00)을 넣고 그 테이블을 적재합니다 "
        "(원본 SQLite 파일은 쓰지 않습니다)",
-       f.nul_start, f.nul_check, f.nul_fix, f.nul_reset),
+       d.nul_start, d.nul_check, d.nul_fix, d.nul_reset),
 ]}
 
 
