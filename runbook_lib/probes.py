@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
 from collections.abc import Callable
 
 import psycopg2
@@ -58,6 +59,16 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
+def speaks_postgres(host: str, port: int) -> bool:
+    """True when the program on host:port answers PostgreSQL's SSLRequest ('S' or 'N')."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as conn:
+            conn.sendall(struct.pack("!ii", 8, 80877103))
+            return conn.recv(1) in (b"S", b"N")
+    except OSError:
+        return False
+
+
 def check_server_up(settings) -> Check:
     """DX101: something listens at db_host:db_port (and, embedded, the server process runs)."""
     up = _listening(settings.db_host, settings.db_port)
@@ -80,9 +91,9 @@ def check_port(settings) -> Check:
     """DX102: who answers on db_port, and where PostgreSQL answers if not there."""
     port = settings.db_port
     if settings.db_host not in ("localhost", "127.0.0.1", "::1"):
-        up = _listening(settings.db_host, port)
+        up = speaks_postgres(settings.db_host, port)
         return Check("DX102", "port answers", "ok" if up else "fail",
-                     f"{settings.db_host}:{port} {'answers' if up else 'is closed'}")
+                     f"{settings.db_host}:{port} {'answers as PostgreSQL' if up else 'does not'}")
     owner = server.port_owner(port)
     others = [p for p in COMMON_PORTS if p != port and server.port_owner(p)]
     seen = f"; also listening: {', '.join(map(str, others))}" if others else ""
@@ -90,10 +101,11 @@ def check_port(settings) -> Check:
         return Check("DX102", "port answers", "fail", f"nothing listens on {port}{seen}",
                      "Start the server, or set db_port to the port PostgreSQL uses.",
                      {"owner": None, "others": others})
-    is_pg = "postgres" in owner
-    return Check("DX102", "port answers", "ok" if is_pg else "fail", f"{port}: {owner}{seen}",
+    is_pg = speaks_postgres(settings.db_host, port)
+    return Check("DX102", "port answers", "ok" if is_pg else "fail",
+                 f"{port}: {owner}{'' if is_pg else ', which does not speak PostgreSQL'}{seen}",
                  "" if is_pg else f"{owner} is not PostgreSQL: stop it or change db_port.",
-                 {"owner": owner, "others": others})
+                 {"owner": owner, "others": others, "postgres": is_pg})
 
 
 # -- pg_hba.conf -------------------------------------------------------------------------------

@@ -186,3 +186,12 @@ def test_recover_undoes_a_drill_left_by_an_interrupted_session(settings):
     assert snapshot(settings)["running"] and drills.recover(settings) == []
     assert {k: v for k, v in snapshot(settings).items() if k != "port"} == \
         {k: v for k, v in before.items() if k != "port"}
+
+
+def test_port_probe_names_a_listener_that_is_not_postgres(settings):
+    drills.start(settings, "port_taken")
+    check = probes.check_port(settings)
+    assert check.status == "fail" and "does not speak PostgreSQL" in check.message
+    assert "python" in check.message
+    drills.reset(settings)
+    assert probes.check_port(settings).status == "ok"
