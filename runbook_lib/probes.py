@@ -142,8 +142,10 @@ def hba_rule(settings, client: str | None = None) -> dict | None:
                                         "JOIN pg_roles a ON a.oid = m.member JOIN pg_roles b ON "
                                         "b.oid = m.roleid WHERE a.rolname = %s",
                                         (settings.db_user,))}
+    ssl = _rows(settings, "SELECT current_setting('ssl') = 'on'")[0][0]
+    kinds = ("host", "hostssl") if ssl else ("host", "hostnossl")  # libpq's sslmode=prefer
     for line, kind, dbs, users, addr, mask, method, error in rules:
-        if error or kind not in ("host", "hostnossl"):
+        if error or kind not in kinds:
             continue
         if (_listed(dbs or [], settings.db_name, {"sameuser"} if settings.db_name ==
                     settings.db_user else set())
