@@ -21,6 +21,7 @@ import psycopg2.errors
 
 from . import db, manifest, server
 from .bench_sql import SCRATCH, Shape, discover, pg_scratch, sqlite_copy, sqlite_scratch
+from .bench_writers import Ids as _Ids
 from .bench_writers import WriterPool
 from .errors import RunbookError  # noqa: F401 (re-exported for callers)
 from .i18n import t
@@ -83,21 +84,6 @@ def measure(op: Callable[[], object], budget_s: float) -> Timing:
         if len(timing.samples) >= MIN_REPEATS and time.perf_counter() > deadline:
             break
     return timing
-
-
-class _Ids:
-    """Fresh primary-key values above everything in the table, shared by all writers."""
-
-    def __init__(self, start: int) -> None:
-        import itertools
-        import threading
-
-        self._count = itertools.count(start)
-        self._lock = threading.Lock()
-
-    def take(self, n: int = 1) -> list[int]:
-        with self._lock:
-            return [next(self._count) for _ in range(n)]
 
 
 def _sqlite_ops(conn: sqlite3.Connection, shape: Shape, ids: _Ids, pool: WriterPool) -> dict:

@@ -8,6 +8,7 @@ PostgreSQL writers insert different rows and do not block each other (MVCC, row 
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 import time
@@ -45,6 +46,18 @@ def _pg_write(conn, insert: str, row: list) -> tuple[int, int]:
         return 0, 0
     except (pgerr.LockNotAvailable, pgerr.SerializationFailure, pgerr.DeadlockDetected):
         return 1, 1
+
+
+class Ids:
+    """Fresh primary-key values above everything in the table, shared by all writers."""
+
+    def __init__(self, start: int) -> None:
+        self._count = itertools.count(start)
+        self._lock = threading.Lock()
+
+    def take(self, n: int = 1) -> list[int]:
+        with self._lock:
+            return [next(self._count) for _ in range(n)]
 
 
 class WriterPool:
