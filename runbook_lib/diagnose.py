@@ -70,21 +70,25 @@ def _sqlstate(error: BaseException | str) -> str | None:
     return getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)
 
 
+def _own_texts(err: BaseException) -> list[str]:
+    """The texts of one error: its message, a notebook's traceback, a program's stderr."""
+    out = []
+    if hasattr(err, "ename") and hasattr(err, "evalue"):  # papermill execution error
+        out.append(f"{err.ename}: {err.evalue}")
+        out.append(_ANSI.sub("", "\n".join(getattr(err, "traceback", []) or [])))
+    out.append(f"{type(err).__name__}: {err}")
+    for stream in (getattr(err, "stderr", None), getattr(err, "output", None)):
+        if stream:  # a failed program (CalledProcessError): its own words
+            out.append(stream.decode(errors="replace") if isinstance(stream, bytes)
+                       else str(stream))
+    return out
+
+
 def _texts(error: BaseException | str) -> list[str]:
-    """Every text worth matching: each chained error, and a notebook's traceback."""
+    """Every text worth matching, along the whole chain."""
     if isinstance(error, str):
         return [error]
-    out = []
-    for err in _chain(error):
-        if hasattr(err, "ename") and hasattr(err, "evalue"):  # papermill execution error
-            out.append(f"{err.ename}: {err.evalue}")
-            out.append(_ANSI.sub("", "\n".join(getattr(err, "traceback", []) or [])))
-        out.append(f"{type(err).__name__}: {err}")
-        for stream in (getattr(err, "stderr", None), getattr(err, "output", None)):
-            if stream:  # a failed program (CalledProcessError): its own words
-                out.append(stream.decode(errors="replace") if isinstance(stream, bytes)
-                           else str(stream))
-    return out
+    return [text for err in _chain(error) for text in _own_texts(err)]
 
 
 def _score(problem: Problem, code: str | None, text: str) -> int:
@@ -110,7 +114,7 @@ def match(error: BaseException | str) -> Problem:
     best, best_score = UNKNOWN, 0
     for err in errors:
         code = _sqlstate(err)
-        for text in _texts(err) if not isinstance(err, str) else [err]:
+        for text in _own_texts(err) if not isinstance(err, str) else [err]:
             for problem in CATALOGUE:
                 score = _score(problem, code, text)
                 if score > best_score:
