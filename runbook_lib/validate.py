@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from . import db, manifest, validate_guide, validate_report
 from . import validate_rows as rows
 from . import validate_schema as schema
+from . import validate_stream as stream
 from . import validate_values as values
 from .errors import ConfigError, SourceError, ValidationFailed
 from .i18n import t
@@ -231,7 +232,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
     started = time.perf_counter()
     migration = manifest.read(settings.run_dir).get("migration") or {}
     snapshot = _snapshot(settings, migration)
-    with closing(rows.open_source(str(snapshot))) as src, \
+    with closing(stream.open_source(str(snapshot))) as src, \
             db.connection(settings, dbname=dbname) as conn:
         conn.set_session(readonly=True)
         cur = conn.cursor()

@@ -1,58 +1,29 @@
 """Row-by-row content comparison of one table: SQLite snapshot vs PostgreSQL target.
 
-Both sides stream their rows in primary-key order (SQLite `fetchmany`, a server-side named
-cursor on PostgreSQL), converted to canonical values (`validate_values`), and are merged:
-equal runs are skipped a slice at a time, differences are counted as missing / extra /
-changed rows. Large tables read each side in its own process (both cores). A table without a
-primary key is compared as a multiset, in passes that bound the memory it needs.
+Both sides stream canonical rows in primary-key order (`validate_stream`). For an integer key
+each side first reduces its rows to one digest per key chunk, in its own process for a large
+table (both cores); only chunks whose digests differ are read again and merged row by row.
+Other keys are merged row by row directly: equal runs are skipped a slice at a time,
+differences are counted as missing / extra / changed rows. A table without a primary key is
+compared as a multiset, in passes that bound the memory it needs.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from math import ceil
 
-import psycopg2
+from . import validate_stream as stream
+from .validate_stream import Column, TableSpec
 
-from . import validate_values as values
-from .identifiers import quote_ident
-
-BATCH = 10_000
 WINDOW = 256  # rows compared per fast-path slice
 PARALLEL_MIN_ROWS = 50_000
 MULTISET_PASS_ROWS = 500_000
-SAMPLE_BUCKETS = 1000
-
-
-@dataclass(frozen=True)
-class Column:
-    """One compared column: target name, source name, comparison class."""
-
-    name: str
-    source_name: str
-    klass: str
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """What to compare: the table on both sides, its key (first columns) and its columns."""
-
-    table: str
-    source_table: str
-    schema: str
-    key: int  # the first `key` columns are the primary key
-    columns: tuple[Column, ...]
-    zone: str = ""
-    sample: float = 1.0  # share of rows compared (integer single-column key only)
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
+MAX_RANGES = 200  # differing chunks re-read selectively; more: the whole table row by row
 
 
 @dataclass
@@ -74,104 +45,6 @@ class RowDiff:
 
 class OrderBroken(Exception):
     """A side did not arrive in key order (e.g. mixed types in a SQLite key column)."""
-
-
-def _sample_where(spec: TableSpec, quoted_key: str) -> str:
-    if spec.sample >= 1.0 or spec.key != 1 or spec.columns[0].klass != "int":
-        return ""
-    share = max(1, round(spec.sample * SAMPLE_BUCKETS))  # 37 spreads neighbouring ids apart
-    return f" WHERE abs({quoted_key}) % {SAMPLE_BUCKETS} * 37 % {SAMPLE_BUCKETS} < {share}"
-
-
-def source_sql(spec: TableSpec, ordered: bool = True) -> str:
-    cols = [quote_ident(c.source_name) for c in spec.columns]
-    order = f" ORDER BY {', '.join(cols[:spec.key])}" if ordered and spec.key else ""
-    where = _sample_where(spec, cols[0]) if spec.key else ""
-    return f"SELECT {', '.join(cols)} FROM {quote_ident(spec.source_table)}{where}{order}"
-
-
-def target_sql(spec: TableSpec, ordered: bool = True) -> str:
-    cols = [quote_ident(c.name) for c in spec.columns]
-    exprs = [values.pg_expression(c.klass, q) for c, q in zip(spec.columns, cols, strict=True)]
-    keys = [q + (' COLLATE "C"' if c.klass in ("text", "bpchar") else "")
-            for c, q in zip(spec.columns[:spec.key], cols, strict=False)]
-    order = f" ORDER BY {', '.join(keys)}" if ordered and spec.key else ""
-    where = _sample_where(spec, cols[0]) if spec.key else ""
-    table = f"{quote_ident(spec.schema)}.{quote_ident(spec.table)}"
-    return f"SELECT {', '.join(exprs)} FROM {table}{where}{order}"
-
-
-def open_source(path: str) -> sqlite3.Connection:
-    """The snapshot, read-only: the source is never written."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-
-
-def source_batches(path: str, spec: TableSpec, ordered: bool = True) -> Iterator[list[tuple]]:
-    """Canonical source rows, in key order, BATCH at a time."""
-    zone = values.zone_of(spec.zone)
-    conv = [(i, f) for i, c in enumerate(spec.columns)
-            if (f := values.source_converter(c.klass, zone)) is not None]
-    conn = open_source(path)
-    try:
-        cur = conn.execute(source_sql(spec, ordered))
-        while batch := cur.fetchmany(BATCH):
-            yield values.convert_batch(batch, conv)
-    finally:
-        conn.close()
-
-
-def target_batches(connect_kwargs: dict, spec: TableSpec,
-                   ordered: bool = True) -> Iterator[list[tuple]]:
-    """Canonical target rows, in key order, through a server-side cursor."""
-    conv = [(i, f) for i, c in enumerate(spec.columns)
-            if (f := values.target_converter(c.klass)) is not None]
-    conn = psycopg2.connect(**connect_kwargs)
-    try:
-        conn.set_session(readonly=True)
-        with conn.cursor(name="runbook_validate") as cur:
-            cur.itersize = BATCH
-            cur.execute(target_sql(spec, ordered))
-            while batch := cur.fetchmany(BATCH):
-                yield values.convert_batch(batch, conv)
-    finally:
-        conn.close()
-
-
-def _pump(make, args, queue) -> None:
-    """Worker process: push one side's batches into the queue, then None (or an error)."""
-    try:
-        for batch in make(*args):
-            queue.put(batch)
-        queue.put(None)
-    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
-        queue.put(("error", f"{type(exc).__name__}: {exc}"))
-
-
-def _drain(queue, process) -> Iterator[list[tuple]]:
-    """The worker's batches; a worker left behind (comparison abandoned) is stopped."""
-    try:
-        while (item := queue.get()) is not None:
-            if isinstance(item, tuple):
-                raise RuntimeError(item[1])
-            yield item
-        process.join()
-    finally:
-        if process.is_alive():
-            process.terminate()
-            process.join()
-
-
-def parallel(*sides: tuple) -> list[Iterator[list[tuple]]]:
-    """Run each (function, args) side in its own process; iterate their batches here."""
-    ctx = multiprocessing.get_context("fork" if "fork" in
-                                      multiprocessing.get_all_start_methods() else "spawn")
-    streams = []
-    for make, args in sides:
-        queue = ctx.Queue(maxsize=4)
-        proc = ctx.Process(target=_pump, args=(make, args, queue), daemon=True)
-        proc.start()
-        streams.append(_drain(queue, proc))
-    return streams
 
 
 class _Side:
@@ -260,8 +133,8 @@ def multiset(sides, spec: TableSpec, rows: int, limit: int = 5) -> RowDiff:
     for p in range(passes):
         balance: Counter = Counter()
         streams = sides(ordered=False)
-        for sign, stream in zip((1, -1), streams, strict=True):
-            for batch in stream:
+        for sign, side in zip((1, -1), streams, strict=True):
+            for batch in side:
                 if sign == 1 and p == 0:
                     diff.source_rows += len(batch)
                 elif p == 0:
@@ -278,24 +151,80 @@ def multiset(sides, spec: TableSpec, rows: int, limit: int = 5) -> RowDiff:
     return diff
 
 
+def _sides(snapshot: str, connect_kwargs: dict, spec: TableSpec, rows: int,
+           ordered: bool = True, ranges=None) -> list[Iterator]:
+    pair = ((stream.source_batches, (snapshot, spec, ordered, ranges)),
+            (stream.target_batches, (connect_kwargs, spec, ordered, ranges)))
+    if rows >= PARALLEL_MIN_ROWS:
+        return stream.parallel(*pair)
+    return [make(*args) for make, args in pair]
+
+
+def _digest_sides(snapshot: str, connect_kwargs: dict, spec: TableSpec,
+                  rows: int) -> tuple[list[Iterator], list[Iterator]]:
+    """Chunk digests of each side; a large table: two processes per side (key halves)."""
+    if rows < PARALLEL_MIN_ROWS:
+        return ([stream.source_digests(snapshot, spec)],
+                [stream.target_digests(connect_kwargs, spec)])
+    parts = stream.halves(snapshot, spec)
+    jobs = [(stream.source_digests, (snapshot, spec, r)) for r in parts] + \
+        [(stream.target_digests, (connect_kwargs, spec, r)) for r in parts]
+    streams = stream.parallel(*jobs, bounded=False)
+    return streams[:len(parts)], streams[len(parts):]
+
+
+def differing_chunks(source: list[Iterator], target: list[Iterator]) -> tuple[list, int, int]:
+    """Chunks whose (rows, digest) differ, and the row count of each side."""
+    left = {c: (n, d) for batch in chain(*source) for c, n, d in batch}
+    right = {c: (n, d) for batch in chain(*target) for c, n, d in batch}
+    chunks = sorted(c for c in left.keys() | right.keys() if left.get(c) != right.get(c))
+    return chunks, sum(n for n, _ in left.values()), sum(n for n, _ in right.values())
+
+
+def ranges_of(chunks: list[int]) -> list[tuple[int, int]]:
+    """Consecutive chunks joined into half-open key ranges."""
+    out: list[tuple[int, int]] = []
+    for c in chunks:
+        lo, hi = c * stream.CHUNK, (c + 1) * stream.CHUNK
+        if out and out[-1][1] == lo:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _by_digest(snapshot: str, connect_kwargs: dict, spec: TableSpec, rows: int,
+               limit: int) -> RowDiff:
+    chunks, left, right = differing_chunks(*_digest_sides(snapshot, connect_kwargs, spec, rows))
+    if not chunks:
+        return RowDiff(source_rows=left, target_rows=right)
+    ranges = ranges_of(chunks)
+    if len(ranges) > MAX_RANGES:
+        return merge(*_sides(snapshot, connect_kwargs, spec, rows), spec, limit)
+    diff = merge(*_sides(snapshot, connect_kwargs, spec, 0, ranges=ranges), spec, limit)
+    diff.source_rows, diff.target_rows = left, right
+    return diff
+
+
 def compare(snapshot: str, connect_kwargs: dict, spec: TableSpec, expected_rows: int,
             limit: int = 5) -> RowDiff:
     """Compare one table's full content (or its sample share); both cores for large tables."""
 
     def sides(ordered: bool = True):
-        pair = ((source_batches, (snapshot, spec, ordered)),
-                (target_batches, (connect_kwargs, spec, ordered)))
-        if expected_rows >= PARALLEL_MIN_ROWS:
-            return parallel(*pair)
-        return [make(*args) for make, args in pair]
+        return _sides(snapshot, connect_kwargs, spec, expected_rows, ordered=ordered)
 
     if spec.key == 0:
         return multiset(sides, spec, expected_rows, limit)
     try:
+        if spec.integer_key:
+            try:
+                return _by_digest(snapshot, connect_kwargs, spec, expected_rows, limit)
+            except (RuntimeError, TypeError):  # a key that is no integer after all
+                pass
         return merge(*sides(), spec, limit)
     except OrderBroken:
         return multiset(sides, spec, expected_rows, limit)
 
 
-__all__ = ["Column", "TableSpec", "RowDiff", "compare", "merge", "source_sql", "target_sql",
-           "open_source"]
+__all__ = ["Column", "TableSpec", "RowDiff", "compare", "merge", "multiset",
+           "differing_chunks", "ranges_of"]

@@ -10,11 +10,13 @@ semantics: key order and number spelling do not matter, values do).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,6 +26,10 @@ US = timedelta(microseconds=1)
 TRUE_TEXT = {"1", "t", "true", "y", "yes", "on"}
 FALSE_TEXT = {"0", "f", "false", "n", "no", "off"}
 MICROS = "(extract(epoch from {c}) * 1000000)::bigint"
+STAMP_TEXT = "to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"
+# Django's naive UTC text, which is already the canonical spelling of a timestamp
+DJANGO_STAMPS = re.compile(r"(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\n)*"
+                           r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
 # target type (format_type spelling, without modifiers) → class
 CLASSES = {
@@ -36,7 +42,8 @@ CLASSES = {
 }
 # class → SQL expression read on the PostgreSQL side ({c} is the quoted column)
 PG_EXPRESSIONS = {
-    "float": "{c}::float8", "timestamptz": MICROS, "timestamp": MICROS, "time": MICROS,
+    "float": "{c}::float8", "bool": "{c}::int", "time": MICROS,
+    "timestamptz": STAMP_TEXT.format(c="{c} AT TIME ZONE 'UTC'"), "timestamp": STAMP_TEXT,
     "interval": MICROS, "date": "({c} - DATE '1970-01-01')", "json": "{c}::text",
     "uuid": "{c}::text", "other": "{c}::text",
 }
@@ -55,6 +62,16 @@ def type_class(pg_type: str) -> str:
 
 def pg_expression(klass: str, quoted: str) -> str:
     return PG_EXPRESSIONS.get(klass, "{c}").format(c=quoted)
+
+
+SQLITE_EXPRESSIONS = {
+    "bool": "CASE WHEN typeof({c}) IN ('integer', 'real') THEN {c} != 0 ELSE {c} END",
+}
+
+
+def sqlite_expression(klass: str, quoted: str) -> str:
+    """What SQLite selects for a column: canonical already where SQL makes it so cheaply."""
+    return SQLITE_EXPRESSIONS.get(klass, "{c}").format(c=quoted)
 
 
 def _bad(value) -> tuple:
@@ -82,11 +99,19 @@ def _float(v):
         return _bad(v)
 
 
+def decimal_text(d: Decimal) -> str:
+    """A decimal's value as exact text: 12.50 and 12.5 give "12.5", -0 gives "0"."""
+    if d.is_zero():
+        return "0"
+    text = f"{d:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _numeric(v):
     if v is None:
         return None
     try:
-        return Decimal(repr(v) if isinstance(v, float) else str(v).strip())
+        return decimal_text(Decimal(repr(v) if isinstance(v, float) else str(v).strip()))
     except InvalidOperation:
         return _bad(v)
 
@@ -105,12 +130,13 @@ def _bpchar(v):
 
 
 def _bool(v):
-    if v is None or type(v) is bool:
+    """Booleans compare as 0/1 (what SQLite holds; PostgreSQL is read as boolean::int)."""
+    if v is None:
         return v
-    if isinstance(v, (int, float)):
-        return bool(v)
+    if isinstance(v, (bool, int, float)):
+        return int(bool(v))
     text = str(v).strip().lower()
-    return True if text in TRUE_TEXT else False if text in FALSE_TEXT else _bad(v)
+    return 1 if text in TRUE_TEXT else 0 if text in FALSE_TEXT else _bad(v)
 
 
 def _bytes(v):
@@ -127,7 +153,7 @@ def _json_canon(x):
     if isinstance(x, list):
         return ("[",) + tuple(_json_canon(v) for v in x)
     if isinstance(x, Decimal):
-        return x.normalize() if x.is_finite() else x
+        return ("#", decimal_text(x) if x.is_finite() else str(x))
     return x
 
 
@@ -151,22 +177,23 @@ def _uuid(v):
 
 
 def _stamp(v, zone, aware: bool):
-    """Microseconds since the epoch; naive text is read in `zone` (aware) or as is (naive)."""
-    if v is None or type(v) is int:
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; naive text is read in `zone` (aware) or as is."""
+    if v is None:
         return v
-    if isinstance(v, float):
-        return round(v * 1_000_000)
     try:
-        dt = datetime.fromisoformat(str(v).strip())
-    except ValueError:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            dt = EPOCH + timedelta(microseconds=round(v * 1_000_000))  # unix seconds
+        else:
+            dt = datetime.fromisoformat(str(v).strip())
+    except (ValueError, OverflowError):
         return _bad(v)
     if not aware:
-        return (dt.replace(tzinfo=None) - EPOCH_NAIVE) // US
-    if dt.tzinfo is None:
-        if zone is UTC:
-            return (dt - EPOCH_NAIVE) // US
-        dt = dt.replace(tzinfo=zone)
-    return (dt - EPOCH) // US
+        dt = dt.replace(tzinfo=None)
+    elif dt.tzinfo is None and zone is not UTC:
+        dt = dt.replace(tzinfo=zone).astimezone(UTC)
+    elif dt.tzinfo is not None:
+        dt = dt.astimezone(UTC)
+    return dt.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _date(v):
@@ -210,15 +237,56 @@ def target_converter(klass: str) -> Callable | None:
             "bpchar": _bpchar}.get(klass)
 
 
-def convert_batch(rows: list[tuple], converters: list[tuple[int, Callable]]) -> list[tuple]:
-    """Apply the per-column converters to a batch, column-wise (fast: map in C)."""
-    if not converters or not rows:
+NONE = type(None)
+# class → value types already canonical (a batch column holding only these is left as is)
+CANONICAL_TYPES = {"int": {int, NONE}, "float": {float, NONE}, "text": {str, NONE},
+                   "other": {str, NONE}, "bytes": {bytes, NONE}, "bool": {int, NONE},
+                   "date": {int, NONE},
+                   "time": {int, NONE}, "interval": {int, NONE}}
+Converter = tuple[int, Callable, Callable]
+
+
+def _types_within(types: set, column: list) -> bool:
+    return set(map(type, column)) <= types
+
+
+def _django_utc_text(column: list) -> bool:
+    """True when every value is Django's naive UTC text (one regex over the batch, in C)."""
+    return set(map(type, column)) == {str} and bool(DJANGO_STAMPS.fullmatch("\n".join(column)))
+
+
+def converters(klasses: list[str], side: str, zone=UTC) -> list[Converter]:
+    """(column index, function, test that a batch column is canonical already) per column."""
+    out = []
+    for i, klass in enumerate(klasses):
+        func = source_converter(klass, zone) if side == "source" else target_converter(klass)
+        if func is None:
+            continue
+        if klass in ("timestamptz", "timestamp") and (zone is UTC or klass == "timestamp"):
+            out.append((i, func, _django_utc_text))
+        else:
+            out.append((i, func, partial(_types_within, CANONICAL_TYPES.get(klass, set()))))
+    return out
+
+
+def convert_batch(rows: list[tuple], plan: list[Converter]) -> list[tuple]:
+    """Apply the per-column converters to a batch; columns already canonical are left alone.
+
+    Type checks, extraction and `map` run in C; rows are rebuilt only when a column changed.
+    """
+    if not plan or not rows:
         return rows
-    columns = list(zip(*rows, strict=True))
-    for index, func in converters:
-        columns[index] = list(map(func, columns[index]))
-    return list(zip(*columns, strict=True))
+    changed = {}
+    for index, func, canonical in plan:
+        column = list(map(itemgetter(index), rows))
+        if not canonical(column):
+            changed[index] = list(map(func, column))
+    if not changed:
+        return rows
+    width = len(rows[0])
+    return list(zip(*[changed[i] if i in changed else map(itemgetter(i), rows)
+                      for i in range(width)]))
 
 
 __all__ = ["type_class", "pg_expression", "source_converter", "target_converter",
-           "convert_batch", "zone_of"]
+           "converters", "convert_batch", "zone_of", "decimal_text", "sqlite_expression"]

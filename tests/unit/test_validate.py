@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import psycopg2
 import pytest
 
-from runbook_lib import manifest, validate, validate_rows
+from runbook_lib import manifest, validate, validate_rows, validate_stream
 from runbook_lib import validate_values as values
 from runbook_lib.errors import ValidationFailed
 
@@ -201,8 +201,14 @@ def test_naive_text_read_in_source_zone():
     seoul = values.source_converter("timestamptz", values.zone_of("Asia/Seoul"))
     utc = values.source_converter("timestamptz")
     assert seoul("2024-01-01 09:00:00") == utc("2024-01-01 00:00:00")
-    assert utc("2024-01-01 00:00:00.000001") - utc("2024-01-01 00:00:00") == 1
-    assert utc("2024-01-01T00:00:00+00:00") == utc("2024-01-01 00:00:00")
+    assert utc("2024-01-01 00:00:00") == "2024-01-01 00:00:00.000000"
+    assert utc("2024-01-01T09:00:00+09:00") == utc("2024-01-01 00:00:00")
+    assert utc("2024-01-01 00:00:00.000001") != utc("2024-01-01 00:00:00")
+    plan = values.converters(["timestamptz"], "source")
+    assert values.convert_batch([("2024-01-01 00:00:00.000001",)], plan) == \
+        [("2024-01-01 00:00:00.000001",)]
+    assert values.convert_batch([("2024-01-01T00:00:00",)], plan) == \
+        [("2024-01-01 00:00:00.000000",)]
     assert values.type_class("timestamp(3) with time zone") == "timestamptz"
     assert values.type_class("character varying(40)") == "text"
 
@@ -298,7 +304,8 @@ def test_batch_mode_raises(migrated, monkeypatch):
 
 def test_worker_processes_find_the_same(migrated, monkeypatch):
     monkeypatch.setattr(validate_rows, "PARALLEL_MIN_ROWS", 10)
-    monkeypatch.setattr(validate_rows, "BATCH", 7)
+    monkeypatch.setattr(validate_stream, "BATCH", 7)
+    monkeypatch.setattr(validate_stream, "CHUNK", 5)
     alter(migrated, "DELETE FROM items WHERE id = 30; UPDATE items SET qty = 0 WHERE id = 31")
     v = verdict(validate.run(migrated), "items")
     assert (v.missing, v.changed, v.extra) == (1, 1, 0)
