@@ -211,7 +211,8 @@ def recover(settings) -> list[str]:
         return []
     from .server import ensure_target
 
-    done = [n for name in ("port_taken", "port_in_use", "server_stopped") for n in reset(settings, name)]
+    first = ("port_taken", "port_in_use", "server_stopped")  # these bring the server back
+    done = [each for name in first for each in reset(settings, name)]
     ensure_target(settings)  # the other resets talk to the server
     return done + reset(settings)
 
