@@ -77,4 +77,13 @@ def install_hint(what: str, language: str = "en", family: str | None = None) -> 
     return t(LEAD[what], language, cmd=install_command(what, family))
 
 
-__all__ = ["COMMANDS", "os_family", "install_command", "install_hint"]
+def commands_table():
+    """Every install command per OS as a DataFrame; this machine's column is marked."""
+    import pandas as pd
+
+    here = os_family()
+    frame = pd.DataFrame(COMMANDS).T
+    return frame.rename(columns={here: f"{here} (this machine)"})
+
+
+__all__ = ["COMMANDS", "os_family", "install_command", "install_hint", "commands_table"]

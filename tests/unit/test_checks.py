@@ -100,3 +100,10 @@ def test_client_tool_older_than_the_server_warns():
 def test_remedies_follow_the_language(make_settings):
     rows = checks.server_checks(make_settings(db_port=server.free_port(), language="ko"))
     assert "설치" in rows[0].hint or "시작" in rows[0].hint
+
+
+def test_commands_table_marks_this_machine():
+    frame = install_help.commands_table()
+    assert any("(this machine)" in c for c in frame.columns)
+    assert set(frame.index) == set(install_help.COMMANDS)
+    assert install_help.os_family() in ("debian", "fedora", "macos", "windows")
