@@ -24,7 +24,7 @@ from .i18n import Text, t
 from .results import Check, CheckTable, table
 
 __all__ = ["DRILLS", "list_drills", "start", "check", "fix", "reset", "recover", "walk",
-           "results"]
+           "results", "summary"]
 
 
 class DrillError(RunbookError):
@@ -315,6 +315,14 @@ def _record(settings, result: Walk) -> None:
                           if result.broken and result.broken.diagnosis else None,
                           "seconds": round(result.seconds, 2)}
     manifest.update(settings.run_dir, "drills", done)
+
+
+def summary(settings) -> dict:
+    """Drill name → the problem it was diagnosed as ('skipped: why', or 'FAILED ...')."""
+    done = manifest.read(settings.run_dir).get("drills", {})
+    return {name: (f"skipped: {e['skipped']}" if e["skipped"] else e["diagnosed"] if e["ok"]
+                   else f"FAILED (diagnosed {e['diagnosed']}, expected {e['expected']})")
+            for name, e in done.items()}
 
 
 def results(settings) -> CheckTable:

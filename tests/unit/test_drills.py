@@ -138,6 +138,7 @@ def test_walk_records_every_step_and_skips_when_disabled(settings):
     assert drills.walk(off, "hba_reject").skipped == "run_drills is false"
     table = {c.name: c.status for c in drills.results(settings)}
     assert table["drill server_stopped"] == "ok" and table["drill hba_reject"] == "skip"
+    assert drills.summary(settings)["server_stopped"] == "DX002"
 
 
 def test_cli_start_check_reset(settings, tmp_path, capsys):
