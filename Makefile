@@ -17,7 +17,9 @@ $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required (python3 --version)." \
 	  "Debian/Ubuntu: sudo apt install python3; macOS: brew install python@3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
-	  $(BIN)/python -c "import urllib.request; exec(urllib.request.urlopen('$(GET_PIP)').read())" --quiet; }
+	  $(BIN)/python -c "import urllib.request; exec(urllib.request.urlopen('$(GET_PIP)').read())" --quiet; } || \
+	  { rm -rf $(VENV); echo "error: could not create $(VENV) with pip. Debian/Ubuntu:" \
+	    "sudo apt install python3-venv; then run make again." >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
