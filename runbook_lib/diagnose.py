@@ -21,6 +21,7 @@ from .secrets import scrub
 __all__ = ["CATALOGUE", "Diagnosis", "Problem", "explain", "match", "problem", "catalogue_frame"]
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "")
+LABELS = {"en": ("Likely causes", "Fix", "See"), "ko": ("가능한 원인", "해결", "참고:")}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -35,23 +36,27 @@ class Diagnosis:
     doc: str
     error: str = ""
     extra: dict = field(default_factory=dict)
+    language: str = "en"
 
     def fix_text(self) -> str:
-        return self.fix + (f" See {self.doc}" if self.doc else "")
+        return self.fix + (f" {LABELS[self.language][2]} {self.doc}" if self.doc else "")
 
     def as_dict(self) -> dict:
         return {"problem": self.problem_id, "title": self.title, "causes": self.causes,
                 "fix": self.fix, "doc": self.doc, "error": self.error, **self.extra}
 
     def __str__(self) -> str:
+        words = LABELS[self.language]
         causes = "\n".join(f"  {i}. {c}" for i, c in enumerate(self.causes, 1))
-        return f"{self.title} [{self.problem_id}]\nLikely causes:\n{causes}\nFix: {self.fix_text()}"
+        return (f"{self.title} [{self.problem_id}]\n{words[0]}:\n{causes}\n"
+                f"{words[1]}: {self.fix_text()}")
 
     def _repr_html_(self) -> str:
         causes = "".join(f"<li>{html.escape(c)}</li>" for c in self.causes)
         link = f"<p><a href='{self.doc}'>{self.doc}</a></p>" if self.doc else ""
         return (f"<b>{html.escape(self.title)}</b> <code>{self.problem_id}</code>"
-                f"<ol>{causes}</ol><p><b>Fix:</b> {html.escape(self.fix)}</p>{link}")
+                f"<ol>{causes}</ol><p><b>{LABELS[self.language][1]}:</b> "
+                f"{html.escape(self.fix)}</p>{link}")
 
 
 # -- matching ---------------------------------------------------------------------------------
@@ -157,7 +162,7 @@ def _os_commands(target: str, port: int) -> dict[str, str]:
     libpq = {"Darwin": "`brew install libpq`", "Windows": "the PostgreSQL installer"}.get(
         system, "`sudo apt-get install -y libpq5`")
     hba = (".runbook/pg/pg_hba.conf" if target == "embedded" else
-           "the file `SHOW hba_file;` names (Debian/Ubuntu: /etc/postgresql/<version>/main/"
+           "pg_hba.conf (`SHOW hba_file;`; Debian/Ubuntu: /etc/postgresql/<version>/main/"
            "pg_hba.conf)")
     return {"start_server": start, "port_owner_cmd": owner, "install_libpq": libpq,
             "hba_file": hba}
@@ -229,7 +234,8 @@ def explain(error: BaseException | str, settings=None, language: str | None = No
         fix = scrub(_own_hint(error))
     causes = [t(c, lang, **values) for c in _rank(found, settings, text)]
     return Diagnosis(problem_id=found.id, title=t(found.title, lang), causes=causes, fix=fix,
-                     doc=found.doc, error=text.split("\n", 1)[0][:500], extra=extra)
+                     doc=found.doc, error=text.split("\n", 1)[0][:500], extra=extra,
+                     language=lang if lang in LABELS else "en")
 
 
 def catalogue_frame(language: str = "en"):
