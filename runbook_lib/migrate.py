@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,12 @@ class Migration:
 
     # -- 1. source ---------------------------------------------------------------------------
     def take_snapshot(self) -> Path:
-        self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir)
+        """Copy the source; PRAGMA integrity_check runs in the background until the profile."""
+        self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
+                                        check=False)
+        pool = ThreadPoolExecutor(1)
+        self._integrity = pool.submit(source.integrity_check, self.snapshot)
+        pool.shutdown(wait=False)
         return self.snapshot
 
     def inspect(self):
@@ -176,6 +182,7 @@ class Migration:
 
     # -- 4. data -------------------------------------------------------------------------------
     def check_values(self) -> Profile:
+        self._integrity.result()
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
                                self.settings.run_dir, self.settings.workers)
         return self.profile
@@ -192,9 +199,17 @@ class Migration:
         jobs = transfer.jobs_for(str(self.snapshot), self.plan, self.profile.filters,
                                  self.settings.workers)
         kwargs = db.connect_kwargs(self.settings)
-        with _Bars(self.plan, self.profile, self.progress) as bars:
-            self.results = transfer.run_jobs(jobs, str(self.snapshot), kwargs, self.timezone,
-                                             self.settings.workers, bars.update)
+        try:
+            with _Bars(self.plan, self.profile, self.progress) as bars:
+                self.results = transfer.run_jobs(jobs, str(self.snapshot), kwargs,
+                                                 self.timezone, self.settings.workers,
+                                                 bars.update)
+        except transfer.BadRows as exc:
+            profile(self.snapshot, self.plan, "fail", self.settings.run_dir,
+                    self.settings.workers, full=True)  # raises with the rows listed
+            raise MigrationError(f"The copy stopped: {exc}.",
+                                 "See diagnosis DX020 in notebook 05; set on_bad_value: null "
+                                 "or quarantine, or fix the value in the source.") from None
         self._check_counts()
         return transfer.summary_frame(transfer.summarise(self.results),
                                       time.perf_counter() - began)
@@ -260,6 +275,7 @@ class Migration:
         return value
 
     def result(self, summary=None) -> MigrationResult:
+        self._integrity.result()
         section = self.section(bool(self.writes and self._finished()))
         return MigrationResult(section, summary, time.perf_counter() - self.started,
                                not self.writes, self.notes)

@@ -106,10 +106,11 @@ class TableFilter:
     null_columns: dict[str, str] = field(default_factory=dict)  # column → predicate
     keep: list[str] = field(default_factory=list)  # row predicates; others are quarantined
     quarantined: int = 0
+    guard: list[str] = field(default_factory=list)  # under `fail`: checked during the copy
 
     @property
     def where(self) -> str:
-        return " AND ".join(self.keep)
+        return " AND ".join(self.keep + self.guard)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Profile:
     bad: list[BadValues]
     filters: dict[str, TableFilter]
     quarantine_dir: str = ""
+    during_copy: bool = False
 
     def frame(self):
         import pandas as pd
@@ -128,9 +130,36 @@ class Profile:
                                      "examples (key, value)"])
 
     def _repr_html_(self) -> str:
+        if self.during_copy:
+            return ("<p>on_bad_value: fail — every value is checked during the copy, in the same "
+                    "scan (SQLite type guards, NUL bytes, and PostgreSQL's own input checks): a "
+                    "table with a bad value is never committed and the stage stops listing the "
+                    "rows by primary key.</p>")
         if not self.bad:
             return "<p>No bad values: every value fits its target type.</p>"
         return self.frame().to_html()
+
+
+# Under `fail`, only what PostgreSQL would accept silently is guarded in the copy's SELECT;
+# everything else (text in an integer, bad dates, JSON, lengths, ranges) PostgreSQL refuses.
+GUARDS: dict[str, str] = {
+    "double precision": "NOT (typeof({c})='integer' AND abs({c}) > 9007199254740992)",
+    "bytea": "typeof({c}) = 'blob'",
+    "numeric": "", "bigint": "", "integer": "", "smallint": "", "boolean": "",  # refused by PG
+}
+
+
+def guards(tp: TablePlan) -> list[str]:
+    """Row predicates that keep values PostgreSQL would misread out of the copy."""
+    out = []
+    for col in tp.columns:
+        if col.identity:
+            continue
+        c = q(col.source_name)
+        rule = GUARDS.get(family(col.target_type)[0], "typeof({c}) != 'blob'")
+        if rule:
+            out.append(f"({c} IS NULL OR {rule.format(c=c)})")
+    return out
 
 
 def _checks(tp: TablePlan) -> dict[str, str]:
@@ -274,8 +303,16 @@ def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path) -> None:
 
 
 def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
-            workers: int = 1) -> Profile:
-    """Find every bad value; apply the policy (raises MigrationError when it is `fail`)."""
+            workers: int = 1, full: bool = False) -> Profile:
+    """Find every bad value; apply the policy (raises MigrationError when it is `fail`).
+
+    Under `fail` (unless `full`), the scan is folded into the copy itself: guards in its
+    SELECT, NUL bytes in its encoder and PostgreSQL's input checks; a failure runs the full
+    profile to list the rows. `null` and `quarantine` need the full scan first.
+    """
+    if policy == "fail" and not full:
+        return Profile([], {tp.source_name: TableFilter(guard=guards(tp)) for tp in plan.tables},
+                       during_copy=True)
     conn = connect_ro(snapshot)
     try:
         fks_too = policy != "fail"

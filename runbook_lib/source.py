@@ -8,6 +8,7 @@ snapshot. Everything else reads the snapshot.
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 from .errors import SourceError
 
-__all__ = ["snapshot", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
+__all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
            "ForeignKey", "Index", "SNAPSHOT_NAME"]
 
 SNAPSHOT_NAME = "snapshot.sqlite3"
@@ -117,8 +118,54 @@ def connect_ro(path: str | Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
-def snapshot(sqlite_path: str | Path, run_dir: str | Path) -> Path:
-    """Copy the source with the backup API into `run_dir/snapshot.sqlite3`; check integrity."""
+def _wal_mode(path: Path) -> bool:
+    """Header bytes 18-19 are 2 in WAL mode (1: rollback journal)."""
+    with open(path, "rb") as fh:
+        fh.seek(18)
+        return fh.read(2) == b"\x02\x02" or Path(str(path) + "-wal").exists()
+
+
+def _copy_locked(src_path: Path, dest: Path) -> None:
+    """Rollback-journal file: copy its bytes while a read transaction blocks writers."""
+    src = connect_ro(src_path)
+    try:
+        src.execute("BEGIN")
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
+        shutil.copyfile(src_path, dest)
+        src.execute("COMMIT")
+    finally:
+        src.close()
+
+
+def _backup(src_path: Path, dest: Path) -> None:
+    """WAL file: SQLite's backup API, which includes the commits still in the -wal file."""
+    src = connect_ro(src_path)
+    out = sqlite3.connect(dest)
+    try:
+        out.execute("PRAGMA synchronous=OFF")
+        out.execute("PRAGMA journal_mode=OFF")
+        src.backup(out)
+        out.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        out.close()
+        src.close()
+
+
+def integrity_check(path: str | Path) -> None:
+    """PRAGMA integrity_check on the snapshot; raise SourceError listing the first problems."""
+    conn = connect_ro(path)
+    try:
+        verdict = conn.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        conn.close()
+    if verdict != [("ok",)]:
+        problems = "; ".join(r[0] for r in verdict[:5])
+        raise SourceError(f"The snapshot {path} fails PRAGMA integrity_check: {problems}.",
+                          "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run.")
+
+
+def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True) -> Path:
+    """A consistent copy of the source in `run_dir/snapshot.sqlite3` (source left untouched)."""
     src_path = Path(sqlite_path).resolve()
     _check_file(src_path)
     dest = Path(run_dir) / SNAPSHOT_NAME
@@ -126,25 +173,13 @@ def snapshot(sqlite_path: str | Path, run_dir: str | Path) -> Path:
     for leftover in (dest, dest.with_name(dest.name + "-wal"), dest.with_name(dest.name + "-shm")):
         leftover.unlink(missing_ok=True)
     try:
-        src = connect_ro(src_path)
-        out = sqlite3.connect(dest)
-        try:
-            out.execute("PRAGMA synchronous=OFF")
-            out.execute("PRAGMA journal_mode=OFF")
-            src.backup(out)
-            out.execute("PRAGMA journal_mode=DELETE")
-            verdict = out.execute("PRAGMA integrity_check").fetchall()
-        finally:
-            out.close()
-            src.close()
+        (_backup if _wal_mode(src_path) else _copy_locked)(src_path, dest)
+        if check:
+            integrity_check(dest)
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"Cannot read {src_path}: {exc}.",
                           "Check the file is a readable SQLite database (not encrypted, not "
                           "truncated); `sqlite3 FILE 'PRAGMA integrity_check'`.") from None
-    if verdict != [("ok",)]:
-        problems = "; ".join(r[0] for r in verdict[:5])
-        raise SourceError(f"The snapshot of {src_path} fails PRAGMA integrity_check: {problems}.",
-                          "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run.")
     return dest
 
 

@@ -16,6 +16,7 @@ import queue as queue_mod
 import sys
 import time
 from dataclasses import asdict, dataclass
+from itertools import repeat
 
 import psycopg2
 
@@ -23,11 +24,15 @@ from .profile import TableFilter, q
 from .schema import Plan, TablePlan
 from .source import connect_ro
 
-__all__ = ["Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUNK_ROWS"]
+__all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUNK_ROWS"]
 
 CHUNK_ROWS = 10_000
 SPLIT_MIN_ROWS = 100_000
 NUL = "\x00"  # stands for NULL inside a chunk; PostgreSQL text can never hold it
+
+
+class BadRows(RuntimeError):
+    """A slice held values that do not fit (guard, NUL byte, or PostgreSQL refused one)."""
 
 
 @dataclass
@@ -42,6 +47,7 @@ class Job:
     params: tuple = ()
     slice_no: int = 0
     expected: int = 0
+    count_sql: str = ""  # set when guards filter rows: streamed rows must equal this count
 
 
 @dataclass
@@ -59,6 +65,8 @@ class Summary:
 
 def _escape(value) -> str:
     if isinstance(value, str):
+        if NUL in value:
+            raise BadRows("a text value holds a NUL byte")
         return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
                 .replace("\r", "\\r"))
     if isinstance(value, bytes):
@@ -87,6 +95,7 @@ class Encoder:
 
     def __init__(self, kinds: list[str]) -> None:
         self.tabs = len(kinds) - 1
+        self.nullable = any(k != "v" for k in kinds)
         self.bytea = "b" in kinds
         self.fast = encoder(kinds)
         self.slow = encoder(kinds, slow=True)
@@ -97,8 +106,13 @@ class Encoder:
             n = len(rows)
             if ("\\" not in text and "\r" not in text and text.count("\t") == n * self.tabs
                     and text.count("\n") == n):
+                if NUL in text and text.count(NUL) != self._nones(rows):
+                    raise BadRows("a text value holds a NUL byte")
                 return text.replace(NUL, "\\N")
         return self.slow(rows).replace(NUL, "\\N")
+
+    def _nones(self, rows: list) -> int:
+        return sum(map(tuple.count, rows, repeat(None))) if self.nullable else 0
 
 
 class ChunkReader:
@@ -107,12 +121,17 @@ class ChunkReader:
     def __init__(self, cursor, encode, report) -> None:
         self.cursor, self.encode, self.report = cursor, encode, report
         self.rows = self.bytes = 0
+        self.error: BadRows | None = None
 
     def read(self, _size: int = -1) -> bytes:
         rows = self.cursor.fetchmany(CHUNK_ROWS)
         if not rows:
             return b""
-        data = self.encode(rows).encode("utf-8")
+        try:
+            data = self.encode(rows).encode("utf-8")
+        except BadRows as exc:
+            self.error = exc
+            raise
         self.rows += len(rows)
         self.bytes += len(data)
         self.report(len(rows))
@@ -157,14 +176,16 @@ def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
             expected = tp.source.rows - flt.quarantined
             split = (workers > 1 and tp.source.rows >= SPLIT_MIN_ROWS
                      and not tp.source.without_rowid)
+            count = f"SELECT count(*) FROM {q(tp.source_name)}" if flt.guard else ""
             if not split:
                 jobs.append(Job(tp.name, tp.source_name, cols, _select(tp, flt, []), kinds,
-                                expected=expected))
+                                expected=expected, count_sql=count))
                 continue
             sql = _select(tp, flt, ["rowid >= ?", "rowid < ?"])
+            count += " WHERE rowid >= ? AND rowid < ?" if count else ""
             for i, rng in enumerate(_ranges(conn, tp, workers)):
                 jobs.append(Job(tp.name, tp.source_name, cols, sql, kinds, rng, i,
-                                expected=expected))
+                                expected=expected, count_sql=count))
     finally:
         conn.close()
     return sorted(jobs, key=lambda j: -plan.table(j.source_table).source.rows)
@@ -212,13 +233,26 @@ def run_job(job: Job) -> dict:
     """Run one COPY in its own transaction; return rows, bytes and seconds."""
     began = time.perf_counter()
     src, pg = _connections()
+    reader = ChunkReader(src.execute(job.select, job.params), Encoder(job.kinds),
+                         lambda n: _report(job.table, n))
     try:
         with pg.cursor() as cur:
-            reader = ChunkReader(src.execute(job.select, job.params), Encoder(job.kinds),
-                                 lambda n: _report(job.table, n))
             cols = ", ".join(q(c) for c in job.columns)
             cur.copy_expert(f"COPY {q(job.table)} ({cols}) FROM STDIN", reader, size=1 << 20)
+        if job.count_sql and src.execute(job.count_sql, job.params).fetchone()[0] != reader.rows:
+            raise BadRows("a value does not fit its target type")
         pg.commit()
+    except psycopg2.Error as exc:
+        pg.rollback()
+        if reader.error:
+            raise BadRows(f"{job.table}: {reader.error}") from None
+        if isinstance(exc, psycopg2.DataError):
+            raise BadRows(f"{job.table}: PostgreSQL refused a value: "
+                          f"{str(exc).strip().splitlines()[0]}") from None
+        raise
+    except BadRows as exc:
+        pg.rollback()
+        raise BadRows(f"{job.table}: {exc}") from None
     except BaseException:
         pg.rollback()
         raise

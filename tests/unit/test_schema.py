@@ -150,3 +150,23 @@ def test_dry_run_writes_nothing(fresh_db, pg):
     tables = pg.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
                         fresh_db.db_name)
     assert tables == [(0,)]
+
+
+def test_silent_misreads_are_caught_during_copy(fresh_db):
+    """A blob in a TEXT column and a NUL byte would load silently wrong: both stop the copy."""
+    import sqlite3
+
+    with sqlite3.connect(fresh_db.sqlite_file) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, x REAL)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)",
+                         [(1, "fine", 1.5), (2, b"\x01\x02", 2.5), (3, "nul\x00here", None)])
+    with pytest.raises(MigrationError) as err:
+        migrate.run(fresh_db, progress=False)
+    assert "t.body" in str(err.value) and "2 row(s)" in str(err.value)
+    assert migrate.target.unfinished_runs(db.connect(fresh_db))  # next run redoes it
+    fresh_db.on_bad_value = "null"
+    result = migrate.run(fresh_db, progress=False)
+    assert result.completed
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, body FROM t ORDER BY id")
+        assert cur.fetchall() == [(1, "fine"), (2, None), (3, None)]
