@@ -26,14 +26,35 @@ def test_each_stage_prints_one_line(full_run):
     assert len(lines) == len(list((ws.path / "notebooks").glob("[0-9][0-9]_*.ipynb")))
 
 
+def catalog(ws) -> list:
+    """Roles (with password verifiers), databases, owners and memberships on the run's server."""
+    import psycopg2
+
+    from .conftest import KNOWN_ADMIN_PASSWORD
+
+    conn = psycopg2.connect(host="localhost", port=ws.port, user="postgres", dbname="spc_db",
+                            password=KNOWN_ADMIN_PASSWORD)
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolname, rolpassword, rolcanlogin FROM pg_authid ORDER BY 1")
+        rows = cur.fetchall()
+        cur.execute("SELECT datname, datdba, datacl::text FROM pg_database ORDER BY 1")
+        rows += cur.fetchall()
+        cur.execute("SELECT nspowner, nspacl::text FROM pg_namespace WHERE nspname = 'public'")
+        rows += cur.fetchall()
+    conn.close()
+    return rows
+
+
 def test_stage_02_again_changes_nothing(full_run):
     ws, _ = full_run
     first = json.loads((ws.path / "runs/full/manifest.json").read_text())["stages"]
     assert first["02_create_database"]["status"] == "ok"
+    before = catalog(ws)
     again = ws.run("--only", "02", run_dir="runs/again")
     assert again.returncode == 0, again.stdout + again.stderr
     stage = json.loads((ws.path / "runs/again/manifest.json").read_text())["stages"]
     assert stage["02_create_database"] == {"status": "ok", "changed": []}
+    assert catalog(ws) == before
 
 
 def test_failing_stage_names_notebook_cell_and_fix(full_run):
