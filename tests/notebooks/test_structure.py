@@ -109,3 +109,13 @@ def test_readme_indexes_every_diagnosis():
 
     readme = (ROOT / "README.md").read_text()
     assert not [p.id for p in diagnose.CATALOGUE if f"`{p.id}`" not in readme]
+
+
+def test_environment_yml_mirrors_pyproject_dependencies():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = (ROOT / "environment.yml").read_text().lower()
+    names = [re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower() for d in deps]
+    assert not [n for n in names if n not in env]
+    assert '-e ".[test]"' in env
