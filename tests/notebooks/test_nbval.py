@@ -36,7 +36,7 @@ def nbval_results(tmp_path_factory) -> dict[str, list[str]]:
     for part in ("notebooks", "parameters", "examples"):
         shutil_copy(ROOT / part, ws / part)
     (ws / "pytest.ini").write_text("[pytest]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "PGADMIN", "RUNBOOK_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "PG", "RUNBOOK_"))}
     env.update(RUNBOOK_HOME=str(ws), DB_PORT=str(server.free_port()))
     report = ws / "nbval.xml"
     try:
