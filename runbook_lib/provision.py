@@ -83,8 +83,9 @@ def inspect(conn, settings) -> State:
                     "current_setting('server_version_num')::int FROM pg_roles "
                     "WHERE rolname = current_user")
         state = State(*cur.fetchone())
-        cur.execute("SELECT rolcanlogin, pg_has_role(current_user, oid, 'SET') FROM pg_roles "
-                    "WHERE rolname = %s", (settings.db_user,))
+        right = "SET" if state.version_num >= 160000 else "MEMBER"  # SET exists since 16
+        cur.execute(f"SELECT rolcanlogin, pg_has_role(current_user, oid, '{right}') "
+                    "FROM pg_roles WHERE rolname = %s", (settings.db_user,))
         row = cur.fetchone()
         if row:
             state.role_exists, (state.role_login, state.can_set_role) = True, row
@@ -103,8 +104,11 @@ def password_works(settings, dbname: str = "postgres") -> bool:
     try:
         psycopg2.connect(**kwargs).close()
     except psycopg2.OperationalError as exc:
-        if exc.pgcode in ("28P01", "28000") or any(
-                text in str(exc) for text in ("authentication failed", "no password supplied")):
+        text = str(exc)  # libpq gives no SQLSTATE for connection errors: read the message
+        if "permission denied for database" in text or (
+                "database" in text and "does not exist" in text):
+            return True  # authenticated, then refused the database: the password works
+        if "authentication failed" in text or "no password supplied" in text:
             return False
         raise db.connect_error(exc, settings, False, dbname) from None
     return True
@@ -118,7 +122,7 @@ def plan(state: State, settings, password_ok: bool) -> list[str]:
     elif not state.role_login or not password_ok:
         actions.append("set_password")
     needs_owner_change = state.db_owner not in (None, settings.db_user)
-    if (not state.superuser and state.version_num >= 160000 and not state.can_set_role
+    if (not state.superuser and not state.can_set_role
             and (state.db_owner is None or needs_owner_change)):
         actions.append("grant_set_role")
     if state.db_owner is None:
@@ -173,8 +177,9 @@ def apply(conn, settings, state: State, actions: list[str]) -> None:
             role, sql.Literal(_verifier(conn, settings))),
         "set_password": lambda: sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
             role, sql.Literal(_verifier(conn, settings))),
-        "grant_set_role": lambda: sql.SQL("GRANT {} TO CURRENT_USER WITH INHERIT FALSE, "
-                                          "SET TRUE").format(role),
+        "grant_set_role": lambda: sql.SQL(
+            "GRANT {} TO CURRENT_USER" + (" WITH INHERIT FALSE, SET TRUE"
+                                          if state.version_num >= 160000 else "")).format(role),
         "create_database": lambda: _database_sql(settings, state),
         "set_owner": lambda: sql.SQL("ALTER DATABASE {} OWNER TO {}").format(name, role),
     }

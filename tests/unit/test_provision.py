@@ -166,3 +166,14 @@ def test_messages_in_korean(pg, make_settings, names):
     rows = provision.create_database(settings)
     assert "변경 없음" in rows[1].message and "데이터베이스" in rows[3].message
     assert "롤백" in rows[-1].message
+
+
+def test_password_that_works_is_kept_even_without_connect_right(pg, make_settings, names):
+    role, name = names
+    pg.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{os.environ['DB_PASSWORD']}'")
+    pg.execute(f"CREATE DATABASE {name}")
+    pg.execute(f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC")
+    settings = make_settings(db_user=role, db_name=name)
+    assert provision.password_works(settings, name) is True
+    rows = provision.create_database(settings)
+    assert provision.changed(rows) == ["DB005"] and rows[-1].status == "ok"
