@@ -73,7 +73,7 @@ class Migration:
 
     # -- 1. source ---------------------------------------------------------------------------
     def take_snapshot(self) -> Path:
-        """Copy the source; PRAGMA integrity_check runs in the background until the profile."""
+        """Copy the source; PRAGMA integrity_check runs in the background until post-load."""
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         pool = ThreadPoolExecutor(1)
@@ -182,7 +182,6 @@ class Migration:
 
     # -- 4. data -------------------------------------------------------------------------------
     def check_values(self) -> Profile:
-        self._integrity.result()
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
                                self.settings.run_dir, self.settings.workers)
         return self.profile
@@ -231,6 +230,7 @@ class Migration:
         """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest."""
         if not self.writes:
             return []
+        self._integrity.result()  # ran alongside the load; a corrupt snapshot stops here
         connect = self.connect
         try:
             self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)

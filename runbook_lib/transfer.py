@@ -1,8 +1,9 @@
 """COPY engine: SQLite rows → PostgreSQL `COPY FROM STDIN` (text format), streamed.
 
 Rows are encoded to COPY text by generated per-table code: NULL is `\\N`, floats are
-`repr` (shortest round-trip, bit-exact), bytea is hex, and text is escaped (backslash, tab,
-newline, CR) only in the chunks that need it, checked in C with `str.count`. Large tables are
+`repr` (shortest round-trip, bit-exact), bytea is hex. A chunk whose values hold no tab,
+newline or CR (checked in C with `str.count`) is escaped as a whole by doubling backslashes;
+only the other chunks are escaped value by value. Large tables are
 split by rowid range across worker processes (two cores: two encoders while the server
 parses), each slice in its own transaction; memory is bounded by the chunk size.
 """
@@ -75,7 +76,7 @@ def _escape(value) -> str:
 
 
 def encoder(kinds: list[str], slow: bool = False):
-    """Compiled function rows → COPY text; kinds: 'v' never NULL, 'n' nullable, 'b' bytea."""
+    """Compiled function rows → COPY lines; kinds: 'v' never NULL, 'n' nullable, 'b' bytea."""
     names = [f"c{i}" for i in range(len(kinds))]
     parts = []
     for name, kind in zip(names, kinds, strict=True):
@@ -84,7 +85,7 @@ def encoder(kinds: list[str], slow: bool = False):
                             f"Z if {name} is None else {value}") + "}")
     target = names[0] + "," if len(names) == 1 else ", ".join(names)
     body = "\\t".join(parts)
-    code = f"def enc(rows):\n    return ''.join([f'{body}\\n' for {target} in rows])\n"
+    code = f"def enc(rows):\n    return [f'{body}\\n' for {target} in rows]\n"
     scope = {"Z": NUL, "E": _escape}
     exec(compile(code, "<copy-encoder>", "exec"), scope)  # noqa: S102 - generated from kinds
     return scope["enc"]
@@ -101,15 +102,33 @@ class Encoder:
         self.slow = encoder(kinds, slow=True)
 
     def __call__(self, rows: list) -> str:
-        if not self.bytea:
-            text = self.fast(rows)
-            n = len(rows)
-            if ("\\" not in text and "\r" not in text and text.count("\t") == n * self.tabs
-                    and text.count("\n") == n):
-                if NUL in text and text.count(NUL) != self._nones(rows):
-                    raise BadRows("a text value holds a NUL byte")
-                return text.replace(NUL, "\\N")
-        return self.slow(rows).replace(NUL, "\\N")
+        if self.bytea:
+            return "".join(self.slow(rows)).replace(NUL, "\\N")
+        lines = self.fast(rows)
+        text = "".join(lines)
+        n = len(rows)
+        if "\r" in text or text.count("\t") != n * self.tabs or text.count("\n") != n:
+            return self._repair(rows, lines)
+        if NUL in text and text.count(NUL) != self._nones(rows):
+            raise BadRows("a text value holds a NUL byte")
+        if "\\" in text:  # no tab/newline inside values: doubling is the whole escape
+            text = text.replace("\\", "\\\\")
+        return text.replace(NUL, "\\N")
+
+    def _repair(self, rows: list, lines: list[str]) -> str:
+        """Escape value by value only the rows whose text holds a tab, newline or CR."""
+        tabs = list(map(str.count, lines, repeat("\t")))
+        ends = list(map(str.count, lines, repeat("\n")))
+        out = []
+        for i, line in enumerate(lines):
+            if tabs[i] != self.tabs or ends[i] != 1 or "\r" in line:
+                line = self.slow([rows[i]])[0]
+            elif NUL in line and line.count(NUL) != rows[i].count(None):
+                raise BadRows("a text value holds a NUL byte")
+            else:
+                line = line.replace("\\", "\\\\")
+            out.append(line)
+        return "".join(out).replace(NUL, "\\N")
 
     def _nones(self, rows: list) -> int:
         return sum(map(tuple.count, rows, repeat(None))) if self.nullable else 0
