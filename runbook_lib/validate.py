@@ -111,6 +111,11 @@ def _count(src, cur, where: str, entry: dict) -> tuple[int, int]:
     return n, cur.fetchone()[0]
 
 
+def _shown(value):
+    """A float as its exact repr (pandas would round 297.85000000001 to 297.85)."""
+    return repr(value) if isinstance(value, float) else value
+
+
 def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
     """Differing rows side by side (source | target), primary key first; None if none."""
     import pandas as pd
@@ -136,8 +141,8 @@ def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
         row = {**dict(zip(keys, key, strict=True)), "difference": kind}
         for name in shown:
             i = names.index(name)
-            row[f"{name} (source)"] = left[i] if left else None
-            row[f"{name} (target)"] = right[i] if right else None
+            row[f"{name} (source)"] = _shown(left[i]) if left else None
+            row[f"{name} (target)"] = _shown(right[i]) if right else None
         out.append(row)
     return pd.DataFrame(out)
 
@@ -265,7 +270,11 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
 
 def failure(report: ValidationReport) -> ValidationFailed:
     """The error a failed validation raises in batch runs (it carries the report)."""
-    exc = ValidationFailed(f"Validation found differences: {report.summary()}",
+    shown = next((v for v in report.failed if v.samples is not None), None)
+    rows_text = "" if shown is None else (
+        f"\nFirst differing rows of {shown.table} (source vs target):\n"
+        + shown.samples.head(3).to_string(index=False, max_colwidth=40))
+    exc = ValidationFailed(f"Validation found differences: {report.summary()}{rows_text}",
                            "Open 04_validate's sample tables (source vs target side by side) "
                            "and validation.json; fix the cause and re-run 03_migrate and 04.")
     exc.report = report
