@@ -176,6 +176,19 @@ def _values(settings) -> dict:
     return values
 
 
+def _named_in_error(values: dict, settings, text: str) -> dict:
+    """The role and database the error itself names win over the settings (admin logins)."""
+    user = re.search(r'(?:for user|user|role) "([^"]+)"', text)
+    if user:
+        values["db_user"] = user.group(1)
+        if user.group(1) == getattr(settings, "admin_user", None):
+            values["password_env"] = getattr(settings, "admin_password_env", "PGADMIN_PASSWORD")
+    database = re.search(r'database "([^"]+)"', text)
+    if database:
+        values["db_name"] = database.group(1)
+    return values
+
+
 def _conditions(settings, text: str) -> dict[str, bool | None]:
     """Facts about this configuration that rank the causes (None: unknown)."""
     if settings is None:
@@ -226,7 +239,7 @@ def explain(error: BaseException | str, settings=None, language: str | None = No
     lang = language or getattr(settings, "language", None) or "en"
     found = match(error)
     text = scrub("\n".join(_texts(error)))
-    values = _values(settings)
+    values = _named_in_error(_values(settings), settings, text)
     extra = _port_owner(found, values, settings)
     values.update(extra)
     fix = t(found.fix, lang, **values)

@@ -208,3 +208,14 @@ def test_failed_program_is_diagnosed_from_its_stderr():
     with pytest.raises(FileNotFoundError) as missing:
         subprocess.run(["/nonexistent/bin/pg_dump", "--version"], check=True)
     assert diagnose.explain(missing.value).problem_id == "DX026"
+
+
+def test_the_role_named_in_the_error_wins_over_the_settings():
+    settings = SimpleNamespace(db_user="spc_user", admin_user="postgres", db_name="spc_db",
+                               password_env="DB_PASSWORD", admin_password_env="PGADMIN_PASSWORD",
+                               target="server", db_host="localhost", db_port=5432)
+    admin = diagnose.explain('FATAL:  password authentication failed for user "postgres"',
+                             settings)
+    assert "ALTER ROLE postgres" in admin.fix and "PGADMIN_PASSWORD" in admin.fix
+    missing = diagnose.explain('FATAL:  database "shop" does not exist', settings)
+    assert "CREATE DATABASE shop" in missing.fix
