@@ -81,10 +81,15 @@ class Migration:
         pool.shutdown(wait=False)
         return self.snapshot
 
+    def introspect(self) -> source.SourceSchema:
+        self.source = source.introspect(self.snapshot)
+        return self.source
+
     def inspect(self):
+        """Introspect the snapshot; the tables as a DataFrame."""
         import pandas as pd
 
-        self.source = source.introspect(self.snapshot)
+        self.introspect()
         return pd.DataFrame([{"table": t.name, "rows": t.rows, "primary key": t.primary_key,
                               "without rowid": t.without_rowid, "autoincrement": t.autoincrement,
                               "sqlite_sequence": t.sequence, "foreign keys": len(t.foreign_keys),
@@ -322,7 +327,7 @@ def run(settings, progress: bool = True) -> MigrationResult:
 
         check_available()
     m = Migration(settings, progress)
-    first = [("snapshot", m.take_snapshot), ("introspect", m.inspect), ("plan", m.make_plan)]
+    first = [("snapshot", m.take_snapshot), ("introspect", m.introspect), ("plan", m.make_plan)]
     rest = [("schema", m.prepare_target), ("profile", m.check_values), ("load", m.load),
             ("post-load", m.finish)]
     summary = None

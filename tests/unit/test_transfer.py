@@ -101,3 +101,14 @@ def test_manifest_section(fresh_db):
     worid = next(t for t in section["tables"] if t["table"] == "worid")
     assert worid["primary_key"] == ["k"]
     assert {c["target_type"] for c in worid["columns"]} == {"text", "bigint"}
+
+
+def test_naive_timestamps_read_in_source_timezone(fresh_db):
+    """USE_TZ = False projects store local time: the session zone makes it the same instant."""
+    result = migrate_case(fresh_db, "all_types", source_timezone="Asia/Tokyo")
+    assert result.section["source_timezone"] == "Asia/Tokyo"
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute("SELECT dt::text, ts::text FROM typed WHERE id = 1")
+        assert cur.fetchone() == ("2024-03-01 03:34:56.123456+00", "2024-02-29 16:02:03+00")
+    check_all(fresh_db, result)
