@@ -17,12 +17,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import db, manifest, validate_guide, validate_report
+from . import db, manifest, validate_django, validate_guide, validate_report
 from . import validate_rows as rows
 from . import validate_schema as schema
 from . import validate_stream as stream
 from . import validate_values as values
-from .errors import ConfigError, SourceError, ValidationFailed
+from .errors import ConfigError, RunbookError, SourceError, ValidationFailed
 from .i18n import t
 from .identifiers import quote_ident
 from .results import Check, batch_mode, table
@@ -44,6 +44,8 @@ CHECKS = {  # id: (name, hint)
               "03_migrate with schema: django or check type_overrides."),
     "VA009": ("quarantined rows", "Read the quarantine folder; fix the values and load them."),
     "VA010": ("guide step 4 (Product, QualityMeasurement)", "See the table of the guide's checks."),
+    "VA011": ("schema of Django's migrate", "Check django_project and django_settings; "
+              "`manage.py sqlmigrate` must run for the comparison."),
 }
 
 
@@ -181,6 +183,7 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     actual = schema.target_structure(cur, where, entry["table"])
     p = schema.plan(src, entry, ctx["names"])
     v.problems += schema.check_columns(p, actual, ctx["types"]) + schema.check_keys(p, actual)
+    v.problems += ctx["django"].get(entry["table"], [])
     mode = ctx["mode"]
     fraction = ctx["fraction"] if mode == "sample" else 1.0
     spec = spec_for(entry, p, actual, where, ctx["zone"], fraction)
@@ -197,6 +200,24 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     return v
 
 
+def django_problems(settings, migration: dict, cur, where: str, dbname: str | None,
+                    tables: set[str]) -> tuple[dict, Check]:
+    """Compare with what Django's migrate creates (schema: django); problems per table."""
+    strategy = migration.get("schema") or settings.schema
+    if strategy != "django" or not settings.django_project:
+        return {}, Check("VA011", CHECKS["VA011"][0], "skip", f"schema: {strategy}")
+    try:
+        texts = validate_django.migrate_sql(settings, dbname)
+    except RunbookError as exc:
+        return {}, Check("VA011", CHECKS["VA011"][0], "warn",
+                         f"not compared: {exc.message[:300]}", CHECKS["VA011"][1])
+    found = validate_django.compare(cur, where, validate_django.parse(texts), tables)
+    count = sum(len(p) for p in found.values())
+    return found, Check("VA011", CHECKS["VA011"][0], "fail" if count else "ok",
+                        f"{len(texts)} migrations compared; {count} difference(s)",
+                        "See VA006-VA008." if count else "")
+
+
 def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> list[Check]:
     """The stage's checks VA001-VA010 from the per-table verdicts."""
     problems = {i: [f"{v.table}: {t(text, language)}" for v in verdicts
@@ -209,6 +230,8 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
                                                         v.quarantined)]
     out = []
     for cid, (name, hint) in CHECKS.items():
+        if cid == "VA011":
+            continue  # from django_problems
         found = problems[cid]
         status, message = ("fail", "; ".join(found[:10])) if found else ("ok", "ok")
         if cid == "VA003" and mode == "counts":
@@ -249,7 +272,9 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         spellings = {c.get("target_type", "") for e in entries for c in e["columns"]}
         spellings |= {r[0] for e in entries if e["table"] in present
                       for r in schema.target_structure(cur, where, e["table"])["columns"].values()}
-        ctx = {"src": src, "cur": cur, "schema": where, "present": present, "names": names,
+        django, va011 = django_problems(settings, migration, cur, where, dbname,
+                                        {e["table"] for e in entries})
+        ctx = {"django": django, "src": src, "cur": cur, "schema": where, "present": present, "names": names,
                "types": schema.canonical_types(cur, spellings), "mode": mode,
                "fraction": settings.sample_fraction, "snapshot": str(snapshot),
                "kwargs": db.connect_kwargs(settings, dbname=dbname),
@@ -258,7 +283,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         verdicts = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                          disable=len(entries) < 2)]
         guide = validate_guide.step4(src, cur, where, entries, present)
-    checks = summarise(verdicts, guide, mode, settings.language)
+    checks = summarise(verdicts, guide, mode, settings.language) + [va011]
     report = ValidationReport(mode, verdicts, table(checks), guide,
                               time.perf_counter() - started, settings.language, database)
     validate_report.write(report, settings.run_dir,

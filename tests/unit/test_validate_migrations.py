@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import demo, migrate, validate
+from runbook_lib import db, demo, migrate, validate
 from runbook_lib.errors import ValidationFailed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -66,6 +66,25 @@ def test_sample_copy_passes_with_the_guides_step4(fresh_db, sample):
     assert report.ok, report.summary()
     assert report.guide is not None and set(report.guide.status) == {"ok"}
     assert report.guide.iloc[0].source == report.guide.iloc[0].target > 0
+    assert next(c for c in report.checks if c.id == "VA011").status == "ok"
+
+
+def test_django_schema_differences_are_caught(fresh_db, sample):
+    """Against what Django's migrate creates: a PostgreSQL-only index, a column's type."""
+    settings = django_settings(fresh_db, sample, "copy")
+    migrate.run(settings, progress=False)
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE "
+                    "'spc_product_product_code_%%_like'")
+        like = cur.fetchone()[0]
+        cur.execute(f'DROP INDEX "{like}"')
+        cur.execute("ALTER TABLE spc_qualitymeasurement ALTER COLUMN operator TYPE text")
+    report = validate.run(settings)
+    va007 = next(c for c in report.checks if c.id == "VA007")
+    va008 = next(c for c in report.checks if c.id == "VA008")
+    assert va007.status == "fail" and like in va007.message
+    assert va008.status == "fail" and "Django" in va008.message
+    assert next(c for c in report.checks if c.id == "VA011").status == "fail"
 
 
 def test_loaddata_result_is_caught(fresh_db, sample, monkeypatch):
