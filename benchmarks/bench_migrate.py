@@ -11,7 +11,7 @@ PostgreSQL on a free port, and measures in one run:
   bare table (no index, no constraint);
 * the source-side floor: a full read of the measurement table with Python's sqlite3;
 * pgloader with its defaults on the whole database, when it is installed;
-* peak client memory (parent and worker processes).
+* peak client memory (parent and worker processes, sampled every 20 ms).
 
 Bar: default ≥ 2× faster than pgloader and within 1.5× of the sum of the two floors.
 """
@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RUNBOOK_HOME", str(ROOT))
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
-from runbook_lib import demo, migrate, server  # noqa: E402
+from runbook_lib import migrate, server  # noqa: E402
 from runbook_lib.config import load_settings  # noqa: E402
 
 TABLE = "spc_qualitymeasurement"
@@ -45,9 +45,12 @@ ADMIN, APP = "adm-" + uuid.uuid4().hex[:12], "app-" + uuid.uuid4().hex[:12]
 
 def sample(rows: int) -> Path:
     path = ROOT / "runs" / "bench" / f"spc_{rows}.sqlite3"
-    if not path.is_file():
+    if not path.is_file():  # in a child process, so its memory does not count below
         began = time.perf_counter()
-        demo.build(path, rows=rows, force=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", "import sys; from runbook_lib import demo; "
+                        "demo.build(sys.argv[1], rows=int(sys.argv[2]), force=True)",
+                        str(path), str(rows)], check=True, cwd=ROOT)
         print(f"built {path.name} in {time.perf_counter() - began:.1f} s "
               f"({path.stat().st_size / 1e6:.0f} MB)")
     return path
@@ -125,10 +128,39 @@ def pgloader_run(port: int, name: str, snapshot: Path, work: Path) -> float | No
     return seconds
 
 
-def peak_mb() -> tuple[float, float]:
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return round(me, 1), round(kids, 1)
+class MemoryWatch:
+    """Samples the RSS of this process and of its workers every 20 ms while a step runs."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.me = psutil.Process()
+        self.parent = self.workers = 0
+        self.done = threading.Event()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self.done.wait(0.02):
+            try:
+                kids = [c.memory_info().rss for c in self.me.children(recursive=True)]
+            except psutil.Error:
+                kids = []
+            self.parent = max(self.parent, self.me.memory_info().rss)
+            self.workers = max(self.workers, sum(kids))
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def __str__(self) -> str:
+        return (f"peak RSS: client {self.parent / 2**20:.0f} MB, its worker processes "
+                f"{self.workers / 2**20:.0f} MB together")
 
 
 def main() -> int:
@@ -160,10 +192,11 @@ def main() -> int:
             name = new_db(admin, port)
             s = settings_for(name, port, source, work / f"run-{strategy}", schema=strategy,
                              workers=args.workers)
-            seconds, result = timed(migrate.run, s, False)
+            with MemoryWatch() as memory:
+                seconds, result = timed(migrate.run, s, False)
             figures[f"default ({strategy})"] = seconds
             print(f"default method, schema {strategy}: {seconds:.2f} s  steps {result.timings}")
-        print("peak client RSS MB (parent, largest worker):", peak_mb())
+            print(f"  {memory}")
         if "floors" not in skip:
             figures["read floor"], n = timed(read_floor, source)
             csv_path = work / "measure.csv"

@@ -186,7 +186,10 @@ class Migration:
                 col.target_type = types[col.name]
 
     # -- 4. data -------------------------------------------------------------------------------
-    def check_values(self) -> Profile:
+    def check_values(self) -> Profile | str:
+        """Bad values per column (under `fail`: checked during the copy itself)."""
+        if not self.writes:
+            return "skipped: dry_run"
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
                                self.settings.run_dir, self.settings.workers)
         return self.profile
