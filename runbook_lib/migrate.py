@@ -81,6 +81,10 @@ class Migration:
         pool.shutdown(wait=False)
         return self.snapshot
 
+    def wait_integrity(self) -> None:
+        """Wait for the background PRAGMA integrity_check; raises SourceError if it failed."""
+        self._integrity.result()
+
     def introspect(self) -> source.SourceSchema:
         self.source = source.introspect(self.snapshot)
         return self.source
@@ -238,7 +242,7 @@ class Migration:
         """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest."""
         if not self.writes:
             return []
-        self._integrity.result()  # ran alongside the load; a corrupt snapshot stops here
+        self.wait_integrity()  # ran alongside the load; a corrupt snapshot stops here
         connect = self.connect
         try:
             self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)
@@ -283,7 +287,7 @@ class Migration:
         return value
 
     def result(self, summary=None) -> MigrationResult:
-        self._integrity.result()
+        self.wait_integrity()
         section = self.section(bool(self.writes and self._finished()))
         return MigrationResult(section, summary, time.perf_counter() - self.started,
                                not self.writes, self.notes)

@@ -46,6 +46,7 @@ def _bad(m) -> Check:
 
 def checks(m) -> CheckTable:
     """MG001–MG007 for a migration (a dry run reports the plan only)."""
+    m.wait_integrity()
     rows = [_check("MG001", "ok", f"{m.snapshot} passed PRAGMA integrity_check"),
             _check("MG002", "ok", f"{len(m.plan.tables)} tables planned ({m.settings.schema} "
                    "strategy), identifiers fit 63 bytes")]
