@@ -60,3 +60,20 @@ def test_introspection_of_fks_views_triggers(tmp_path):
     assert account.column("doubled").hidden == 3
     kinds = {i.name: (i.partial, i.expression) for i in account.indexes}
     assert kinds == {"account_active": (True, False), "account_lower": (False, True)}
+
+
+def test_corrupt_file_fails_integrity_check(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "broken.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.execute("CREATE INDEX t_v ON t (v)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 50) for i in range(2000)])
+    conn.close()
+    data = bytearray(path.read_bytes())
+    for page in range(2, 6):  # invalid b-tree page types
+        data[4096 * page] = 0x00
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match="integrity_check|malformed|Cannot read"):
+        source.snapshot(path, tmp_path / "run")
