@@ -170,3 +170,51 @@ def test_silent_misreads_are_caught_during_copy(fresh_db):
     with db.connection(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT id, body FROM t ORDER BY id")
         assert cur.fetchall() == [(1, "fine"), (2, None), (3, None)]
+
+
+KILLED = """
+import sys, time
+from runbook_lib import migrate, transfer
+from runbook_lib.config import load_settings
+slow = transfer.ChunkReader.read
+def read(self, size=-1):
+    data = slow(self, size)
+    if self.rows and data:
+        time.sleep(60)  # stuck mid-COPY until killed
+    return data
+transfer.ChunkReader.read = read
+transfer.CHUNK_ROWS = 5
+settings = load_settings(target="server", db_host="localhost", db_port=int(sys.argv[1]),
+                         db_name=sys.argv[2], db_user=sys.argv[2], run_dir=sys.argv[3],
+                         sqlite_path=sys.argv[4], django_project="", workers=1)
+migrate.run(settings, progress=False)
+"""
+
+
+def test_process_killed_mid_copy_is_redone(fresh_db, pg, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    EDGE_CASES["foreign_keys"](fresh_db.sqlite_file)
+    child = subprocess.Popen([sys.executable, "-c", KILLED, str(pg.port), fresh_db.db_name,
+                              str(tmp_path / "killed"), str(fresh_db.sqlite_file)],
+                             start_new_session=True)
+    try:
+        for _ in range(300):
+            started = pg.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                                 "'COPY%' AND state = 'active'", fresh_db.db_name)
+            if started[0][0]:
+                break
+            time.sleep(0.1)
+        assert started[0][0], "the child never reached COPY"
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    result = migrate.run(fresh_db, progress=False)
+    assert result.completed and any("did not finish" in n for n in result.notes)
+    with db.connection(fresh_db) as conn:
+        for entry in result.section["tables"]:
+            assert assert_table_equal(conn, result.section["snapshot"], entry) == \
+                entry["source_rows"]

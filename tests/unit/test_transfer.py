@@ -112,3 +112,9 @@ def test_naive_timestamps_read_in_source_timezone(fresh_db):
         cur.execute("SELECT dt::text, ts::text FROM typed WHERE id = 1")
         assert cur.fetchone() == ("2024-03-01 03:34:56.123456+00", "2024-02-29 16:02:03+00")
     check_all(fresh_db, result)
+
+
+def test_single_worker_in_process(fresh_db):
+    result = migrate_case(fresh_db, "identifiers", workers=1)
+    check_all(fresh_db, result)
+    assert next_id(fresh_db, "user") == 3
