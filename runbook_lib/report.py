@@ -121,7 +121,14 @@ def migration_section(data: dict, lang: str) -> str:
 
 
 def validation_section(data: dict, lang: str) -> str:
-    validation = data.get("validation") or {}
+    """Every validation in the manifest (`validation`, and e.g. `validation_restore`)."""
+    parts = []
+    for key in sorted(k for k in data if k == "validation" or k.startswith("validation_")):
+        parts.append(_validation(key, data[key] or {}, lang))
+    return "".join(parts)
+
+
+def _validation(key: str, validation: dict, lang: str) -> str:
     tables = validation.get("tables") or []
     if not tables:
         return ""
@@ -130,11 +137,14 @@ def validation_section(data: dict, lang: str) -> str:
              _td(v.get("detail", ""))] for v in tables]
     verdict = ""
     if "ok" in validation:
-        key, css = ("validation_ok", "ok") if validation["ok"] else ("validation_bad", "fail")
-        verdict = f"<p class='status {css}'>{_e(t(HEADINGS[key], lang))}</p>"
-    return (f"<h2>{_e(t(HEADINGS['validation'], lang))}</h2>{verdict}"
-            + _table("validation", ["table", "verdict", "source rows", "target rows", "detail"],
-                     rows))
+        name, css = ("validation_ok", "ok") if validation["ok"] else ("validation_bad", "fail")
+        verdict = f"<p class='status {css}'>{_e(t(HEADINGS[name], lang))}</p>"
+    if validation.get("file"):
+        verdict += f"<p><a href='{_e(validation['file'])}'>{_e(validation['file'])}</a></p>"
+    suffix = key.removeprefix("validation").lstrip("_")
+    heading = t(HEADINGS["validation"], lang) + (f" ({suffix})" if suffix else "")
+    return (f"<h2>{_e(heading)}</h2>{verdict}"
+            + _table(key, ["table", "verdict", "source rows", "target rows", "detail"], rows))
 
 
 def benchmark_section(folder: Path, data: dict, lang: str) -> str:

@@ -71,6 +71,9 @@ def run(tmp_path) -> tuple[Path, dict]:
          "detail": ""},
         {"table": "spc_qualitymeasurement", "verdict": "mismatch", "source_rows": 200,
          "target_rows": 199, "detail": "1 row missing"}]})
+    manifest.update(folder, "validation_restore", {"ok": True, "file": "validation-restore.json",
+                                                   "tables": [{"table": "spc_product",
+                                                               "verdict": "ok"}]})
     manifest.update(folder, "migration", {"tables": [
         {"table": "spc_product", "source_rows": 40, "loaded_rows": 40, "quarantined_rows": 0}]})
     manifest.update(folder, "benchmark", {"chart": "benchmark.png"})
@@ -111,6 +114,8 @@ def test_validation_verdicts_migration_and_chart(run):
     parsed = _parse(report.write_report(folder, summary))
     verdicts = {r[0]: r[1] for r in parsed.tables["validation"][1:]}
     assert verdicts == {"spc_product": "ok", "spc_qualitymeasurement": "mismatch"}
+    assert parsed.tables["validation_restore"][1][:2] == ["spc_product", "ok"]
+    assert "validation-restore.json" in parsed.links
     assert parsed.tables["migration"][1][:2] == ["spc_product", "40"]
     assert parsed.images == ["data:image/png;base64," + base64.b64encode(PNG).decode()]
     assert "benchmark.png" in parsed.links
