@@ -87,6 +87,9 @@ def lab_env(workspace, tmp_path_factory) -> dict:
                JUPYTERLAB_SETTINGS_DIR=str(jupyter / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(jupyter / "workspaces"),
                PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
+    news = jupyter / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     return env
 
 
@@ -196,7 +199,26 @@ def test_stage_01_runs_in_jupyterlab(lab, browser, workspace):
     assert form.count() == 1, "the settings form widget did not render"
     assert form.locator("input[type='password']").count() == 1
     assert form.locator("button").filter(has_text="settings").count() == 1
+    _password_never_lands_in_the_notebook(page, form, workspace)
     page.close()
+
+
+def _password_never_lands_in_the_notebook(page, form, workspace: Path) -> None:
+    """Type a password, apply it, save: the box is emptied and the file never holds it."""
+    marker = "pw-" + secrets.token_hex(6)
+    box = form.locator("input[type='password']")
+    box.scroll_into_view_if_needed()
+    box.fill(marker)
+    form.locator("button").filter(has_text="settings").click()
+    page.wait_for_function("() => document.querySelector('.runbook-settings-form')"
+                           ".textContent.includes('not shown')", timeout=30_000)
+    assert box.input_value() == ""
+    page.screenshot(path=str(ARTIFACTS / "lab_01_settings_form.png"))
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(2000)
+    saved = (workspace / NOTEBOOK).read_text(encoding="utf-8")
+    assert "runbook-settings-form" in saved or "widget-view" in saved or "settings_form" in saved
+    assert marker not in saved
 
 
 def test_run_report_opens_without_jupyter(lab_env, workspace, browser):
