@@ -10,6 +10,7 @@ manifest's `validation` section, and in batch runs raises `ValidationFailed` on 
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 import time
 from contextlib import closing
@@ -149,24 +150,57 @@ def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
     return pd.DataFrame(out)
 
 
-def _account(v: TableVerdict, mode: str, quarantine_dir: str) -> None:
-    """Set the verdict; quarantined rows count as expected differences and are named."""
+def _note(v: TableVerdict, key: str, first: bool = False, **values) -> None:
+    text = {lang: s.format(**values) for lang, s in TEXT[key].items()}
+    v.notes.insert(0 if first else len(v.notes), text)
+
+
+def quarantined_keys(folder: str, entry: dict, spec: rows.TableSpec) -> set[tuple]:
+    """Primary keys of the rows stage 03 set aside (`<quarantine_dir>/<table>.csv`)."""
+    file = Path(folder or "") / f"{entry['table']}.csv"
+    if not folder or not file.is_file() or not spec.key:
+        return set()
+    with open(file, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        names = [c.source_name for c in spec.columns[:spec.key]]
+        if not set(names) <= set(header):
+            return set()
+        at = [header.index(n) for n in names]
+        ints = [c.klass == "int" for c in spec.columns[:spec.key]]
+        return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
+                      for i, n in zip(at, ints, strict=True)) for r in reader}
+
+
+def _label_quarantined(v: TableVerdict, folder: str, spec: rows.TableSpec) -> None:
+    """Sample rows missing because stage 03 quarantined them say so."""
+    keys = quarantined_keys(folder, {"table": v.table}, spec)
+    names = spec.names[:spec.key]
+    for i, row in v.samples.iterrows():
+        if row["difference"] == "missing" and tuple(row[n] for n in names) in keys:
+            v.samples.loc[i, "difference"] = "quarantined"
+
+
+def _account(v: TableVerdict, mode: str, quarantine_dir: str, policy: str) -> None:
+    """Set the verdict; quarantined (or nulled) rows count as expected differences, named."""
     q = v.quarantined
     if q:
-        v.notes.append({k: s.format(n=q, where=quarantine_dir or "-")
-                        for k, s in TEXT["quarantined"].items()})
-    explained = v.extra == 0 and v.missing + v.changed <= q
+        _note(v, "quarantined", n=q, where=quarantine_dir or "-")
+    nulled = v.nulled if policy == "null" else 0
+    if nulled:
+        _note(v, "nulled", n=nulled)
+    explained = v.extra == 0 and v.missing + v.changed - nulled <= q
+    v.content_ok = explained
     counted = v.source_rows is not None and v.target_rows is not None and (
         v.source_rows - q <= v.target_rows <= v.source_rows)
-    if mode == "full" and not v.problems and explained and counted and not q:
-        v.notes.insert(0, {k: s.format(rows=v.source_rows) for k, s in TEXT["ok"].items()})
+    if mode == "full" and not v.problems and explained and counted and not (q or nulled):
+        _note(v, "ok", True, rows=v.source_rows)
     elif mode == "counts" and counted:
-        v.notes.insert(0, {k: s.format(rows=v.target_rows) for k, s in TEXT["counted"].items()})
+        _note(v, "counted", True, rows=v.target_rows)
     elif mode == "sample" and explained:
-        v.notes.insert(0, {k: s.format(compared=v.compared) for k, s in TEXT["sampled"].items()})
+        _note(v, "sampled", True, compared=v.compared)
     if not counted:
-        v.notes.insert(0, {k: s.format(source=v.source_rows, target=v.target_rows)
-                           for k, s in TEXT["counts"].items()})
+        _note(v, "counts", True, source=v.source_rows, target=v.target_rows)
     v.verdict = "ok" if explained and counted and not v.problems else "mismatch"
 
 
@@ -192,11 +226,14 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
         diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"])
         v.compared = diff.source_rows
         v.missing, v.extra, v.changed = diff.missing, diff.extra, diff.changed
+        v.nulled = diff.nulled
         v.changed_columns = dict(diff.changed_columns.most_common())
         v.samples = _samples(src, cur, spec, diff)
     v.problems += schema.check_sequences(cur, where, entry["table"])
     v.problems += schema.check_orphans(cur, where, p, actual)
-    _account(v, mode, ctx["quarantine_dir"])
+    _account(v, mode, ctx["quarantine_dir"], ctx["policy"])
+    if v.quarantined and v.samples is not None:
+        _label_quarantined(v, ctx["quarantine_dir"], spec)
     return v
 
 
@@ -226,8 +263,7 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     problems["VA002"] = [v.table for v in verdicts if v.verdict != "missing" and not
                          (v.source_rows - v.quarantined <= v.target_rows <= v.source_rows)]
     problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in verdicts
-                         if v.verdict != "missing" and (v.extra or v.missing + v.changed >
-                                                        v.quarantined)]
+                         if v.verdict != "missing" and not v.content_ok]
     out = []
     for cid, (name, hint) in CHECKS.items():
         if cid == "VA011":
@@ -279,7 +315,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
                "fraction": settings.sample_fraction, "snapshot": str(snapshot),
                "kwargs": db.connect_kwargs(settings, dbname=dbname),
                "zone": migration.get("source_timezone") or settings.source_timezone or "UTC",
-               "limit": settings.diff_samples, "quarantine_dir": migration.get("quarantine_dir")}
+               "limit": settings.diff_samples, "policy": settings.on_bad_value, "quarantine_dir": migration.get("quarantine_dir")}
         verdicts = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                          disable=len(entries) < 2)]
         guide = validate_guide.step4(src, cur, where, entries, present)

@@ -26,6 +26,8 @@ TEXT = {
     "columns": {"en": "changed columns: {columns}", "ko": "변경된 열: {columns}"},
     "quarantined": {"en": "{n} quarantined row(s) accounted as expected differences ({where})",
                     "ko": "격리된 {n}개 행은 예상된 차이로 처리됨 ({where})"},
+    "nulled": {"en": "{n} row(s) with values set to NULL by on_bad_value: null (expected)",
+               "ko": "on_bad_value: null 에 따라 값이 NULL 로 바뀐 {n}개 행 (예상된 차이)"},
 }
 
 
@@ -54,6 +56,8 @@ class TableVerdict:
     extra: int = 0
     changed: int = 0
     quarantined: int = 0
+    nulled: int = 0
+    content_ok: bool = True
     changed_columns: dict[str, int] = field(default_factory=dict)
     problems: list[tuple[str, dict]] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)  # messages that are not problems

@@ -35,6 +35,7 @@ class RowDiff:
     missing: int = 0
     extra: int = 0
     changed: int = 0
+    nulled: int = 0  # changed rows whose differing target values are all NULL
     changed_columns: Counter = field(default_factory=Counter)
     samples: list[tuple[str, tuple]] = field(default_factory=list)
 
@@ -96,8 +97,10 @@ def _step(src: _Side, tgt: _Side, diff: RowDiff, spec: TableSpec, limit: int) ->
         left, right = src.take(), tgt.take()
         if left != right:
             _record(diff, "changed", a, limit)
-            diff.changed_columns.update(c.name for c, x, y in
-                                        zip(spec.columns, left, right, strict=True) if x != y)
+            differ = [(c.name, y) for c, x, y in zip(spec.columns, left, right, strict=True)
+                      if x != y]
+            diff.changed_columns.update(name for name, _ in differ)
+            diff.nulled += all(y is None for _, y in differ)
 
 
 def merge(source: Iterator[list[tuple]], target: Iterator[list[tuple]], spec: TableSpec,

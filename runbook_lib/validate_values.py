@@ -160,6 +160,8 @@ def _json_canon(x):
 def _json(v):
     if v is None:
         return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return ("json", _json_canon(Decimal(repr(v) if isinstance(v, float) else v)))  # NUMERIC
     try:
         parsed = json.loads(v, parse_float=Decimal, parse_int=Decimal)
     except (TypeError, ValueError):

@@ -274,12 +274,15 @@ def test_no_primary_key_compared_as_multiset(migrated):
 
 
 def test_quarantined_rows_are_expected_and_listed(migrated, tmp_path):
-    alter(migrated, "DELETE FROM items WHERE id = 9")
-    record_migration(migrated, tmp_path / "snapshot.sqlite3", quarantined={"items": 1})
+    alter(migrated, "DELETE FROM items WHERE id IN (9, 10)")
+    record_migration(migrated, tmp_path / "snapshot.sqlite3", quarantined={"items": 2})
+    (tmp_path / "quarantine").mkdir()
+    (tmp_path / "quarantine" / "items.csv").write_text("id,parent_id,qty\n9,1,63\n")
     report = validate.run(migrated)
     v = verdict(report, "items")
-    assert v.verdict == "ok" and v.missing == 1
-    assert "quarantine" in v.detail() and v.samples.iloc[0]["id"] == 9
+    assert v.verdict == "ok" and v.missing == 2
+    assert "quarantine" in v.detail()
+    assert list(v.samples["difference"]) == ["quarantined", "missing"]
     assert next(c for c in report.checks if c.id == "VA009").status == "warn"
     assert report.ok
 

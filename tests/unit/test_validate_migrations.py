@@ -48,9 +48,10 @@ def test_faithful_migration_of_every_edge_case_passes(fresh_db, case):
     assert {c.status for c in report.checks} <= {"ok", "skip"}
 
 
-@pytest.mark.parametrize("case", ["bad_values", "dangling"])
-def test_quarantined_rows_are_expected_differences(fresh_db, case):
-    settings = edge_settings(fresh_db, case, on_bad_value="quarantine")
+@pytest.mark.parametrize("case, policy", [("bad_values", "quarantine"), ("dangling", "quarantine"),
+                                          ("bad_values", "null"), ("dangling", "null")])
+def test_quarantined_rows_are_expected_differences(fresh_db, case, policy):
+    settings = edge_settings(fresh_db, case, on_bad_value=policy)
     result = migrate.run(settings, progress=False)
     held = sum(t["quarantined"] for t in result.section["tables"])
     report = validate.run(settings)
