@@ -156,7 +156,6 @@ class ChunkReader:
         self.report(len(rows))
         return data
 
-    readline = read
 
 
 def _kind(tp: TablePlan, col, nulled: bool) -> str:
