@@ -229,7 +229,8 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
         v.nulled = diff.nulled
         v.changed_columns = dict(diff.changed_columns.most_common())
         v.samples = _samples(src, cur, spec, diff)
-    v.problems += schema.check_sequences(cur, where, entry["table"])
+    v.problems += schema.check_sequences(cur, where, entry["table"],
+                                         schema.sqlite_sequence(src, entry["source_table"]))
     v.problems += schema.check_orphans(cur, where, p, actual)
     _account(v, mode, ctx["quarantine_dir"], ctx["policy"])
     if v.quarantined and v.samples is not None:

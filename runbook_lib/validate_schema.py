@@ -208,8 +208,21 @@ SELECT a.attname::text, pg_get_serial_sequence(%s, a.attname::text)
 FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped"""
 
 
-def check_sequences(cur, schema: str, table: str) -> list[Problem]:
-    """The next value of every owned sequence/identity lies past the column's max (read only)."""
+def sqlite_sequence(conn: sqlite3.Connection, table: str) -> int | None:
+    """The highest id SQLite's AUTOINCREMENT ever handed out for `table` (None: not used)."""
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    except sqlite3.OperationalError:  # no AUTOINCREMENT table in the file
+        return None
+    return row[0] if row and isinstance(row[0], int) else None
+
+
+def check_sequences(cur, schema: str, table: str, floor: int | None = None) -> list[Problem]:
+    """The next value of every owned sequence/identity lies past the column's max (read only).
+
+    `floor` is SQLite's AUTOINCREMENT high-water mark: ids up to it were handed out once and
+    must never be handed out again, even when their rows were deleted.
+    """
     name = qualified(schema, table)
     cur.execute(SEQUENCES, (name, name))
     out: list[Problem] = []
@@ -220,14 +233,15 @@ def check_sequences(cur, schema: str, table: str) -> list[Problem]:
                     "pg_sequence q WHERE q.seqrelid = %s::regclass", (seq,))
         last, called, step = cur.fetchone()
         cur.execute(f"SELECT max({quote_ident(col)}) FROM {name}")
-        high = cur.fetchone()[0]
+        high = max((x for x in (cur.fetchone()[0], floor) if x is not None), default=None)
         following = last + step if called else last
         if high is not None and step > 0 and following <= high:
             out.append(("VA004", _msg(
-                f"sequence {seq} would give {following} next, but {col} already reaches {high}",
-                f"시퀀스 {seq} 의 다음 값 {following} 이(가) 이미 있는 {col} 최댓값 {high} 과 충돌합니다")))
+                f"sequence {seq} would give {following} next, but {col} already reached {high}",
+                f"시퀀스 {seq} 의 다음 값 {following} 이(가) {col} 의 기존 최댓값 {high} 과 충돌합니다")))
     return out
 
 
 __all__ = ["Plan", "plan", "target_structure", "target_tables", "canonical_types",
-           "check_columns", "check_keys", "check_orphans", "check_sequences", "source_columns"]
+           "check_columns", "check_keys", "check_orphans", "check_sequences", "source_columns",
+           "sqlite_sequence"]

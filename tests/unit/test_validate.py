@@ -234,6 +234,17 @@ def test_sequence_left_behind(migrated):
         assert cur.fetchone()[0] == 3
 
 
+def test_sequence_behind_sqlite_autoincrement_high_water_mark(migrated, tmp_path):
+    conn = sqlite3.connect(tmp_path / "snapshot.sqlite3")
+    conn.execute("UPDATE sqlite_sequence SET seq = 60 WHERE name = 'items'")
+    conn.commit()
+    conn.close()
+    report = validate.run(migrated)
+    assert "VA004" in failed_ids(report) and "60" in verdict(report, "items").detail()
+    alter(migrated, "SELECT setval(pg_get_serial_sequence('items', 'id'), 60)")
+    assert validate.run(migrated).ok
+
+
 def test_orphaned_foreign_key(migrated, pg):
     alter(migrated, "UPDATE items SET parent_id = 99 WHERE id = 4", admin=pg)
     report = validate.run(migrated)
