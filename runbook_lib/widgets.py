@@ -1,9 +1,10 @@
 """The interactive settings form of notebooks 01–03: fills the same Settings, never blocks.
 
 In an interactive kernel `settings_form(settings)` shows connection fields, a password box,
-the migration method and schema strategy and an apply button. The password goes into the
-environment variable named by `settings.password_env` and into `settings.password` (a
-`Secret`), then the box is emptied, so neither the notebook file nor the saved widget state
+the migration method and schema strategy and an apply button. The password box sends its
+value only on Enter or when left, and the kernel empties it at once; the button puts the
+password into the environment variable named by `settings.password_env` and into
+`settings.password` (a `Secret`), so neither the notebook file nor the saved widget state
 holds it. Under papermill (`RUNBOOK_BATCH=1`) or without a kernel, it returns None at once.
 """
 
@@ -51,6 +52,8 @@ MESSAGES = {
                       "Below)."},
     "password_set": {"en": "Password stored in ${password_env} (not shown).",
                      "ko": "비밀번호를 ${password_env}에 저장했습니다 (표시하지 않음)."},
+    "password_taken": {"en": "Password received (not shown); press the button to use it.",
+                       "ko": "비밀번호를 받았습니다 (표시하지 않음). 버튼을 눌러 사용하세요."},
     "invalid": {"en": "Not applied: {message} Fix: {hint}",
                 "ko": "적용되지 않음: {message} 해결 방법: {hint}"},
 }
@@ -94,7 +97,10 @@ class SettingsForm:
             widget.style = style
             self.fields[name] = widget
         self.password = w.Password(value="", description=t(LABELS["password"], lang),
-                                   placeholder=f"${settings.password_env}", style=style)
+                                   placeholder=f"${settings.password_env}", style=style,
+                                   continuous_update=False)
+        self._pending: str | None = None
+        self.password.observe(self._password_typed, names="value")
         text = MESSAGES["button_run" if action else "button"]
         self.button = w.Button(description=t(text, lang), button_style="primary",
                                icon="play", layout=w.Layout(width="auto"))
@@ -115,9 +121,17 @@ class SettingsForm:
             check_identifier(values[name], name)
         return values
 
+    def _password_typed(self, change: dict) -> None:
+        """Take a typed password out of the widget at once (Enter or leaving the box)."""
+        if change["new"]:
+            self._pending = change["new"]
+            register(self._pending)
+            self.password.value = ""
+            self._say(t(MESSAGES["password_taken"], self.settings.language), "ok")
+
     def apply(self) -> Settings:
-        """Copy the form into the Settings; move the password to the environment, clear it."""
-        password, self.password.value = self.password.value, ""
+        """Copy the form into the Settings; move the password to the environment."""
+        password, self._pending = self._pending, None
         for name, value in self.values().items():
             setattr(self.settings, name, value)
         if password:
@@ -128,7 +142,7 @@ class SettingsForm:
 
     def _clicked(self) -> None:
         lang = self.settings.language
-        had_password = bool(self.password.value)
+        had_password = bool(self._pending)
         try:
             settings = self.apply()
         except RunbookError as exc:

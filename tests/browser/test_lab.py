@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib import server
+from runbook_lib.errors import ServerError
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -57,12 +59,18 @@ def ensure_chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Path:
-    """A copy of the project whose embedded server will listen on a free port."""
+def workspace() -> Path:
+    """A copy of the project whose embedded server will listen on a free port.
+
+    Outside pytest's temp root: a concurrent pytest session may reset that root to mode 700,
+    which would lock the server's system user out of its data folder.
+    """
     missing = [p for p in (NOTEBOOK, "parameters/training.yaml") if not (ROOT / p).exists()]
     if missing:
         pytest.fail(f"the project lacks {', '.join(missing)}")
-    ws = tmp_path_factory.mktemp("lab") / "runbook"
+    top = Path(tempfile.mkdtemp(prefix="runbook-lab-"))
+    top.chmod(0o755)
+    ws = top / "runbook"
     ws.mkdir()
     for name in COPIED:
         src = ROOT / name
@@ -71,7 +79,18 @@ def workspace(tmp_path_factory) -> Path:
         elif src.exists():
             shutil.copy2(src, ws / name)
     yield ws
-    server.EmbeddedServer(ws / ".runbook" / "pg").stop()
+    _stop_server(server.EmbeddedServer(ws / ".runbook" / "pg"))
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def _stop_server(embedded: server.EmbeddedServer) -> None:
+    """pg_ctl stop; SIGTERM to the postmaster (a fast shutdown) if pg_ctl cannot."""
+    try:
+        embedded.stop()
+    except ServerError:
+        pid = embedded.pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
 
 
 @pytest.fixture(scope="module")

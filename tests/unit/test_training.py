@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 import psycopg2
@@ -20,9 +21,15 @@ GUIDE_VARS = ("DB_NAME", "DB_USER", "DB_HOST", "DB_PORT", "DB_PASSWORD")
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch, env_passwords) -> Path:
-    """A small project copy (notebooks, profiles, sample Django project without its data)."""
-    home = tmp_path / "project"
+def project(monkeypatch, env_passwords) -> Path:
+    """A small project copy (notebooks, profiles, sample Django project without its data).
+
+    Outside pytest's temp root, which a concurrent session may reset to mode 700 (the
+    embedded server runs as its own system user and must reach its data folder).
+    """
+    top = Path(tempfile.mkdtemp(prefix="runbook-training-"))
+    top.chmod(0o755)
+    home = top / "project"
     home.mkdir()
     shutil.copytree(ROOT / "notebooks", home / "notebooks")
     shutil.copytree(ROOT / "parameters", home / "parameters")
@@ -32,7 +39,8 @@ def project(tmp_path, monkeypatch, env_passwords) -> Path:
     for name in GUIDE_VARS:  # .env loading sets them; monkeypatch restores the originals
         monkeypatch.setenv(name, "x")
         monkeypatch.delenv(name)
-    return home
+    yield home
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def _profile(home: Path, **values) -> str:

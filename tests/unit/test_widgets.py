@@ -75,3 +75,13 @@ def test_run_button_calls_the_action_with_the_settings(make_settings):
 def test_labels_follow_the_language(make_settings, language, word):
     form = widgets.settings_form(make_settings(language=language), force=True)
     assert form.password.description == word
+
+
+def test_typed_password_leaves_the_widget_at_once(make_settings):
+    settings = make_settings()
+    form = widgets.settings_form(settings, force=True)
+    form.password.value = "typed-secret-123"
+    assert form.password.value == "" and "typed-secret-123" not in json.dumps(
+        form.password.get_state())
+    assert "not shown" in form.status.value and "typed-secret-123" not in form.status.value
+    assert form.password.continuous_update is False
