@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,10 @@ def _problem(stage: dict) -> str:
         text = _e(f"cell {err.get('cell')}: {err.get('type', '')}: {err.get('message', '')}")
     if diag:
         text += f"<br><b>{_e(diag.get('title'))}</b> <code>{_e(diag.get('problem'))}</code>"
+    details = stage.get("details") or {}
+    if details:
+        noted = ", ".join(f"{k}={v}" for k, v in details.items() if not isinstance(v, (dict, list)))
+        text += ("<br>" if text else "") + f"<small>{_e(noted)}</small>"
     return f"<td>{text}</td>"
 
 
@@ -86,7 +91,7 @@ def stages_section(folder: Path, summary: dict, lang: str) -> str:
             for s in summary.get("stages", [])]
     return (f"<h2>{_e(t(HEADINGS['stages'], lang))}</h2>"
             + _table("stages", ["stage", "notebook", "status", "seconds", "output",
-                                "error / diagnosis"], rows))
+                                "notes / error / diagnosis"], rows))
 
 
 def diagnosis_section(summary: dict, lang: str) -> str:
@@ -158,8 +163,17 @@ def benchmark_section(folder: Path, data: dict, lang: str) -> str:
             f"src='data:image/png;base64,{encoded}'></a></p>")
 
 
-def _profile_language(summary: dict) -> str:
-    """The language of the run's parameters profile (English when unknown)."""
+def run_language(folder: Path, summary: dict) -> str:
+    """The run's `language`: papermill's record in an executed notebook, else the profile."""
+    for stage in summary.get("stages", []):
+        try:
+            meta = json.loads((folder / stage["notebook"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError):
+            continue
+        language = meta.get("metadata", {}).get("papermill", {}).get("parameters", {}).get(
+            "language")
+        if language:
+            return language
     from .config import load_profile
     from .errors import ConfigError
 
@@ -169,10 +183,16 @@ def _profile_language(summary: dict) -> str:
         return "en"
 
 
+def _files(folder: Path) -> str:
+    links = [f"<a href='{name}'>{name}</a>" for name in ("summary.json", "manifest.json")
+             if (folder / name).is_file()]
+    return f"<p id='files'>{' · '.join(links)}</p>" if links else ""
+
+
 def render(folder: Path, summary: dict, language: str | None = None) -> str:
     """The report page as a string (scrubbed)."""
     data = manifest.read(folder)
-    lang = language or summary.get("language") or _profile_language(summary)
+    lang = language or summary.get("language") or run_language(folder, summary)
     stages = summary.get("stages", [])
     seconds = round(sum(s.get("duration_s", 0) or 0 for s in stages), 1)
     overall = t(HEADINGS["overall"], lang, status=summary.get("status", ""), count=len(stages),
@@ -182,7 +202,8 @@ def render(folder: Path, summary: dict, language: str | None = None) -> str:
     body = (f"<h1>{_e(title)}</h1><p id='overall' class='{_e(summary.get('status'))}'>"
             f"{_e(overall)}</p>{stages_section(folder, summary, lang)}"
             f"{diagnosis_section(summary, lang)}{migration_section(data, lang)}"
-            f"{validation_section(data, lang)}{benchmark_section(folder, data, lang)}")
+            f"{validation_section(data, lang)}{benchmark_section(folder, data, lang)}"
+            f"{_files(folder)}")
     return scrub(f"<!doctype html><html lang='{_e(lang)}'><head><meta charset='utf-8'>"
                  f"<title>{_e(title)}</title><style>{_STYLE}</style></head>"
                  f"<body>{body}</body></html>")

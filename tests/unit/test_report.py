@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -139,3 +140,20 @@ def test_language_ko_switches_headings(run):
     folder, summary = run
     text = report.render(folder, {**summary, "language": "ko"})
     assert "단계" in text and "검증" in text and "진단" in text
+
+
+def test_language_comes_from_the_executed_notebooks(run):
+    folder, summary = run
+    executed = {"cells": [], "metadata": {"papermill": {"parameters": {"language": "ko"}}}}
+    (folder / "03_migrate.ipynb").write_text(json.dumps(executed))
+    assert report.run_language(folder, summary) == "ko"
+    assert "<html lang='ko'>" in report.write_report(folder, summary).read_text(encoding="utf-8")
+
+
+def test_stage_notes_and_run_files_are_linked(run):
+    folder, summary = run
+    manifest.record_stage(folder, "03_migrate", "ok")
+    summary["stages"][0]["details"] = {"mode": "full", "seconds": 1.2}
+    parsed = _parse(report.write_report(folder, summary))
+    assert "mode=full, seconds=1.2" in parsed.tables["stages"][1][5]
+    assert "manifest.json" in parsed.links
