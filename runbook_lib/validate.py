@@ -239,21 +239,22 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
 
 
 def django_problems(settings, migration: dict, cur, where: str, dbname: str | None,
-                    tables: set[str]) -> tuple[dict, Check]:
-    """Compare with what Django's migrate creates (schema: django); problems per table."""
+                    tables: set[str]) -> tuple[dict, Check, dict | None]:
+    """Compare with what Django's migrate creates (schema: django); problems per table,
+    the check, and the guide's step 4 as the project's ORM answers it on the target."""
     strategy = migration.get("schema") or settings.schema
     if strategy != "django" or not settings.django_project:
-        return {}, Check("VA011", CHECKS["VA011"][0], "skip", f"schema: {strategy}")
+        return {}, Check("VA011", CHECKS["VA011"][0], "skip", f"schema: {strategy}"), None
     try:
-        texts = validate_django.migrate_sql(settings, dbname)
+        texts, orm = validate_django.inspect(settings, dbname)
     except RunbookError as exc:
         return {}, Check("VA011", CHECKS["VA011"][0], "warn",
-                         f"not compared: {exc.message[:300]}", CHECKS["VA011"][1])
+                         f"not compared: {exc.message[:300]}", CHECKS["VA011"][1]), None
     found = validate_django.compare(cur, where, validate_django.parse(texts), tables)
     count = sum(len(p) for p in found.values())
     return found, Check("VA011", CHECKS["VA011"][0], "fail" if count else "ok",
                         f"{len(texts)} migrations compared; {count} difference(s)",
-                        "See VA006-VA008." if count else "")
+                        "See VA006-VA008." if count else ""), orm
 
 
 def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> list[Check]:
@@ -309,7 +310,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         spellings = {c.get("target_type", "") for e in entries for c in e["columns"]}
         spellings |= {r[0] for e in entries if e["table"] in present
                       for r in schema.target_structure(cur, where, e["table"])["columns"].values()}
-        django, va011 = django_problems(settings, migration, cur, where, dbname,
+        django, va011, orm = django_problems(settings, migration, cur, where, dbname,
                                         {e["table"] for e in entries})
         ctx = {"django": django, "src": src, "cur": cur, "schema": where, "present": present, "names": names,
                "types": schema.canonical_types(cur, spellings), "mode": mode,
@@ -319,7 +320,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
                "limit": settings.diff_samples, "policy": settings.on_bad_value, "quarantine_dir": migration.get("quarantine_dir")}
         verdicts = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                          disable=len(entries) < 2)]
-        guide = validate_guide.step4(src, cur, where, entries, present)
+        guide = validate_guide.step4(src, cur, where, entries, present, orm)
     checks = summarise(verdicts, guide, mode, settings.language) + [va011]
     report = ValidationReport(mode, verdicts, table(checks), guide,
                               time.perf_counter() - started, settings.language, database)

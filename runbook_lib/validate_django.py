@@ -30,6 +30,14 @@ for app, name in order:
     call_command("sqlmigrate", app, name, stdout=buf, no_color=True)
     texts.append(buf.getvalue())
 print("RUNBOOK-SQL " + json.dumps(texts))
+from django.apps import apps
+models = {m.__name__: m for m in apps.get_models()}
+product, measure = models.get("Product"), models.get("QualityMeasurement")
+if product is not None and measure is not None:
+    first = [f"{p.product_code}: {p.product_name}" for p in product.objects.order_by("pk")[:5]]
+    print("RUNBOOK-ORM " + json.dumps({"Products: count()": product.objects.count(),
+                                       "Measurements: count()": measure.objects.count(),
+                                       "first": first}))
 """
 Q = r'"([^"]+)"'
 CREATE_TABLE = re.compile(rf"^CREATE TABLE {Q} \((.*)\);$")
@@ -56,11 +64,13 @@ class DjangoSchema:
     constraints: dict[str, str] = field(default_factory=dict)  # name → table
 
 
-def migrate_sql(settings, dbname: str | None = None) -> list[str]:
-    """The PostgreSQL SQL of every migration of the project, in order (nothing runs)."""
+def inspect(settings, dbname: str | None = None) -> tuple[list[str], dict | None]:
+    """The project on the target, through its own Django: every migration's SQL, in order
+    (nothing runs), and for an SPC project the guide's step 4 asked of the ORM."""
     done = djangoproj.manage(settings, "shell", "-c", SCRIPT, dbname=dbname, timeout=300)
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RUNBOOK-SQL "))
-    return json.loads(line.removeprefix("RUNBOOK-SQL "))
+    found = {x.split(" ", 1)[0]: json.loads(x.split(" ", 1)[1])
+             for x in done.stdout.splitlines() if x.startswith(("RUNBOOK-SQL ", "RUNBOOK-ORM "))}
+    return found["RUNBOOK-SQL"], found.get("RUNBOOK-ORM")
 
 
 def _columns(schema: DjangoSchema, table: str, body: str) -> None:
@@ -143,4 +153,4 @@ def _types(cur, where: str, schema: DjangoSchema, tables: set[str]) -> dict:
     return out
 
 
-__all__ = ["migrate_sql", "parse", "compare", "DjangoSchema"]
+__all__ = ["inspect", "parse", "compare", "DjangoSchema"]

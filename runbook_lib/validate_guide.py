@@ -50,8 +50,25 @@ def _count(src: sqlite3.Connection, cur, schema: str, entry: dict) -> tuple[int,
     return left[0], cur.fetchone()[0]
 
 
-def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], present: set[str]):
-    """DataFrame (check, source, target, status) or None when no SPC tables are migrated."""
+def _orm_column(checks: list[str], orm: dict) -> list:
+    """The ORM's answer to each check (counts by name, products by position)."""
+    first, out = orm.get("first", []), []
+    for check in checks:
+        if check.startswith("product #"):
+            i = int(check.removeprefix("product #")) - 1
+            out.append(first[i] if i < len(first) else None)
+        else:
+            out.append(orm.get(check))
+    return out
+
+
+def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], present: set[str],
+          orm: dict | None = None):
+    """DataFrame (check, source, target[, Django ORM], status); None without SPC tables.
+
+    `orm` holds the same answers from the project's own models on the target (schema: django):
+    the guide's literal `Product.objects.count()` and first five products (ordered by pk).
+    """
     import pandas as pd
 
     product, measure = find(entries)
@@ -67,8 +84,12 @@ def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], presen
         rows.append((f"product #{i + 1}", left[i] if i < len(left) else None,
                      right[i] if i < len(right) else None))
     frame = pd.DataFrame(rows, columns=["check", "source", "target"])
-    frame["status"] = ["ok" if a == b else "fail" for a, b in zip(frame.source, frame.target,
-                                                                     strict=True)]
+    same = [a == b for a, b in zip(frame.source, frame.target, strict=True)]
+    if orm is not None:
+        frame["target (Django ORM)"] = _orm_column(list(frame.check), orm)
+        same = [s and a == b for s, a, b in zip(same, frame.source, frame["target (Django ORM)"],
+                                                strict=True)]
+    frame["status"] = ["ok" if s else "fail" for s in same]
     return frame
 
 

@@ -66,6 +66,7 @@ def test_sample_copy_passes_with_the_guides_step4(fresh_db, sample):
     report = validate.run(settings)
     assert report.ok, report.summary()
     assert report.guide is not None and set(report.guide.status) == {"ok"}
+    assert list(report.guide["target (Django ORM)"]) == list(report.guide.target)
     assert report.guide.iloc[0].source == report.guide.iloc[0].target > 0
     assert next(c for c in report.checks if c.id == "VA011").status == "ok"
 
