@@ -163,17 +163,32 @@ def benchmark_section(folder: Path, data: dict, lang: str) -> str:
             f"src='data:image/png;base64,{encoded}'></a></p>")
 
 
-def run_language(folder: Path, summary: dict) -> str:
-    """The run's `language`: papermill's record in an executed notebook, else the profile."""
+def run_parameters(folder: Path, summary: dict) -> dict:
+    """The parameters papermill recorded in the first executed notebook (never secrets)."""
     for stage in summary.get("stages", []):
         try:
             meta = json.loads((folder / stage["notebook"]).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError):
             continue
-        language = meta.get("metadata", {}).get("papermill", {}).get("parameters", {}).get(
-            "language")
-        if language:
-            return language
+        params = meta.get("metadata", {}).get("papermill", {}).get("parameters")
+        if isinstance(params, dict) and params:
+            return params
+    return {}
+
+
+def parameters_section(params: dict) -> str:
+    if not params:
+        return ""
+    rows = [[_td(name), f"<td><code>{_e(value)}</code></td>"] for name, value in params.items()]
+    return "<details><summary>parameters</summary>" + _table(
+        "parameters", ["name", "value"], rows) + "</details>"
+
+
+def run_language(folder: Path, summary: dict) -> str:
+    """The run's `language`: papermill's record in an executed notebook, else the profile."""
+    language = run_parameters(folder, summary).get("language")
+    if language:
+        return language
     from .config import load_profile
     from .errors import ConfigError
 
@@ -203,7 +218,7 @@ def render(folder: Path, summary: dict, language: str | None = None) -> str:
             f"{_e(overall)}</p>{stages_section(folder, summary, lang)}"
             f"{diagnosis_section(summary, lang)}{migration_section(data, lang)}"
             f"{validation_section(data, lang)}{benchmark_section(folder, data, lang)}"
-            f"{_files(folder)}")
+            f"{parameters_section(run_parameters(folder, summary))}{_files(folder)}")
     return scrub(f"<!doctype html><html lang='{_e(lang)}'><head><meta charset='utf-8'>"
                  f"<title>{_e(title)}</title><style>{_STYLE}</style></head>"
                  f"<body>{body}</body></html>")

@@ -144,10 +144,13 @@ def test_language_ko_switches_headings(run):
 
 def test_language_comes_from_the_executed_notebooks(run):
     folder, summary = run
-    executed = {"cells": [], "metadata": {"papermill": {"parameters": {"language": "ko"}}}}
+    executed = {"cells": [], "metadata": {"papermill": {"parameters": {
+        "language": "ko", "db_name": "spc_db"}}}}
     (folder / "03_migrate.ipynb").write_text(json.dumps(executed))
     assert report.run_language(folder, summary) == "ko"
-    assert "<html lang='ko'>" in report.write_report(folder, summary).read_text(encoding="utf-8")
+    page = report.write_report(folder, summary)
+    assert "<html lang='ko'>" in page.read_text(encoding="utf-8")
+    assert ["db_name", "spc_db"] in _parse(page).tables["parameters"]
 
 
 def test_stage_notes_and_run_files_are_linked(run):
