@@ -378,3 +378,14 @@ def test_no_secret_in_outputs(migrated):
     report = validate.run(migrated)
     text = (migrated.run_path / "validation.json").read_text() + repr(report)
     assert migrated.password.reveal() not in text
+
+
+def test_verdicts_in_korean(migrated):
+    alter(migrated, "DELETE FROM items WHERE id = 3")
+    migrated.language = "ko"
+    report = validate.run(migrated)
+    assert "누락 1개" in verdict(report, "items").detail("ko")
+    section = manifest.read(migrated.run_dir)["validation"]
+    assert "누락" in next(t["detail"] for t in section["tables"] if t["table"] == "items")
+    saved = json.loads((migrated.run_path / "validation.json").read_text())
+    assert "missing" in saved["tables"][1]["detail_i18n"]["en"]
