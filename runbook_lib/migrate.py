@@ -1,4 +1,7 @@
-"""The migration, step by step: snapshot → introspect → plan → schema → profile → COPY → post-load.
+"""The migration, step by step: snapshot → introspect → plan → schema ‖ profile → COPY → post-load.
+
+The profile scans (bad values per column, dangling references) start with the schema step and
+run in its shadow (Django's `migrate` takes seconds); they are collected before the first COPY.
 
 `Migration(settings)` exposes each step for notebook 03 (each returns something to display);
 `run(settings)` does them all. The manifest section `migration` is what validation reads.
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from . import db, manifest, postload, schema, source, target, transfer
 from .errors import MigrationError
-from .profile import Profile, profile
+from .profile import Profile, profile, start
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone"]
 
@@ -55,6 +58,7 @@ class Migration:
         self.source: source.SourceSchema | None = None
         self.plan: schema.Plan | None = None
         self.profile: Profile | None = None
+        self._scans = None
         self.results: list[dict] = []
         self.notes: list[str] = []
         self.manual: list[dict] = []
@@ -111,6 +115,8 @@ class Migration:
         """Check the target is empty (or apply if_exists), create the schema, drop indexes."""
         if not self.writes:
             return ["dry_run: nothing written"]
+        if self.settings.data:  # the profile scans run while the schema is built
+            self._scans = start(self.snapshot, self.plan, self.settings.workers)
         self._record(completed=False)
         conn = self.connect()
         try:
@@ -191,17 +197,23 @@ class Migration:
 
     # -- 4. data -------------------------------------------------------------------------------
     def check_values(self) -> Profile | str:
-        """Bad values per column (under `fail`: checked during the copy itself)."""
-        if not self.writes:
-            return "skipped: dry_run"
+        """Bad values per column and dangling references, found before any COPY."""
+        if not self.writes or not self.settings.data:
+            return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
-                               self.settings.run_dir, self.settings.workers)
+                               self.settings.run_dir, self.settings.workers, self._scans)
+        self._scans = None
         return self.profile
 
     def load(self):
         """COPY every table (workers in parallel); the per-table summary."""
         if not self.writes or not self.settings.data:
             return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+        if self.profile is None:
+            self.check_values()
+        if self.profile.blocking:
+            raise self.profile.error("Nothing was copied: the target holds only the empty "
+                                     "tables of the schema; the next run starts over.")
         if self.settings.method != "copy":
             from . import methods
 
@@ -215,10 +227,9 @@ class Migration:
                 self.results = transfer.run_jobs(jobs, str(self.snapshot), kwargs,
                                                  self.timezone, self.settings.workers,
                                                  bars.update)
-        except transfer.BadRows as exc:
-            profile(self.snapshot, self.plan, "fail", self.settings.run_dir,
-                    self.settings.workers, full=True)  # raises with the rows listed
-            raise MigrationError(f"The copy stopped: {exc}.",
+        except transfer.BadRows as exc:  # safety net: PostgreSQL refused what the profile passed
+            raise MigrationError(f"The copy stopped: {exc}. That table was rolled back; the "
+                                 "run is unfinished and the next run redoes it from scratch.",
                                  "See diagnosis DX020 in notebook 05; set on_bad_value: null "
                                  "or quarantine, or fix the value in the source.") from None
         self._check_counts()

@@ -1,8 +1,10 @@
 """Bad values: SQLite's dynamic typing lets any value into any column; find them before COPY.
 
 Each target type has a validity predicate, evaluated by SQLite itself (one aggregate scan per
-table). The policy `on_bad_value` then decides: `fail` lists the rows by primary key,
-`null` loads NULL instead, `quarantine` writes the rows to `quarantine/<table>.csv`.
+table, all predicates at once, foreign keys included). The scans start while the target schema
+is built (`start`), so they cost no wall time. The policy `on_bad_value` then decides: `fail`
+lists the rows by primary key and nothing is copied, `null` loads NULL instead, `quarantine`
+writes the rows to `quarantine/<table>.csv`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MigrationError
+from .profile_scan import Scan
 from .schema import Plan, TablePlan
 from .source import ForeignKey, connect_ro
 
-SPLIT_MIN_ROWS = 100_000
-
-__all__ = ["profile", "Profile", "BadValues", "predicate", "TableFilter", "VALIDITY"]
+__all__ = ["profile", "start", "collect", "Profile", "BadValues", "predicate", "TableFilter",
+           "VALIDITY", "fail_error"]
 
 _BOOL_WORDS = "'t','f','true','false','y','n','yes','no','on','off','1','0'"
 _NO_NUL = "instr(CAST({c} AS BLOB), x'00') = 0"
@@ -106,11 +108,10 @@ class TableFilter:
     null_columns: dict[str, str] = field(default_factory=dict)  # column → predicate
     keep: list[str] = field(default_factory=list)  # row predicates; others are quarantined
     quarantined: int = 0
-    guard: list[str] = field(default_factory=list)  # under `fail`: checked during the copy
 
     @property
     def where(self) -> str:
-        return " AND ".join(self.keep + self.guard)
+        return " AND ".join(self.keep)
 
 
 @dataclass
@@ -118,7 +119,16 @@ class Profile:
     bad: list[BadValues]
     filters: dict[str, TableFilter]
     quarantine_dir: str = ""
-    during_copy: bool = False
+    policy: str = "fail"
+
+    @property
+    def blocking(self) -> bool:
+        """Under `fail`, any bad value stops the stage before the first COPY."""
+        return bool(self.bad) and self.policy == "fail"
+
+    def error(self, note: str = "") -> MigrationError:
+        """The MigrationError that lists the bad values by primary key."""
+        return fail_error(self.bad, note)
 
     def frame(self):
         import pandas as pd
@@ -130,44 +140,22 @@ class Profile:
                                      "examples (key, value)"])
 
     def _repr_html_(self) -> str:
-        if self.during_copy:
-            return ("<p>on_bad_value: fail — every value is checked during the copy, in the same "
-                    "scan (SQLite type guards, NUL bytes, and PostgreSQL's own input checks): a "
-                    "table with a bad value is never committed and the stage stops listing the "
-                    "rows by primary key.</p>")
         if not self.bad:
             return "<p>No bad values: every value fits its target type.</p>"
-        return self.frame().to_html()
+        head = {"fail": "<p><b>on_bad_value: fail</b> — nothing will be copied: fix these rows "
+                        "in the source, or choose on_bad_value: null or quarantine.</p>",
+                "null": "<p><b>on_bad_value: null</b> — these values load as NULL.</p>",
+                "quarantine": "<p><b>on_bad_value: quarantine</b> — these rows are set aside "
+                              f"in {self.quarantine_dir}.</p>"}
+        return head.get(self.policy, "") + self.frame().to_html()
 
 
-# Under `fail`, only what PostgreSQL would accept silently is guarded in the copy's SELECT;
-# everything else (text in an integer, bad dates, JSON, lengths, ranges) PostgreSQL refuses.
-GUARDS: dict[str, str] = {
-    "double precision": "NOT (typeof({c})='integer' AND abs({c}) > 9007199254740992)",
-    "bytea": "typeof({c}) = 'blob'",
-    "numeric": "", "bigint": "", "integer": "", "smallint": "", "boolean": "",  # refused by PG
-}
-
-
-def guards(tp: TablePlan) -> list[str]:
-    """Row predicates that keep values PostgreSQL would misread out of the copy."""
-    out = []
-    for col in tp.columns:
-        if col.identity:
-            continue
-        c = q(col.source_name)
-        rule = GUARDS.get(family(col.target_type)[0], "typeof({c}) != 'blob'")
-        if rule:
-            out.append(f"({c} IS NULL OR {rule.format(c=c)})")
-    return out
-
-
-def _checks(tp: TablePlan) -> dict[str, str]:
-    out = {}
-    for col in tp.columns:
-        if col.identity:
-            continue
-        out[col.source_name] = predicate(col.source_name, col.target_type)
+def conditions(tp: TablePlan) -> dict[tuple, str]:
+    """Every predicate of a table: ("column", name) and ("fk", i) → SQL true when fine."""
+    out: dict[tuple, str] = {("column", c.source_name): predicate(c.source_name, c.target_type)
+                             for c in tp.columns if not c.identity}
+    for i, fk in enumerate(tp.source.foreign_keys):
+        out[("fk", i)] = fk_predicate(tp.source_name, fk)
     return out
 
 
@@ -190,96 +178,77 @@ def _short(value):
     return value
 
 
-def _conditions(tp: TablePlan, fks_too: bool = True) -> tuple[dict[str, str], list]:
-    """Column predicates, and FK predicates (skipped under `fail`: PostgreSQL's VALIDATE
-    checks them after the load, and `dangling()` then lists the rows)."""
-    fks = [(fk, fk_predicate(tp.source_name, fk)) for fk in tp.source.foreign_keys]
-    return _checks(tp), fks if fks_too else []
+@dataclass
+class Pending:
+    """Scans started on the planned types; `collect` re-checks columns whose type changed."""
+
+    scan: Scan
+    planned: dict[str, dict[tuple, str]]
 
 
-def _scans(conn, plan: Plan, workers: int, fks_too: bool) -> list[tuple[str, str, tuple]]:
-    """(table, aggregate SQL, params): one per table, or per rowid slice of a large table."""
-    out = []
+def start(snapshot: str | Path, plan: Plan, workers: int = 1) -> Pending:
+    """Start every table's scan in the background (e.g. while `migrate` builds the schema)."""
+    scan, planned = Scan(snapshot, workers), {}
     for tp in plan.tables:
-        checks, fks = _conditions(tp, fks_too)
-        conds = list(checks.values()) + [p for _, p in fks]
-        if not conds or tp.source.rows == 0:
-            continue
-        sql = f"SELECT {', '.join(f'sum(NOT {c})' for c in conds)} FROM {q(tp.source_name)}"
-        if workers < 2 or tp.source.rows < SPLIT_MIN_ROWS or tp.source.without_rowid:
-            out.append((tp.source_name, sql, ()))
-            continue
-        lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM {q(tp.source_name)}").fetchone()
-        step = (hi - lo) // workers + 1
-        out += [(tp.source_name, sql + " WHERE rowid >= ? AND rowid < ?",
-                 (lo + i * step, lo + (i + 1) * step)) for i in range(workers)]
-    return out
+        planned[tp.source_name] = conditions(tp)
+        scan.submit(tp.source_name, planned[tp.source_name], tp.source.rows,
+                    not tp.source.without_rowid)
+    return Pending(scan, planned)
 
 
-def _count(task: tuple[str, str, str, tuple]) -> tuple[str, list[int]]:
-    snapshot, table, sql, params = task
-    conn = connect_ro(snapshot)
-    try:
-        return table, [n or 0 for n in conn.execute(sql, params).fetchone()]
-    finally:
-        conn.close()
+def collect(pending: Pending, plan: Plan, workers: int = 1) -> dict[str, dict[tuple, int]]:
+    """Failing rows per table and predicate, for the types the plan holds now."""
+    counts = pending.scan.counts()
+    again = Scan(pending.scan.snapshot, workers)
+    for tp in plan.tables:
+        now, before = conditions(tp), pending.planned.get(tp.source_name, {})
+        have = counts.get(tp.source_name, {})
+        counts[tp.source_name] = {k: have.get(k, 0) for k in now if before.get(k) == now[k]}
+        changed = {k: c for k, c in now.items() if before.get(k) != c}
+        again.submit(tp.source_name, changed, tp.source.rows, not tp.source.without_rowid)
+    for table, per in again.counts().items():
+        counts[table].update(per)
+    return counts
 
 
-def _run_scans(snapshot: str, tasks: list, workers: int) -> dict[str, list[int]]:
-    """Sum the slices' counts per table; slices run in `workers` processes."""
-    args = [(str(snapshot), *t) for t in tasks]
-    if workers > 1 and len(args) > 1:
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(min(workers, len(args))) as pool:
-            results = pool.map(_count, args, chunksize=1)
-    else:
-        results = [_count(a) for a in args]
-    totals: dict[str, list[int]] = {}
-    for table, counts in results:
-        old = totals.get(table)
-        totals[table] = counts if old is None else [a + b for a, b in zip(old, counts, strict=True)]
-    return totals
-
-
-def _scan_table(conn, tp: TablePlan, counts: list[int] | None,
-                fks_too: bool = True) -> list[BadValues]:
-    checks, fks = _conditions(tp, fks_too)
-    if not counts:
-        return []
+def _scan_table(conn, tp: TablePlan, counts: dict[tuple, int]) -> list[BadValues]:
     bad = []
-    for (col, cond), n in zip(checks.items(), counts, strict=False):
-        if n:
-            ctype = tp.column(col).target_type
-            bad.append(BadValues(tp.name, col, ctype, VALIDITY[family(ctype)[0]][1], n,
-                                 _examples(conn, tp, cond, q(col))))
-    for (fk, cond), n in zip(fks, counts[len(checks):], strict=True):
-        if n:
-            cols = ", ".join(fk.columns)
-            bad.append(BadValues(tp.name, cols, f"→ {fk.ref_table}", "dangling reference "
-                                 f"(no {fk.ref_table} row)", n,
-                                 _examples(conn, tp, cond, ", ".join(map(q, fk.columns)))))
+    conds = conditions(tp)
+    for key, n in counts.items():
+        if not n:
+            continue
+        if key[0] == "column":
+            col = tp.column(key[1])
+            bad.append(BadValues(tp.name, key[1], col.target_type,
+                                 VALIDITY[family(col.target_type)[0]][1], n,
+                                 _examples(conn, tp, conds[key], q(key[1]))))
+            continue
+        fk = tp.source.foreign_keys[key[1]]
+        bad.append(BadValues(tp.name, ", ".join(fk.columns), f"→ {fk.ref_table}",
+                             f"dangling reference (no {fk.ref_table} row)", n,
+                             _examples(conn, tp, conds[key], ", ".join(map(q, fk.columns)))))
     return bad
 
 
-def _fail(bad: list[BadValues]) -> None:
+def fail_error(bad: list[BadValues], note: str = "") -> MigrationError:
+    """The error of on_bad_value: fail, listing the offending rows by primary key."""
     lines = "; ".join(f"{b.table}.{b.column} ({b.target_type}): {b.count} row(s) {b.problem}, "
                       f"e.g. key→value {b.examples[:3]}" for b in bad[:10])
-    raise MigrationError(f"{sum(b.count for b in bad)} value(s) do not fit the planned "
-                         f"PostgreSQL types: {lines}.",
-                         "Fix those rows in the source, or set on_bad_value: null (load NULL) "
-                         "or quarantine (set the rows aside in runs/<run_id>/quarantine/), or "
-                         "change the type with type_overrides: {'table.column': 'text'}.")
+    return MigrationError(f"{sum(b.count for b in bad)} value(s) do not fit the planned "
+                          f"PostgreSQL types: {lines}.{' ' + note if note else ''}",
+                          "Fix those rows in the source, or set on_bad_value: null (load NULL) "
+                          "or quarantine (set the rows aside in runs/<run_id>/quarantine/), or "
+                          "change the type with type_overrides: {'table.column': 'text'}.")
 
 
 def _filter(tp: TablePlan, bad: list[BadValues], policy: str) -> TableFilter:
     flt = TableFilter()
-    checks = _checks(tp)
-    fk_of = {", ".join(fk.columns): fk for fk in tp.source.foreign_keys}
+    conds = conditions(tp)
+    fk_of = {", ".join(fk.columns): i for i, fk in enumerate(tp.source.foreign_keys)}
     for b in bad:
-        fk = fk_of.get(b.column) if b.target_type.startswith("→") else None
-        cond = fk_predicate(tp.source_name, fk) if fk else checks[b.column]
-        cols = list(fk.columns) if fk else [b.column]
+        i = fk_of.get(b.column) if b.target_type.startswith("→") else None
+        cond = conds[("fk", i)] if i is not None else conds[("column", b.column)]
+        cols = list(tp.source.foreign_keys[i].columns) if i is not None else [b.column]
         nullable = not any(tp.column(c).notnull for c in cols)
         if policy == "null" and nullable:
             for c in cols:
@@ -303,44 +272,40 @@ def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path) -> None:
 
 
 def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
-            workers: int = 1, full: bool = False) -> Profile:
-    """Find every bad value; apply the policy (raises MigrationError when it is `fail`).
+            workers: int = 1, pending: Pending | None = None) -> Profile:
+    """Find every bad value before the copy and apply the policy.
 
-    Under `fail` (unless `full`), the scan is folded into the copy itself: guards in its
-    SELECT, NUL bytes in its encoder and PostgreSQL's input checks; a failure runs the full
-    profile to list the rows. `null` and `quarantine` need the full scan first.
+    `pending` are scans started earlier (`start`); columns whose type changed since (Django's
+    types bound after `migrate`) are scanned again. Under `fail` nothing is filtered: the
+    returned profile is `blocking` when anything is bad, and the load refuses to start.
     """
-    if policy == "fail" and not full:
-        return Profile([], {tp.source_name: TableFilter(guard=guards(tp)) for tp in plan.tables},
-                       during_copy=True)
+    counts = collect(pending or start(snapshot, plan, workers), plan, workers)
     conn = connect_ro(snapshot)
     try:
-        fks_too = policy != "fail"
-        totals = _run_scans(str(snapshot), _scans(conn, plan, workers, fks_too), workers)
         bad_all, filters = [], {}
         folder = Path(run_dir) / "quarantine"
         for tp in plan.tables:
-            bad = _scan_table(conn, tp, totals.get(tp.source_name), fks_too)
+            bad = _scan_table(conn, tp, counts.get(tp.source_name, {}))
             bad_all += bad
-            filters[tp.source_name] = _filter(tp, bad, policy) if bad else TableFilter()
-        if bad_all and policy == "fail":
-            _fail(bad_all)
+            filters[tp.source_name] = (_filter(tp, bad, policy) if bad and policy != "fail"
+                                       else TableFilter())
         for tp in plan.tables:
             if filters[tp.source_name].keep:
                 _quarantine(conn, tp, filters[tp.source_name], folder)
-        return Profile(bad_all, filters, str(folder) if folder.exists() else "")
+        return Profile(bad_all, filters, str(folder) if folder.exists() else "", policy)
     finally:
         conn.close()
 
 
 def dangling(snapshot: str | Path, plan: Plan, table: str) -> None:
     """Raise the listing of one table's dangling references (after PostgreSQL refused a FK)."""
+    tp = next(t for t in plan.tables if t.name == table)
+    scan = Scan(snapshot)
+    scan.submit(tp.source_name, {k: c for k, c in conditions(tp).items() if k[0] == "fk"},
+                tp.source.rows, not tp.source.without_rowid)
     conn = connect_ro(snapshot)
     try:
-        tp = next(t for t in plan.tables if t.name == table)
-        _, fks = _conditions(tp)
-        sql = f"SELECT {', '.join(f'sum(NOT {c})' for _, c in fks)} FROM {q(tp.source_name)}"
-        bad = _scan_table(conn, tp, [0] * len(_checks(tp)) + list(conn.execute(sql).fetchone()))
+        bad = _scan_table(conn, tp, scan.counts().get(tp.source_name, {}))
     finally:
         conn.close()
-    _fail([b for b in bad if b.count])
+    raise fail_error(bad)

@@ -75,6 +75,56 @@ def test_bad_values_fail_lists_rows(fresh_db):
     assert "on_bad_value" in err.value.hint
 
 
+def test_fail_stops_before_any_copy(fresh_db, pg):
+    """One bad value in one table: no table gets a row, the rows are listed by primary key."""
+    import sqlite3
+
+    EDGE_CASES["keys"](fresh_db.sqlite_file)
+    with sqlite3.connect(fresh_db.sqlite_file) as conn:
+        conn.execute("CREATE TABLE zzz_reading (id INTEGER PRIMARY KEY, qty INTEGER)")
+        conn.executemany("INSERT INTO zzz_reading VALUES (?, ?)",
+                         [(1, 1), (7, "seven"), (8, 8), (9, "x9")])
+    m = migrate.Migration(fresh_db, progress=False)
+    for step in (m.take_snapshot, m.introspect, m.make_plan, m.prepare_target):
+        step()
+    prof = m.check_values()  # shown before the load cell
+    assert prof.blocking and [(b.table, b.column, b.count) for b in prof.bad] == \
+        [("zzz_reading", "qty", 2)]
+    assert [k for k, _ in prof.bad[0].examples] == [7, 9]
+    assert "nothing will be copied" in prof._repr_html_()
+    with pytest.raises(MigrationError) as err:
+        m.load()
+    text = str(err.value)
+    assert "zzz_reading.qty" in text and "(7, 'seven')" in text and "(9, 'x9')" in text
+    assert "Nothing was copied" in text
+    tables = [r[0] for r in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = "
+                                       "'public'", fresh_db.db_name)]
+    assert len(tables) > 1
+    for name in tables:
+        assert pg.execute(f'SELECT count(*) FROM "{name}"', fresh_db.db_name) == [(0,)], name
+    assert migrate.target.unfinished_runs(db.connect(fresh_db))  # the next run starts over
+    fresh_db.on_bad_value = "null"
+    assert migrate.run(fresh_db, progress=False).completed
+
+
+def test_profile_rescans_columns_whose_type_changed(tmp_path, make_settings):
+    """Scans start on the planned types; a type bound later (Django's) is checked again."""
+    from runbook_lib import profile
+
+    path = tmp_path / "typed.sqlite3"
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT, n INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [(1, "12", 1), (2, "x", 2)])
+    plan = schema.plan(source.introspect(path), make_settings(django_project=""))
+    pending = profile.start(path, plan, workers=2)
+    plan.table("t").column("code").target_type = "integer"  # as if migrate made it integer
+    prof = profile.profile(path, plan, "fail", tmp_path, 2, pending)
+    assert [(b.column, b.count, b.examples) for b in prof.bad] == [("code", 2, [(1, "12"),
+                                                                            (2, "x")])]
+
+
 def test_bad_values_null_and_quarantine(fresh_db):
     EDGE_CASES["bad_values"](fresh_db.sqlite_file)
     fresh_db.on_bad_value = "null"
