@@ -10,46 +10,27 @@ manifest's `validation` section, and in batch runs raises `ValidationFailed` on 
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import db, manifest, validate_django, validate_guide, validate_report
+from . import db, manifest, validate_guide, validate_report
 from . import validate_rows as rows
 from . import validate_schema as schema
 from . import validate_stream as stream
 from . import validate_values as values
-from .errors import ConfigError, RunbookError, SourceError, ValidationFailed
-from .i18n import t
+from . import validate_verdicts as verdicts
+from .errors import ConfigError, SourceError, ValidationFailed
 from .identifiers import quote_ident
-from .results import Check, batch_mode, table
-from .validate_report import TEXT, TableVerdict, ValidationReport
+from .results import batch_mode, table
+from .validate_report import TableVerdict, ValidationReport
+from .validate_verdicts import CHECKS
 
 MODES = ("full", "sample", "counts")
-CHECKS = {  # id: (name, hint)
-    "VA001": ("tables present", "Re-run 03_migrate; a table that is missing was never created."),
-    "VA002": ("row counts", "Re-run 03_migrate with if_exists: replace; see the missing rows."),
-    "VA003": ("content identical", "The samples show source and target side by side; re-run "
-              "03_migrate (method: copy) so values keep their exact type."),
-    "VA004": ("sequences past max(id)", "Run SELECT setval(seq, max(id)) per table, or re-run "
-              "03_migrate, which sets them after the load."),
-    "VA005": ("no orphaned foreign keys", "Load the parent rows, or fix the child rows, then "
-              "VALIDATE the constraint."),
-    "VA006": ("keys, UNIQUE, NOT NULL, FKs", "Re-run 03_migrate; the schema plan creates them."),
-    "VA007": ("indexes", "Create the missing index (see 03_migrate's DDL preview)."),
-    "VA008": ("column types", "A column was created with another type than planned; re-run "
-              "03_migrate with schema: django or check type_overrides."),
-    "VA009": ("quarantined rows", "Read the quarantine folder; fix the values and load them."),
-    "VA010": ("guide step 4 (Product, QualityMeasurement)", "See the table of the guide's checks."),
-    "VA011": ("schema of Django's migrate", "Check django_project and django_settings; "
-              "`manage.py sqlmigrate` must run for the comparison."),
-}
-
-
 def _snapshot(settings, migration: dict) -> Path:
     path = Path(migration.get("snapshot") or settings.sqlite_file)
     if not path.is_file():
@@ -150,60 +131,6 @@ def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
     return pd.DataFrame(out)
 
 
-def _note(v: TableVerdict, key: str, first: bool = False, **values) -> None:
-    text = {lang: s.format(**values) for lang, s in TEXT[key].items()}
-    v.notes.insert(0 if first else len(v.notes), text)
-
-
-def quarantined_keys(folder: str, entry: dict, spec: rows.TableSpec) -> set[tuple]:
-    """Primary keys of the rows stage 03 set aside (`<quarantine_dir>/<table>.csv`)."""
-    file = Path(folder or "") / f"{entry['table']}.csv"
-    if not folder or not file.is_file() or not spec.key:
-        return set()
-    with open(file, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        names = [c.source_name for c in spec.columns[:spec.key]]
-        if not set(names) <= set(header):
-            return set()
-        at = [header.index(n) for n in names]
-        ints = [c.klass == "int" for c in spec.columns[:spec.key]]
-        return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
-                      for i, n in zip(at, ints, strict=True)) for r in reader}
-
-
-def _label_quarantined(v: TableVerdict, folder: str, spec: rows.TableSpec) -> None:
-    """Sample rows missing because stage 03 quarantined them say so."""
-    keys = quarantined_keys(folder, {"table": v.table}, spec)
-    names = spec.names[:spec.key]
-    for i, row in v.samples.iterrows():
-        if row["difference"] == "missing" and tuple(row[n] for n in names) in keys:
-            v.samples.loc[i, "difference"] = "quarantined"
-
-
-def _account(v: TableVerdict, mode: str, quarantine_dir: str, policy: str) -> None:
-    """Set the verdict; quarantined (or nulled) rows count as expected differences, named."""
-    q = v.quarantined
-    if q:
-        _note(v, "quarantined", n=q, where=quarantine_dir or "-")
-    nulled = v.nulled if policy == "null" else 0
-    if nulled:
-        _note(v, "nulled", n=nulled)
-    explained = v.extra == 0 and v.missing + v.changed - nulled <= q
-    v.content_ok = explained
-    counted = v.source_rows is not None and v.target_rows is not None and (
-        v.source_rows - q <= v.target_rows <= v.source_rows)
-    if mode == "full" and not v.problems and explained and counted and not (q or nulled):
-        _note(v, "ok", True, rows=v.source_rows)
-    elif mode == "counts" and counted:
-        _note(v, "counted", True, rows=v.target_rows)
-    elif mode == "sample" and explained:
-        _note(v, "sampled", True, compared=v.compared)
-    if not counted:
-        _note(v, "counts", True, source=v.source_rows, target=v.target_rows)
-    v.verdict = "ok" if explained and counted and not v.problems else "mismatch"
-
-
 def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     """Every check of one table."""
     src, cur, where = ctx["src"], ctx["cur"], ctx["schema"]
@@ -217,7 +144,6 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     actual = schema.target_structure(cur, where, entry["table"])
     p = schema.plan(src, entry, ctx["names"])
     v.problems += schema.check_columns(p, actual, ctx["types"]) + schema.check_keys(p, actual)
-    v.problems += ctx["django"].get(entry["table"], [])
     mode = ctx["mode"]
     fraction = ctx["fraction"] if mode == "sample" else 1.0
     spec = spec_for(entry, p, actual, where, ctx["zone"], fraction)
@@ -232,61 +158,31 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     v.problems += schema.check_sequences(cur, where, entry["table"],
                                          schema.sqlite_sequence(src, entry["source_table"]))
     v.problems += schema.check_orphans(cur, where, p, actual)
-    _account(v, mode, ctx["quarantine_dir"], ctx["policy"])
+    verdicts.account(v, mode, ctx["quarantine_dir"], ctx["policy"])
     if v.quarantined and v.samples is not None:
-        _label_quarantined(v, ctx["quarantine_dir"], spec)
+        verdicts.label_quarantined(v, ctx["quarantine_dir"], spec)
     return v
 
 
-def django_problems(settings, migration: dict, cur, where: str, dbname: str | None,
-                    tables: set[str]) -> tuple[dict, Check, dict | None]:
-    """Compare with what Django's migrate creates (schema: django); problems per table,
-    the check, and the guide's step 4 as the project's ORM answers it on the target."""
-    strategy = migration.get("schema") or settings.schema
-    if strategy != "django" or not settings.django_project:
-        return {}, Check("VA011", CHECKS["VA011"][0], "skip", f"schema: {strategy}"), None
-    try:
-        texts, orm = validate_django.inspect(settings, dbname)
-    except RunbookError as exc:
-        return {}, Check("VA011", CHECKS["VA011"][0], "warn",
-                         f"not compared: {exc.message[:300]}", CHECKS["VA011"][1]), None
-    found = validate_django.compare(cur, where, validate_django.parse(texts), tables)
-    count = sum(len(p) for p in found.values())
-    return found, Check("VA011", CHECKS["VA011"][0], "fail" if count else "ok",
-                        f"{len(texts)} migrations compared; {count} difference(s)",
-                        "See VA006-VA008." if count else ""), orm
-
-
-def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> list[Check]:
-    """The stage's checks VA001-VA010 from the per-table verdicts."""
-    problems = {i: [f"{v.table}: {t(text, language)}" for v in verdicts
-                    for pid, text in v.problems if pid == i] for i in CHECKS}
-    problems["VA001"] = [v.table for v in verdicts if v.verdict == "missing"]
-    problems["VA002"] = [v.table for v in verdicts if v.verdict != "missing" and not
-                         (v.source_rows - v.quarantined <= v.target_rows <= v.source_rows)]
-    problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in verdicts
-                         if v.verdict != "missing" and not v.content_ok]
-    out = []
-    for cid, (name, hint) in CHECKS.items():
-        if cid == "VA011":
-            continue  # from django_problems
-        found = problems[cid]
-        status, message = ("fail", "; ".join(found[:10])) if found else ("ok", "ok")
-        if cid == "VA003" and mode == "counts":
-            status, message = "skip", "validate_mode: counts"
-        elif cid == "VA009":
-            held = [f"{v.table}: {v.quarantined}" for v in verdicts if v.quarantined]
-            status, message = ("warn", "; ".join(held)) if held else ("ok", "none")
-        elif cid == "VA010":
-            if guide is None:
-                status, message = "skip", "no SPC Product table"
-            else:
-                bad = guide[guide.status != "ok"]
-                status = "fail" if len(bad) else "ok"
-                message = "; ".join(bad.check) if len(bad) else f"{len(guide)} checks identical"
-        out.append(Check(cid, name, status, message, hint if status == "fail" else "",
-                         {"problems": found}))
-    return out
+def _context(settings, migration: dict, snapshot: Path, src, cur, dbname: str | None,
+             mode: str) -> dict:
+    """Everything validate_table needs, read once."""
+    cur.execute("SELECT current_schema(), current_database()")
+    where, database = cur.fetchone()
+    entries = [dict(e) for e in migration.get("tables") or entries_from_snapshot(src)]
+    names = _names(src, entries)
+    present = schema.target_tables(cur, where)
+    spellings = {c.get("target_type", "") for e in entries for c in e["columns"]}
+    spellings |= {r[0] for e in entries if e["table"] in present
+                  for r in schema.target_structure(cur, where, e["table"])["columns"].values()}
+    return {"src": src, "cur": cur, "schema": where, "database": database, "entries": entries,
+            "present": present, "names": names, "mode": mode,
+            "types": schema.canonical_types(cur, spellings),
+            "fraction": settings.sample_fraction, "snapshot": str(snapshot),
+            "kwargs": db.connect_kwargs(settings, dbname=dbname),
+            "zone": migration.get("source_timezone") or settings.source_timezone or "UTC",
+            "limit": settings.diff_samples, "policy": settings.on_bad_value,
+            "quarantine_dir": migration.get("quarantine_dir")}
 
 
 def run(settings, dbname: str | None = None, mode: str | None = None) -> ValidationReport:
@@ -298,32 +194,20 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
     started = time.perf_counter()
     migration = manifest.read(settings.run_dir).get("migration") or {}
     snapshot = _snapshot(settings, migration)
-    with closing(stream.open_source(str(snapshot))) as src, \
+    with ThreadPoolExecutor(1) as pool, closing(stream.open_source(str(snapshot))) as src, \
             db.connection(settings, dbname=dbname) as conn:
+        django = pool.submit(verdicts.django_inspection, settings, migration, dbname)  # overlaps
         conn.set_session(readonly=True)
-        cur = conn.cursor()
-        cur.execute("SELECT current_schema(), current_database()")
-        where, database = cur.fetchone()
-        entries = [dict(e) for e in migration.get("tables") or entries_from_snapshot(src)]
-        names = _names(src, entries)
-        present = schema.target_tables(cur, where)
-        spellings = {c.get("target_type", "") for e in entries for c in e["columns"]}
-        spellings |= {r[0] for e in entries if e["table"] in present
-                      for r in schema.target_structure(cur, where, e["table"])["columns"].values()}
-        django, va011, orm = django_problems(settings, migration, cur, where, dbname,
-                                        {e["table"] for e in entries})
-        ctx = {"django": django, "src": src, "cur": cur, "schema": where, "present": present, "names": names,
-               "types": schema.canonical_types(cur, spellings), "mode": mode,
-               "fraction": settings.sample_fraction, "snapshot": str(snapshot),
-               "kwargs": db.connect_kwargs(settings, dbname=dbname),
-               "zone": migration.get("source_timezone") or settings.source_timezone or "UTC",
-               "limit": settings.diff_samples, "policy": settings.on_bad_value, "quarantine_dir": migration.get("quarantine_dir")}
-        verdicts = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
-                                                         disable=len(entries) < 2)]
-        guide = validate_guide.step4(src, cur, where, entries, present, orm)
-    checks = summarise(verdicts, guide, mode, settings.language) + [va011]
-    report = ValidationReport(mode, verdicts, table(checks), guide,
-                              time.perf_counter() - started, settings.language, database)
+        ctx = _context(settings, migration, snapshot, src, conn.cursor(), dbname, mode)
+        entries = ctx["entries"]
+        found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
+                                                      disable=len(entries) < 2)]
+        va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found)
+        guide = validate_guide.step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],
+                                     orm)
+    checks = verdicts.summarise(found, guide, mode, settings.language) + [va011]
+    report = ValidationReport(mode, found, table(checks), guide,
+                              time.perf_counter() - started, settings.language, ctx["database"])
     validate_report.write(report, settings.run_dir,
                           "" if dbname in (None, settings.db_name) else dbname)
     if batch_mode() and not report.ok:
