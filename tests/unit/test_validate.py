@@ -389,3 +389,18 @@ def test_verdicts_in_korean(migrated):
     assert "누락" in next(t["detail"] for t in section["tables"] if t["table"] == "items")
     saved = json.loads((migrated.run_path / "validation.json").read_text())
     assert "missing" in saved["tables"][1]["detail_i18n"]["en"]
+
+
+def test_many_differing_chunks_are_merged_whole(migrated, monkeypatch):
+    monkeypatch.setattr(validate_stream, "CHUNK", 2)
+    monkeypatch.setattr(validate_rows, "MAX_RANGES", 1)
+    alter(migrated, "UPDATE items SET qty = 0 WHERE id IN (3, 20, 37)")
+    v = verdict(validate.run(migrated), "items")
+    assert (v.changed, v.missing, v.extra, v.source_rows) == (3, 0, 0, 40)
+
+
+def test_multiset_in_bounded_passes(migrated, monkeypatch):
+    monkeypatch.setattr(validate_rows, "MULTISET_PASS_ROWS", 1)
+    alter(migrated, "UPDATE tags SET n = 5 WHERE name = 'b'")
+    v = verdict(validate.run(migrated), "tags")
+    assert (v.missing, v.extra, v.source_rows, v.target_rows) == (1, 1, 3, 3)
