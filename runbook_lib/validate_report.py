@@ -33,6 +33,8 @@ TEXT = {
 
 def plain(value: Any) -> Any:
     """A sample value as JSON shows it: bytes as \\x hex, dates ISO, anything else as text."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # numpy scalars from DataFrames
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -140,7 +142,8 @@ class ValidationReport:
                 "seconds": round(self.seconds, 3),
                 "tables": [v.as_dict(self.language) for v in self.tables],
                 "checks": [c.as_dict() for c in self.checks],
-                "guide": [] if self.guide is None else self.guide.to_dict(orient="records")}
+                "guide": [] if self.guide is None else
+                [{k: plain(x) for k, x in r.items()} for r in self.guide.to_dict("records")]}
 
     def summary(self) -> str:
         bad = "; ".join(f"{v.table}: {v.verdict} ({v.detail(self.language)})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -138,3 +139,11 @@ def test_pgloader_defaults_are_caught(fresh_db, sample):
                                                     if c.id == "VA006")
     guide = next(c for c in report.checks if c.id == "VA010")
     assert guide.status == "ok"  # the guide's own step 4 would have passed this copy
+
+
+def test_validation_json_holds_plain_values(fresh_db, sample):
+    settings = django_settings(fresh_db, sample, "copy")
+    migrate.run(settings, progress=False)
+    validate.run(settings)
+    saved = json.loads((settings.run_path / "validation.json").read_text())
+    assert saved["ok"] and isinstance(saved["guide"][0]["source"], int)
