@@ -7,19 +7,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= parameters/training.yaml
 ARGS   ?=
-GET_PIP := https://bootstrap.pypa.io/get-pip.py
 
 .PHONY: run test lab lint clean-runs
 
-# A venv with pip. Debian without the python3-venv package has no ensurepip: then the venv
-# is made without pip and pip is bootstrapped with the standard get-pip.py.
+# A venv with pip. Debian without the python3-venv package has no ensurepip: say so.
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is required (python3 --version)." \
 	  "Debian/Ubuntu: sudo apt install python3; macOS: brew install python@3.12" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
-	  $(BIN)/python -c "import urllib.request; exec(urllib.request.urlopen('$(GET_PIP)').read())" --quiet; } || \
-	  { rm -rf $(VENV); echo "error: could not create $(VENV) with pip. Debian/Ubuntu:" \
-	    "sudo apt install python3-venv; then run make again." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "error: could not create $(VENV) with pip." \
+	  "Debian/Ubuntu: sudo apt install python3-venv; then run make again." >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
@@ -32,7 +28,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --basetemp=$(CURDIR)/.pytest-tmp
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
