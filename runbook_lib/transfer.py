@@ -1,9 +1,9 @@
 """COPY engine: SQLite rows → PostgreSQL `COPY FROM STDIN` (text format), streamed.
 
 Rows are encoded to COPY text by generated per-table code: NULL is `\\N`, floats are
-`repr` (shortest round-trip, bit-exact), bytea is hex. A chunk whose values hold no tab,
-newline or CR (checked in C with `str.count`) is escaped as a whole by doubling backslashes;
-only the other chunks are escaped value by value. Large tables are
+`repr` (shortest round-trip, bit-exact), bytea is hex. Fields and rows are joined with NUL
+sentinels (no value can hold a NUL: the profile refuses them), so a whole chunk is escaped by
+a few `str.replace` calls in C, never value by value. Large tables are
 split by rowid range across worker processes (two cores: two encoders while the server
 parses), each slice in its own transaction; memory is bounded by the chunk size.
 """
@@ -17,7 +17,6 @@ import queue as queue_mod
 import sys
 import time
 from dataclasses import asdict, dataclass
-from itertools import repeat
 
 import psycopg2
 
@@ -63,74 +62,55 @@ class Summary:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def _escape(value) -> str:
-    if isinstance(value, str):
-        if NUL in value:
-            raise BadRows("a text value holds a NUL byte")
-        return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r"))
-    if isinstance(value, bytes):
-        return "\\\\x" + value.hex()
-    return str(value)
+def _bytea(value) -> str:
+    if isinstance(value, (bytes, memoryview)):
+        return "\\x" + bytes(value).hex()  # one backslash: the chunk escape doubles it
+    raise BadRows("a bytea value is not a blob")
 
 
-def encoder(kinds: list[str], slow: bool = False):
-    """Compiled function rows → COPY lines; kinds: 'v' never NULL, 'n' nullable, 'b' bytea."""
-    names = [f"c{i}" for i in range(len(kinds))]
+# Inside a chunk, before the escape: NUL + T between fields, NUL + L ends a row, NUL + N is
+# NULL. No value holds a NUL (the profile refuses them), so these can never be confused.
+FIELD, ROW, NULL = NUL + "T", NUL + "L", NUL + "N"
+ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def encoder(kinds: list[str]):
+    """Compiled function rows → one string; kinds: 'v' never NULL, 'n' nullable, 'b' bytea."""
     parts = []
-    for name, kind in zip(names, kinds, strict=True):
-        value = f"E({name})" if slow or kind == "b" else name
-        parts.append("{" + (value if kind == "v" and not slow else
-                            f"Z if {name} is None else {value}") + "}")
+    for i, kind in enumerate(kinds):
+        value = f"B(c{i})" if kind == "b" else f"c{i}"
+        parts.append("{" + (value if kind == "v" else f"Z if c{i} is None else {value}") + "}")
+    names = [f"c{i}" for i in range(len(kinds))]
     target = names[0] + "," if len(names) == 1 else ", ".join(names)
-    body = "\\t".join(parts)
-    code = f"def enc(rows):\n    return [f'{body}\\n' for {target} in rows]\n"
-    scope = {"Z": NUL, "E": _escape}
+    body = "\\x00T".join(parts) + "\\x00L"
+    code = f"def enc(rows):\n    return ''.join([f'{body}' for {target} in rows])\n"
+    scope = {"Z": NULL, "B": _bytea}
     exec(compile(code, "<copy-encoder>", "exec"), scope)  # noqa: S102 - generated from kinds
     return scope["enc"]
 
 
 class Encoder:
-    """Fast path when a chunk has nothing to escape; per-value escaping otherwise."""
+    """Rows → COPY text: one f-string per row, then the whole chunk escaped by str.replace.
+
+    The escape (backslash, tab, newline, CR) runs over the chunk only when it holds one of
+    them; the sentinels then become tabs, newlines and `\\N`. No per-value Python work.
+    """
 
     def __init__(self, kinds: list[str]) -> None:
-        self.tabs = len(kinds) - 1
         self.nullable = any(k != "v" for k in kinds)
-        self.bytea = "b" in kinds
-        self.fast = encoder(kinds)
-        self.slow = encoder(kinds, slow=True)
+        self.encode = encoder(kinds)
 
     def __call__(self, rows: list) -> str:
-        if self.bytea:
-            return "".join(self.slow(rows)).replace(NUL, "\\N")
-        lines = self.fast(rows)
-        text = "".join(lines)
-        n = len(rows)
-        if "\r" in text or text.count("\t") != n * self.tabs or text.count("\n") != n:
-            return self._repair(rows, lines)
-        if NUL in text and text.count(NUL) != self._nones(rows):
+        text = self.encode(rows)
+        for char, escaped in ESCAPES:
+            if char in text:
+                text = text.replace(char, escaped)
+        text = text.replace(FIELD, "\t").replace(ROW, "\n")
+        if self.nullable:
+            text = text.replace(NULL, "\\N")
+        if NUL in text:
             raise BadRows("a text value holds a NUL byte")
-        if "\\" in text:  # no tab/newline inside values: doubling is the whole escape
-            text = text.replace("\\", "\\\\")
-        return text.replace(NUL, "\\N")
-
-    def _repair(self, rows: list, lines: list[str]) -> str:
-        """Escape value by value only the rows whose text holds a tab, newline or CR."""
-        tabs = list(map(str.count, lines, repeat("\t")))
-        ends = list(map(str.count, lines, repeat("\n")))
-        out = []
-        for i, line in enumerate(lines):
-            if tabs[i] != self.tabs or ends[i] != 1 or "\r" in line:
-                line = self.slow([rows[i]])[0]
-            elif NUL in line and line.count(NUL) != rows[i].count(None):
-                raise BadRows("a text value holds a NUL byte")
-            else:
-                line = line.replace("\\", "\\\\")
-            out.append(line)
-        return "".join(out).replace(NUL, "\\N")
-
-    def _nones(self, rows: list) -> int:
-        return sum(map(tuple.count, rows, repeat(None))) if self.nullable else 0
+        return text
 
 
 class ChunkReader:

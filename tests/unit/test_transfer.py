@@ -118,3 +118,14 @@ def test_single_worker_in_process(fresh_db):
     result = migrate_case(fresh_db, "identifiers", workers=1)
     check_all(fresh_db, result)
     assert next_id(fresh_db, "user") == 3
+
+
+def test_encoder_escapes_whole_chunks():
+    """Tabs, newlines, CR, backslashes, the literal \\N, NULL and bytea, without per-value code."""
+    enc = transfer.Encoder(["v", "n", "b", "n"])
+    rows = [(1, "a\tb", b"\x00\xff", 1.5), (2, None, None, None), (3, "\\N", b"", -0.0),
+            (4, "x\r\ny\\", b"\\", float("inf"))]
+    assert enc(rows) == ("1\ta\\tb\t\\\\x00ff\t1.5\n2\t\\N\t\\N\t\\N\n3\t\\\\N\t\\\\x\t-0.0\n"
+                         "4\tx\\r\\ny\\\\\t\\\\x5c\tinf\n")
+    with pytest.raises(transfer.BadRows, match="NUL"):
+        enc([(5, "nul\x00inside", b"", 0.0)])
