@@ -23,6 +23,7 @@ import csv
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -163,11 +164,54 @@ class MemoryWatch:
                 f"{self.workers / 2**20:.0f} MB together")
 
 
+def checkpoint(admin) -> None:
+    """Flush the previous measurement's WAL and dirty pages, so none is billed to the next."""
+    with admin.cursor() as cur:
+        cur.execute("CHECKPOINT")
+
+
+def run_default(admin, port: int, source: Path, work: Path, strategy: str, workers: int,
+                tag: str) -> tuple[float, str]:
+    name = new_db(admin, port)
+    s = settings_for(name, port, source, work / f"run-{strategy}-{tag}", schema=strategy,
+                     workers=workers)
+    checkpoint(admin)
+    with MemoryWatch() as memory:
+        seconds, result = timed(migrate.run, s, False)
+    print(f"default method, schema {strategy}: {seconds:.2f} s  steps {result.timings}  "
+          f"load {os.getloadavg()[0]:.1f}")
+    print(f"  {memory}")
+    return seconds, str(memory)
+
+
+def run_floors(admin, admin_for, port: int, source: Path, work: Path) -> dict[str, float]:
+    out = {}
+    out["read floor"], _ = timed(read_floor, source)
+    csv_path = work / "measure.csv"
+    cols = export_csv(source, csv_path) if not csv_path.exists() else csv_header(source)
+    name = new_db(admin, port)
+    with admin.cursor() as cur:
+        cur.execute(f"GRANT ALL ON DATABASE {name} TO postgres")
+    checkpoint(admin)
+    out["COPY floor"], _ = timed(copy_floor, admin_for, name, csv_path, cols)
+    print(f"floors: read {out['read floor']:.2f} s, COPY {out['COPY floor']:.2f} s  "
+          f"load {os.getloadavg()[0]:.1f}")
+    return out
+
+
+def csv_header(source: Path) -> list[str]:
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    cols = [d[0] for d in conn.execute(f"SELECT * FROM {TABLE} LIMIT 0").description]
+    conn.close()
+    return cols
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip", default="", help="comma list: sqlite,pgloader,floors")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
+    parser.add_argument("--skip", default="", help="comma list: django,sqlite,pgloader,floors")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     source = sample(args.rows)
@@ -183,45 +227,42 @@ def main() -> int:
         conn.autocommit = True
         return conn
 
-    figures: dict[str, float] = {}
+    figures: dict[str, list[float]] = {}
+    loads = [os.getloadavg()[0]]
     try:
         admin = admin_for()
-        for strategy in ("django", "sqlite"):
-            if strategy in skip:
-                continue
-            name = new_db(admin, port)
-            s = settings_for(name, port, source, work / f"run-{strategy}", schema=strategy,
-                             workers=args.workers)
-            with MemoryWatch() as memory:
-                seconds, result = timed(migrate.run, s, False)
-            figures[f"default ({strategy})"] = seconds
-            print(f"default method, schema {strategy}: {seconds:.2f} s  steps {result.timings}")
-            print(f"  {memory}")
-        if "floors" not in skip:
-            figures["read floor"], n = timed(read_floor, source)
-            csv_path = work / "measure.csv"
-            cols = export_csv(source, csv_path)
-            name = new_db(admin, port)
-            with admin.cursor() as cur:
-                cur.execute(f"GRANT ALL ON DATABASE {name} TO postgres")
-            figures["COPY floor"], _ = timed(copy_floor, admin_for, name, csv_path, cols)
-        if "pgloader" not in skip:
-            name = new_db(admin, port)
-            snap = work / "run-django" / "snapshot.sqlite3"
-            secs = pgloader_run(port, name, snap if snap.exists() else source, work)
-            if secs:
-                figures["pgloader (defaults)"] = secs
+        for rnd in range(args.repeat):
+            print(f"-- round {rnd + 1}/{args.repeat}")
+            for strategy in ("django", "sqlite"):
+                if strategy not in skip:
+                    secs, _ = run_default(admin, port, source, work, strategy, args.workers,
+                                          str(rnd))
+                    figures.setdefault(f"default ({strategy})", []).append(secs)
+            if "floors" not in skip:
+                for key, secs in run_floors(admin, admin_for, port, source, work).items():
+                    figures.setdefault(key, []).append(secs)
+            if "pgloader" not in skip:
+                name = new_db(admin, port)
+                snap = work / "run-django-0" / "snapshot.sqlite3"
+                checkpoint(admin)
+                secs = pgloader_run(port, name, snap if snap.exists() else source, work)
+                if secs:
+                    figures.setdefault("pgloader (defaults)", []).append(secs)
+                    print(f"pgloader: {secs:.2f} s  load {os.getloadavg()[0]:.1f}")
+            loads.append(os.getloadavg()[0])
     finally:
         pg.destroy()
         shutil.rmtree(work, ignore_errors=True)
-    report(figures, args.rows)
+    report({k: statistics.median(v) for k, v in figures.items()}, args.rows, args.repeat)
+    print(f"load average (1 min) during the run: {min(loads):.1f}–{max(loads):.1f} on "
+          f"{os.cpu_count()} cores")
     return 0
 
 
-def report(figures: dict[str, float], rows: int) -> None:
-    print(f"\n{'measure':<24}{'seconds':>9}{'rows/s':>12}")
+def report(figures: dict[str, float], rows: int, repeat: int = 1) -> None:
+    print(f"\n{'measure (median of ' + str(repeat) + ')':<26}{'seconds':>9}{'rows/s':>12}")
     for key, secs in figures.items():
-        print(f"{key:<24}{secs:>9.2f}{rows / secs:>12,.0f}")
+        print(f"{key:<26}{secs:>9.2f}{rows / secs:>12,.0f}")
     floor = figures.get("read floor", 0) + figures.get("COPY floor", 0)
     for key in [k for k in figures if k.startswith("default")]:
         if floor:

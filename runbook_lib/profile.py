@@ -25,7 +25,9 @@ __all__ = ["profile", "start", "collect", "Profile", "BadValues", "predicate", "
 _BOOL_WORDS = "'t','f','true','false','y','n','yes','no','on','off','1','0'"
 _NO_NUL = "instr(CAST({c} AS BLOB), x'00') = 0"
 _TEXTISH = "typeof({c}) != 'blob' AND " + _NO_NUL
-_DATE = "typeof({c})='text' AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
+# `instr` stops at the first '-' (cheap, unlike a GLOB of [0-9] classes); julianday() then
+# parses YYYY-MM-DD digits and refuses 'now', bare times and julian day numbers.
+_DATE = "typeof({c})='text' AND instr({c}, '-') = 5"
 
 # family: (SQL predicate over {c}, what a bad value is). NULL is always valid here.
 VALIDITY: dict[str, tuple[str, str]] = {
@@ -42,8 +44,8 @@ VALIDITY: dict[str, tuple[str, str]] = {
     "boolean": (f"(typeof({{c}})='integer' AND {{c}} IN (0,1)) OR "
                 f"(typeof({{c}})='text' AND lower({{c}}) IN ({_BOOL_WORDS}))", "not a boolean"),
     "timestamp": (_DATE + " AND julianday({c}) IS NOT NULL", "not an ISO date-time"),
-    "date": (_DATE + " AND length({c}) = 10 AND date({c}) = {c}", "not an ISO date"),
-    "time": ("typeof({c})='text' AND {c} GLOB '[0-9][0-9]:[0-9][0-9]*' AND time({c}) IS NOT NULL",
+    "date": (_DATE + " AND length({c}) = 10 AND date({c}) IS {c}", "not an ISO date"),
+    "time": ("typeof({c})='text' AND instr({c}, ':') = 3 AND time({c}) IS NOT NULL",
              "not an ISO time"),
     "varchar": (_TEXTISH + " AND length({c}) <= {n}", "too long, a blob, or holds NUL bytes"),
     "text": (_TEXTISH, "a blob, or holds NUL bytes (PostgreSQL text cannot)"),
