@@ -9,6 +9,9 @@ run in its shadow (Django's `migrate` takes seconds); they are collected before 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +51,13 @@ def source_timezone(settings) -> str:
     return "UTC"
 
 
+def _background_check(snapshot: Path) -> None:
+    """PRAGMA integrity_check at low priority: it fills idle CPU, the critical path goes first."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
+    source.integrity_check(snapshot)
+
+
 class Migration:
     """One migration run; each method is one step of notebook 03."""
 
@@ -81,7 +91,7 @@ class Migration:
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         pool = ThreadPoolExecutor(1)
-        self._integrity = pool.submit(source.integrity_check, self.snapshot)
+        self._integrity = pool.submit(_background_check, self.snapshot)
         pool.shutdown(wait=False)
         return self.snapshot
 
