@@ -148,6 +148,10 @@ class Migration:
             keep = [s for s in self.plan.steps if s.table in created or s.kind == "optional"
                     and self.settings.schema == "sqlite"]
             self.plan.steps = steps + keep
+        except BaseException:
+            if self._scans:  # queued scans are dropped; a running one ends on its own
+                self._scans.scan.cancel()
+            raise
         finally:
             conn.close()
         return self.notes

@@ -70,6 +70,10 @@ class Scan:
         step = (hi - lo) // self.workers + 1
         return [(lo + i * step, lo + (i + 1) * step) for i in range(self.workers)]
 
+    def cancel(self) -> None:
+        """Drop the queries not started yet (the caller gave up)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
     def counts(self) -> dict[str, dict]:
         """Wait for every query; failing rows per table and key, slices summed."""
         totals: dict[str, dict] = {}
