@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .source import connect_ro
+from .source import connect_ro, rowid_range
 
 __all__ = ["Scan", "SPLIT_MIN_ROWS"]
 
@@ -64,7 +64,7 @@ class Scan:
             return [()]
         conn = connect_ro(self.snapshot)
         try:
-            lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM {_q(table)}").fetchone()
+            lo, hi = rowid_range(conn, table)
         finally:
             conn.close()
         step = (hi - lo) // self.workers + 1

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from .errors import SourceError
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
-           "ForeignKey", "Index", "SNAPSHOT_NAME"]
+           "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range"]
 
 SNAPSHOT_NAME = "snapshot.sqlite3"
 HEADER = b"SQLite format 3\x00"
@@ -116,6 +116,13 @@ def connect_ro(path: str | Path) -> sqlite3.Connection:
     """Open a SQLite file read-only; it is never written, not even a checkpoint."""
     uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
     return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+
+def rowid_range(conn: sqlite3.Connection, table: str) -> tuple[int, int]:
+    """min(rowid), max(rowid): two subqueries, each O(log n) (both in one SELECT scan it all)."""
+    name = '"' + table.replace('"', '""') + '"'
+    return conn.execute(f"SELECT (SELECT min(rowid) FROM {name}), "
+                        f"(SELECT max(rowid) FROM {name})").fetchone()
 
 
 def _wal_mode(path: Path) -> bool:

@@ -22,7 +22,7 @@ import psycopg2
 
 from .profile import TableFilter, q
 from .schema import Plan, TablePlan
-from .source import connect_ro
+from .source import connect_ro, rowid_range
 
 __all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUNK_ROWS"]
 
@@ -155,7 +155,7 @@ def _select(tp: TablePlan, flt: TableFilter, where: list[str]) -> str:
 
 
 def _ranges(conn, tp: TablePlan, parts: int) -> list[tuple[int, int]]:
-    lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM {q(tp.source_name)}").fetchone()
+    lo, hi = rowid_range(conn, tp.source_name)
     step = (hi - lo) // parts + 1
     return [(lo + i * step, lo + (i + 1) * step) for i in range(parts)]
 
