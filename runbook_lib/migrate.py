@@ -9,12 +9,8 @@ run in its shadow (Django's `migrate` takes seconds); they are collected before 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,13 +47,6 @@ def source_timezone(settings) -> str:
     return "UTC"
 
 
-def _background_check(snapshot: Path) -> None:
-    """PRAGMA integrity_check at low priority: it fills idle CPU, the critical path goes first."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
-    source.integrity_check(snapshot)
-
-
 class Migration:
     """One migration run; each method is one step of notebook 03."""
 
@@ -90,9 +79,7 @@ class Migration:
         """Copy the source; PRAGMA integrity_check runs in the background until post-load."""
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
-        pool = ThreadPoolExecutor(1)
-        self._integrity = pool.submit(_background_check, self.snapshot)
-        pool.shutdown(wait=False)
+        self._integrity = source.BackgroundCheck(self.snapshot)
         return self.snapshot
 
     def wait_integrity(self) -> None:

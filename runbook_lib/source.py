@@ -7,9 +7,13 @@ snapshot. Everything else reads the snapshot.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import re
 import shutil
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -17,7 +21,7 @@ from urllib.parse import quote
 from .errors import SourceError
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
-           "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range"]
+           "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck"]
 
 SNAPSHOT_NAME = "snapshot.sqlite3"
 HEADER = b"SQLite format 3\x00"
@@ -169,6 +173,49 @@ def integrity_check(path: str | Path) -> None:
         problems = "; ".join(r[0] for r in verdict[:5])
         raise SourceError(f"The snapshot {path} fails PRAGMA integrity_check: {problems}.",
                           "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run.")
+
+
+def _check_child(path: str, send) -> None:
+    """In the child: low priority, PRAGMA integrity_check, the verdict sent back."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, 10)  # the migration's critical path goes first
+    try:
+        integrity_check(path)
+        send.send(None)
+    except SourceError as exc:
+        send.send((exc.message, exc.hint))
+    except sqlite3.DatabaseError as exc:
+        send.send((f"The snapshot {path} fails PRAGMA integrity_check: {exc}.",
+                   "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run."))
+
+
+class BackgroundCheck:
+    """PRAGMA integrity_check in a child process (not a thread: the COPY workers are forked
+    later, and a thread inside SQLite at fork time could leave a mutex locked in them)."""
+
+    def __init__(self, path: str | Path) -> None:
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
+                                          else "spawn")
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_check_child, args=(str(path), send), daemon=True)
+        self.proc.start()
+        send.close()
+        self.verdict: tuple | None = None
+        self.done = False
+
+    def result(self) -> None:
+        """Wait for the verdict; raise SourceError when the snapshot is damaged."""
+        if not self.done:
+            try:
+                self.verdict = self.recv.recv()
+            except EOFError:
+                self.verdict = ("PRAGMA integrity_check stopped before giving a verdict.",
+                                "Re-run the stage; if it persists, check the machine's memory.")
+            self.recv.close()
+            self.proc.join()
+            self.done = True
+        if self.verdict:
+            raise SourceError(*self.verdict)
 
 
 def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True) -> Path:

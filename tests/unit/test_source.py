@@ -77,3 +77,24 @@ def test_corrupt_file_fails_integrity_check(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(SourceError, match="integrity_check|malformed|Cannot read"):
         source.snapshot(path, tmp_path / "run")
+
+
+def test_background_check_reports_in_the_parent(tmp_path):
+    """The integrity check runs in a child process; its verdict is raised where it is awaited."""
+    import sqlite3
+
+    good = tmp_path / "good.sqlite3"
+    with sqlite3.connect(good) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    conn.close()
+    check = source.BackgroundCheck(good)
+    check.result()
+    check.result()  # awaited again (post-load, then the verdict table): same answer
+    bad = tmp_path / "bad.sqlite3"
+    data = bytearray(good.read_bytes())
+    data[4096] = 0x00  # the table's root page is no b-tree page any more
+    bad.write_bytes(bytes(data))
+    check = source.BackgroundCheck(bad)
+    for _ in range(2):
+        with pytest.raises(SourceError, match="integrity_check"):
+            check.result()
