@@ -36,6 +36,8 @@ def _rows(m) -> Check:
 
 def _bad(m) -> Check:
     prof = m.profile
+    if not m.settings.data:
+        return _check("MG003", "skip", "schema only (data: false): values not profiled")
     if prof is None or not prof.bad:
         return _check("MG003", "ok", "every value fits its target type")
     n = sum(b.count for b in prof.bad)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import db, demo, methods, migrate
+from runbook_lib import db, demo, methods, migrate, migrate_checks
 from runbook_lib.errors import MigrationError
 
 ROWS = 300
@@ -69,8 +69,13 @@ def test_pgloader_into_django_schema(fresh_db, sample):
 def test_schema_only(fresh_db, sample):
     settings = django(fresh_db, sample, "copy")
     settings.data = False
-    result = migrate.run(settings, progress=False)
-    assert result.completed
+    m = migrate.Migration(settings, progress=False)
+    for step in (m.take_snapshot, m.introspect, m.make_plan, m.prepare_target):
+        step()
+    assert m.check_values().startswith("skipped") and m.load().startswith("skipped")
+    m.finish()
+    assert m.result().completed
+    assert {r.id: r.status for r in migrate_checks.checks(m)}["MG003"] == "skip"
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM spc_qualitymeasurement")
         assert cur.fetchone()[0] == 0
