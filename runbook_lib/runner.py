@@ -59,11 +59,24 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return check_parameters(out)
 
 
+def _kernel_manager():
+    """Kernels talk over unix sockets (IPC), not loopback TCP: other local users cannot
+    connect to a kernel that holds the database passwords in memory."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(transport="ipc", **kwargs)
+
+    return IPCKernelManager
+
+
 def _execute(book: Path, out: Path, params: dict) -> None:
     import papermill
 
     papermill.execute_notebook(str(book), str(out), parameters=params, cwd=str(book.parent),
-                               kernel_name="python3", progress_bar=False, log_output=False)
+                               kernel_name="python3", progress_bar=False, log_output=False,
+                               kernel_manager_class=_kernel_manager())
 
 
 def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
