@@ -48,6 +48,7 @@ from runbook_lib import migrate, server  # noqa: E402
 from runbook_lib.config import load_settings  # noqa: E402
 
 TABLE = "spc_qualitymeasurement"
+CPU: dict[str, list[float]] = {}  # CPU seconds per measure, medians reported
 ADMIN, APP = "adm-" + uuid.uuid4().hex[:12], "app-" + uuid.uuid4().hex[:12]
 
 
@@ -108,6 +109,7 @@ def export_csv(source: Path, out: Path) -> list[str]:
 
 def copy_floor(admin_for, name: str, csv_path: Path, cols: list[str]) -> None:
     conn = admin_for(name)
+    conn.autocommit = False  # one transaction: with wal_level = minimal no WAL for the rows
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE bare (id bigint, product_id bigint, sample_group int, "
                     "value double precision, measured_at timestamptz, operator varchar(50), "
@@ -115,6 +117,7 @@ def copy_floor(admin_for, name: str, csv_path: Path, cols: list[str]) -> None:
         with open(csv_path) as fh:
             cur.copy_expert(f"COPY bare ({', '.join(cols)}) FROM STDIN (FORMAT csv)", fh,
                             size=1 << 20)
+    conn.commit()
     conn.close()
 
 
@@ -171,6 +174,44 @@ class MemoryWatch:
                 f"{self.workers / 2**20:.0f} MB together")
 
 
+class CpuClock:
+    """CPU seconds of this process, its reaped children and the whole PostgreSQL server.
+
+    Wall time on a shared machine swings with the other users' load; the CPU a measurement
+    spends (client, COPY workers, integrity check, `migrate`, every backend) does not.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        import psutil
+
+        self.server = psutil.Process(server_pid)
+
+    def now(self) -> float:
+        import psutil
+
+        mine = sum(os.times()[:4])
+        t = self.server.cpu_times()
+        total = mine + t.user + t.system + t.children_user + t.children_system
+        for child in self.server.children():
+            try:
+                c = child.cpu_times()
+                total += c.user + c.system
+            except psutil.Error:
+                pass
+        return total
+
+
+CLOCK: list[CpuClock] = []
+
+
+def cpu_timed(fn, *args):
+    """(wall seconds, CPU seconds, result) of fn(*args)."""
+    before = CLOCK[0].now() if CLOCK else 0.0
+    seconds, out = timed(fn, *args)
+    time.sleep(0.3)  # let the server reap the backends that just closed (their CPU counts)
+    return seconds, (CLOCK[0].now() - before if CLOCK else 0.0), out
+
+
 def checkpoint(admin) -> None:
     """Flush the previous measurement's WAL and dirty pages, so none is billed to the next."""
     with admin.cursor() as cur:
@@ -184,8 +225,10 @@ def run_default(admin, port: int, source: Path, work: Path, strategy: str, worke
                      workers=workers)
     checkpoint(admin)
     with MemoryWatch() as memory:
-        seconds, result = timed(migrate.run, s, False)
-    print(f"default method, schema {strategy}: {seconds:.2f} s  steps {result.timings}  "
+        seconds, cpu, result = cpu_timed(migrate.run, s, False)
+    CPU.setdefault(f"default ({strategy})", []).append(cpu)
+    print(f"default method, schema {strategy}: {seconds:.2f} s  CPU {cpu:.2f} s  "
+          f"steps {result.timings}  "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"  {memory}")
     return seconds, str(memory)
@@ -193,17 +236,37 @@ def run_default(admin, port: int, source: Path, work: Path, strategy: str, worke
 
 def run_floors(admin, admin_for, port: int, source: Path, work: Path) -> dict[str, float]:
     out = {}
-    out["read floor"], _ = timed(read_floor, source)
+    out["read floor"], cpu, _ = cpu_timed(read_floor, source)
+    CPU.setdefault("read floor", []).append(cpu)
     csv_path = work / "measure.csv"
     cols = export_csv(source, csv_path) if not csv_path.exists() else csv_header(source)
     name = new_db(admin, port)
     with admin.cursor() as cur:
         cur.execute(f"GRANT ALL ON DATABASE {name} TO postgres")
     checkpoint(admin)
-    out["COPY floor"], _ = timed(copy_floor, admin_for, name, csv_path, cols)
-    print(f"floors: read {out['read floor']:.2f} s, COPY {out['COPY floor']:.2f} s  "
+    out["COPY floor"], cpu, _ = cpu_timed(copy_floor, admin_for, name, csv_path, cols)
+    CPU.setdefault("COPY floor", []).append(cpu)
+    print(f"floors: read {out['read floor']:.2f} s, COPY {out['COPY floor']:.2f} s "
+          f"(CPU {CPU['read floor'][-1]:.2f} s, {CPU['COPY floor'][-1]:.2f} s)  "
           f"load {os.getloadavg()[0]:.1f}")
     return out
+
+
+def configure(pg, port: int, conf: str) -> None:
+    """ALTER SYSTEM each `name=value` of conf, then restart the server."""
+    import psycopg2
+
+    conn = psycopg2.connect(host="localhost", port=port, user="postgres", password=ADMIN,
+                            dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for item in filter(None, conf.split(",")):
+            name, value = item.split("=", 1)
+            cur.execute(f"ALTER SYSTEM SET {name.strip()} = %s", (value.strip(),))
+    conn.close()
+    pg.stop()
+    pg.start("postgres", ADMIN)
+    print("server settings:", conf)
 
 
 def csv_header(source: Path) -> list[str]:
@@ -218,6 +281,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
+    parser.add_argument("--conf", default="", help="comma list of server settings for this "
+                        "run, e.g. wal_level=replica,max_wal_senders=10 (A/B comparisons)")
     parser.add_argument("--skip", default="", help="comma list: django,sqlite,pgloader,floors")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -226,6 +291,9 @@ def main() -> int:
     port = server.free_port()
     pg = server.EmbeddedServer(work / "pg", port=port)
     pg.start("postgres", ADMIN)
+    if args.conf:
+        configure(pg, port, args.conf)
+    CLOCK.append(CpuClock(pg.pid()))
     import psycopg2
 
     def admin_for(db: str = "postgres"):
@@ -252,10 +320,13 @@ def main() -> int:
                 name = new_db(admin, port)
                 snap = work / "run-django-0" / "snapshot.sqlite3"
                 checkpoint(admin)
-                secs = pgloader_run(port, name, snap if snap.exists() else source, work)
+                _, cpu, secs = cpu_timed(pgloader_run, port, name,
+                                         snap if snap.exists() else source, work)
                 if secs:
                     figures.setdefault("pgloader (defaults)", []).append(secs)
-                    print(f"pgloader: {secs:.2f} s  load {os.getloadavg()[0]:.1f}")
+                    CPU.setdefault("pgloader (defaults)", []).append(cpu)
+                    print(f"pgloader: {secs:.2f} s  CPU {cpu:.2f} s  "
+                          f"load {os.getloadavg()[0]:.1f}")
             loads.append(os.getloadavg()[0])
     finally:
         pg.destroy()
@@ -267,9 +338,11 @@ def main() -> int:
 
 
 def report(figures: dict[str, float], rows: int, repeat: int = 1) -> None:
-    print(f"\n{'measure (median of ' + str(repeat) + ')':<26}{'seconds':>9}{'rows/s':>12}")
+    print(f"\n{'measure (median of ' + str(repeat) + ')':<26}{'seconds':>9}{'rows/s':>12}"
+          f"{'CPU s':>8}")
     for key, secs in figures.items():
-        print(f"{key:<26}{secs:>9.2f}{rows / secs:>12,.0f}")
+        cpu = statistics.median(CPU[key]) if CPU.get(key) else 0.0
+        print(f"{key:<26}{secs:>9.2f}{rows / secs:>12,.0f}{cpu:>8.2f}")
     floor = figures.get("read floor", 0) + figures.get("COPY floor", 0)
     for key in [k for k in figures if k.startswith("default")]:
         if floor:

@@ -254,7 +254,9 @@ class Migration:
         """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest."""
         if not self.writes:
             return []
+        began = time.perf_counter()
         self.wait_integrity()  # ran alongside the load; a corrupt snapshot stops here
+        self.timings["integrity wait"] = round(time.perf_counter() - began, 3)
         connect = self.connect
         try:
             self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)

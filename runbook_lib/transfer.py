@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import psycopg2
+import psycopg2.errors
 
 from .profile import TableFilter, q
 from .schema import Plan, TablePlan
@@ -47,6 +48,7 @@ class Job:
     params: tuple = ()
     slice_no: int = 0
     expected: int = 0
+    truncate: bool = False  # whole table in one job: TRUNCATE it in the COPY's transaction
 
 
 @dataclass
@@ -175,7 +177,7 @@ def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
                      and not tp.source.without_rowid)
             if not split:
                 jobs.append(Job(tp.name, tp.source_name, cols, _select(tp, flt, []), kinds,
-                                expected=expected))
+                                expected=expected, truncate=True))
                 continue
             sql = _select(tp, flt, ["rowid >= ?", "rowid < ?"])
             for i, rng in enumerate(_ranges(conn, tp, workers)):
@@ -224,10 +226,23 @@ def _close() -> None:
             _STATE.pop(key).close()
 
 
+def _truncate(pg, table: str) -> None:
+    """TRUNCATE the (empty) table in the COPY's transaction: a new file, so with
+    `wal_level = minimal` PostgreSQL writes no WAL for the rows (it syncs the file at commit).
+    A table still referenced by a foreign key cannot be truncated: then the COPY is logged."""
+    try:
+        with pg.cursor() as cur:
+            cur.execute(f"TRUNCATE ONLY {q(table)}")
+    except psycopg2.errors.FeatureNotSupported:
+        pg.rollback()
+
+
 def run_job(job: Job) -> dict:
     """Run one COPY in its own transaction; return rows, bytes and seconds."""
     began = time.perf_counter()
     src, pg = _connections()
+    if job.truncate:
+        _truncate(pg, job.table)
     reader = ChunkReader(src.execute(job.select, job.params), Encoder(job.kinds),
                          lambda n: _report(job.table, n))
     try:
