@@ -1,9 +1,9 @@
 """COPY engine: SQLite rows → PostgreSQL `COPY FROM STDIN` (text format), streamed.
 
 Rows are encoded to COPY text by generated per-table code: NULL is `\\N`, floats are
-`repr` (shortest round-trip, bit-exact), bytea is hex. Fields and rows are joined with NUL
-sentinels (no value can hold a NUL: the profile refuses them), so a whole chunk is escaped by
-a few `str.replace` calls in C, never value by value. Large tables are
+`repr` (shortest round-trip, bit-exact), bytea is hex. Only a string that is not printable
+or holds a backslash is escaped (`str.isprintable()` runs in C); no pass over the whole chunk
+but one search for a NUL (the profile refuses them; a safety net). Large tables are
 split by rowid range across worker processes (two cores: two encoders while the server
 parses), each slice in its own transaction; memory is bounded by the chunk size.
 """
@@ -29,7 +29,7 @@ __all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUN
 
 CHUNK_ROWS = 10_000
 SPLIT_MIN_ROWS = 100_000
-NUL = "\x00"  # stands for NULL inside a chunk; PostgreSQL text can never hold it
+NUL = "\x00"  # PostgreSQL text can never hold it
 
 
 class BadRows(RuntimeError):
@@ -66,50 +66,53 @@ class Summary:
 
 def _bytea(value) -> str:
     if isinstance(value, (bytes, memoryview)):
-        return "\\x" + bytes(value).hex()  # one backslash: the chunk escape doubles it
+        return "\\\\x" + bytes(value).hex()  # COPY text: the backslash itself escaped
     raise BadRows("a bytea value is not a blob")
 
 
-# Inside a chunk, before the escape: NUL + T between fields, NUL + L ends a row, NUL + N is
-# NULL. No value holds a NUL (the profile refuses them), so these can never be confused.
-FIELD, ROW, NULL = NUL + "T", NUL + "L", NUL + "N"
+def _escape(value: str) -> str:
+    """COPY text escape of one string (only for the rare value that needs it)."""
+    for char, escaped in ESCAPES:
+        if char in value:
+            value = value.replace(char, escaped)
+    return value
+
+
 ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
+def _field(i: int, kind: str) -> str:
+    """The f-string field of column i: a str that is printable and holds no backslash (nearly
+    all of them) goes through as is; any other str is escaped; ints and floats (repr) too."""
+    c = f"c{i}"
+    if kind == "b":
+        value = f"B({c})"
+    else:
+        value = f"{c} if {c}.__class__ is not str or {c}.isprintable() and BS not in {c} else E({c})"
+    return "{" + (value if kind == "v" else f"NN if {c} is None else {value}") + "}"
+
+
 def encoder(kinds: list[str]):
-    """Compiled function rows → one string; kinds: 'v' never NULL, 'n' nullable, 'b' bytea."""
-    parts = []
-    for i, kind in enumerate(kinds):
-        value = f"B(c{i})" if kind == "b" else f"c{i}"
-        parts.append("{" + (value if kind == "v" else f"Z if c{i} is None else {value}") + "}")
+    """Compiled function rows → COPY text; kinds: 'v' never NULL, 'n' nullable, 'b' bytea."""
     names = [f"c{i}" for i in range(len(kinds))]
     target = names[0] + "," if len(names) == 1 else ", ".join(names)
-    body = "\\x00T".join(parts) + "\\x00L"
+    body = "\\t".join(_field(i, k) for i, k in enumerate(kinds)) + "\\n"
     code = f"def enc(rows):\n    return ''.join([f'{body}' for {target} in rows])\n"
-    scope = {"Z": NULL, "B": _bytea}
+    scope = {"NN": "\\N", "B": _bytea, "E": _escape, "BS": "\\"}
     exec(compile(code, "<copy-encoder>", "exec"), scope)  # noqa: S102 - generated from kinds
     return scope["enc"]
 
 
 class Encoder:
-    """Rows → COPY text: one f-string per row, then the whole chunk escaped by str.replace.
-
-    The escape (backslash, tab, newline, CR) runs over the chunk only when it holds one of
-    them; the sentinels then become tabs, newlines and `\\N`. No per-value Python work.
-    """
+    """Rows → COPY text: one f-string per row. `str.isprintable()` (C) picks the few strings
+    that hold a tab, newline, CR or other control character; those and the ones holding a
+    backslash are escaped; the rest, and every number, go through untouched."""
 
     def __init__(self, kinds: list[str]) -> None:
-        self.nullable = any(k != "v" for k in kinds)
         self.encode = encoder(kinds)
 
     def __call__(self, rows: list) -> str:
         text = self.encode(rows)
-        for char, escaped in ESCAPES:
-            if char in text:
-                text = text.replace(char, escaped)
-        text = text.replace(FIELD, "\t").replace(ROW, "\n")
-        if self.nullable:
-            text = text.replace(NULL, "\\N")
         if NUL in text:
             raise BadRows("a text value holds a NUL byte")
         return text
