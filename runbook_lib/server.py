@@ -183,10 +183,7 @@ class EmbeddedServer:
             "# written by the runbook at each start\n"
             f"listen_addresses = '{self.host}'\nport = {self.port}\n"
             f"unix_socket_directories = '{sock}'\npassword_encryption = 'scram-sha-256'\n"
-            "max_connections = 100\nfsync = on\n"
-            # a table created or truncated in the loading transaction skips WAL (its file is
-            # synced at commit); no replica can follow this server. Read at (re)start only.
-            "wal_level = minimal\nmax_wal_senders = 0\n")
+            "max_connections = 100\nfsync = on\n")
         self._own(conf)
         main = self.data_dir / "postgresql.conf"
         text = main.read_text()
