@@ -16,11 +16,13 @@ PostgreSQL on a free port, and measures in one run:
 
 Bar: default ≥ 2× faster than pgloader and within 1.5× of the sum of the two floors.
 
-Last figures (`--rows 1000000 --repeat 3`, 2 shared cores, load average 1.5–2.0, medians;
-details and the CPU budget in benchmarks/README.md): django strategy 5.30 s, sqlite strategy
-4.59 s, read floor 1.21 s, COPY floor 1.09 s, pgloader 7.56 s → 2.30× / 1.99× the floor sum,
-pgloader 1.43× / 1.65× slower: both bars still missed. Client RSS flat (86–102 MB at 1M,
-86–90 MB at 5M).
+Per measure it also prints CPU seconds (this process, its children, the whole PostgreSQL
+server); `--conf name=value,...` sets server settings first (A/B comparisons).
+
+Last figures (`--rows 1000000 --repeat 3`, 2 shared cores, load average 1.0–2.0, medians;
+details in benchmarks/README.md): django strategy 5.46 s, sqlite strategy 4.30 s, read floor
+1.27 s, COPY floor 1.03 s, pgloader 8.19 s → 2.38× / 1.87× the floor sum, pgloader 1.50× /
+1.90× slower: both bars still missed.
 """
 
 from __future__ import annotations
