@@ -27,7 +27,7 @@ from .source import connect_ro, rowid_range
 
 __all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUNK_ROWS"]
 
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 2_000  # ~140 KB of COPY text: 5-10 % less CPU than 10,000 rows (cache)
 SPLIT_MIN_ROWS = 100_000
 NUL = "\x00"  # PostgreSQL text can never hold it
 
