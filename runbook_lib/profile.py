@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MigrationError
+from .identifiers import quote_ident
 from .profile_scan import Scan
 from .schema import Plan, TablePlan
 from .source import ForeignKey, connect_ro
@@ -57,8 +58,7 @@ VALIDITY: dict[str, tuple[str, str]] = {
 }
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+q = quote_ident
 
 
 def family(target_type: str) -> tuple[str, dict]:

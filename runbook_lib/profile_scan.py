@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from .identifiers import quote_ident
 from .source import connect_ro, rowid_range
 
 __all__ = ["Scan", "SPLIT_MIN_ROWS"]
@@ -19,8 +20,7 @@ __all__ = ["Scan", "SPLIT_MIN_ROWS"]
 SPLIT_MIN_ROWS = 100_000
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote_ident
 
 
 def _count(snapshot: str, sql: str, params: tuple) -> list[int]:

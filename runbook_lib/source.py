@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .errors import SourceError
+from .identifiers import quote_ident
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
            "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck"]
@@ -124,7 +125,7 @@ def connect_ro(path: str | Path) -> sqlite3.Connection:
 
 def rowid_range(conn: sqlite3.Connection, table: str) -> tuple[int, int]:
     """min(rowid), max(rowid): two subqueries, each O(log n) (both in one SELECT scan it all)."""
-    name = '"' + table.replace('"', '""') + '"'
+    name = quote_ident(table)
     return conn.execute(f"SELECT (SELECT min(rowid) FROM {name}), "
                         f"(SELECT max(rowid) FROM {name})").fetchone()
 
