@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from workspace import copy_project
 
 from runbook_lib import server
 
-ROOT = Path(__file__).resolve().parents[2]
 KNOWN_APP_PASSWORD = "AppPw-" + secrets.token_hex(6)
 KNOWN_ADMIN_PASSWORD = "AdmPw-" + secrets.token_hex(6)
 
@@ -40,14 +39,8 @@ class Workspace:
         server.EmbeddedServer(self.path / ".runbook" / "pg").destroy()
 
 
-def _ignore(folder: str, names: list[str]) -> set[str]:
-    return {n for n in names if n.endswith((".sqlite3", ".sqlite3-wal", ".sqlite3-shm"))
-            or n in ("__pycache__", ".env")}
-
-
 def make_workspace(base: Path, **env: str) -> Workspace:
-    for part in ("notebooks", "parameters", "examples"):
-        shutil.copytree(ROOT / part, base / part, ignore=_ignore)
+    copy_project(base)
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("DB_", "PGADMIN", "RUNBOOK_", "PG"))}
     environ.update(RUNBOOK_HOME=str(base), XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR",

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from workspace import copy_project
 
 from runbook_lib import server
 
@@ -25,16 +26,10 @@ pytestmark = pytest.mark.slow
 ANSI = re.compile(r"\x1b\[[0-9;]*m|#x1B\[[0-9;]*m")
 
 
-def _ignore(folder: str, names: list[str]) -> set[str]:
-    return {n for n in names if ".sqlite3" in n or n in ("__pycache__", ".env")}
-
-
 @pytest.fixture(scope="module")
 def nbval_results(tmp_path_factory) -> dict[str, list[str]]:
     """Run nbval once over all notebooks; notebook name → failure messages."""
-    ws = tmp_path_factory.mktemp("nbval")
-    for part in ("notebooks", "parameters", "examples"):
-        shutil_copy(ROOT / part, ws / part)
+    ws = copy_project(tmp_path_factory.mktemp("nbval"))
     (ws / "pytest.ini").write_text("[pytest]\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "PG", "RUNBOOK_"))}
     env.update(RUNBOOK_HOME=str(ws), DB_PORT=str(server.free_port()))
@@ -57,12 +52,6 @@ def nbval_results(tmp_path_factory) -> dict[str, list[str]]:
             text = ANSI.sub("", bad.text or bad.get("message") or "")
             failures.setdefault(key, []).append(text[-3000:])
     return failures
-
-
-def shutil_copy(src: Path, dst: Path) -> None:
-    import shutil
-
-    shutil.copytree(src, dst, ignore=_ignore)
 
 
 @pytest.mark.parametrize("book", NOTEBOOKS, ids=lambda p: p.stem)

@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 import yaml
 from dotenv import dotenv_values
+from workspace import copy_project
 
 from runbook_lib import cli, server, training
 from runbook_lib.config import load_settings
@@ -31,10 +32,7 @@ def project(monkeypatch, env_passwords) -> Path:
     top.chmod(0o755)
     home = top / "project"
     home.mkdir()
-    shutil.copytree(ROOT / "notebooks", home / "notebooks")
-    shutil.copytree(ROOT / "parameters", home / "parameters")
-    shutil.copytree(ROOT / "examples", home / "examples",
-                    ignore=shutil.ignore_patterns("*.sqlite3*", "__pycache__"))
+    copy_project(home)
     monkeypatch.setenv("RUNBOOK_HOME", str(home))
     for name in GUIDE_VARS:  # .env loading sets them; monkeypatch restores the originals
         monkeypatch.setenv(name, "x")
