@@ -58,6 +58,7 @@ class Migration:
         self.plan: schema.Plan | None = None
         self.profile: Profile | None = None
         self._scans = None
+        self._warm = None
         self.results: list[dict] = []
         self.notes: list[str] = []
         self.manual: list[dict] = []
@@ -76,7 +77,7 @@ class Migration:
 
     # -- 1. source ---------------------------------------------------------------------------
     def take_snapshot(self) -> Path:
-        """Copy the source; PRAGMA integrity_check runs in the background until post-load."""
+        """Copy the source; PRAGMA integrity_check runs in the background until the end."""
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         self._integrity = source.BackgroundCheck(self.snapshot)
@@ -114,6 +115,8 @@ class Migration:
             return ["dry_run: nothing written"]
         if self.settings.data:  # the profile scans run while the schema is built
             self._scans = start(self.snapshot, self.plan, self.settings.workers)
+            if self.settings.method == "copy" and transfer.ARROW:
+                self._warm = transfer.transfer_arrow.prewarm()
         self._record(completed=False)
         conn = self.connect()
         try:
@@ -220,8 +223,10 @@ class Migration:
 
             return methods.load(self)
         began = time.perf_counter()
+        if self._warm:  # no thread may be importing when the workers are forked
+            self._warm.join()
         jobs = transfer.jobs_for(str(self.snapshot), self.plan, self.profile.filters,
-                                 self.settings.workers)
+                                 self.settings.workers, self.timezone)
         kwargs = db.connect_kwargs(self.settings)
         try:
             with _Bars(self.plan, self.profile, self.progress) as bars:
@@ -251,15 +256,18 @@ class Migration:
 
     # -- 5. post-load ----------------------------------------------------------------------------
     def finish(self) -> list[dict]:
-        """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest."""
+        """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest.
+
+        The snapshot's integrity check runs on alongside (it fills the cores the index builds
+        leave idle); the run is marked finished only once it passed, so a corrupt snapshot
+        leaves an unfinished run that the next one redoes."""
         if not self.writes:
             return []
-        began = time.perf_counter()
-        self.wait_integrity()  # ran alongside the load; a corrupt snapshot stops here
-        self.timings["integrity wait"] = round(time.perf_counter() - began, 3)
-        connect = self.connect
+        names = [t.name for t in self.plan.tables]
+        sizes = {t.name: t.source.rows for t in self.plan.tables}
         try:
-            self.manual += postload.apply(connect, self.plan.steps, self.settings.workers)
+            self.manual += postload.apply(self.connect, self.plan.steps, self.settings.workers,
+                                          sizes, analyze=names)
         except postload.DanglingReferences as exc:
             from .profile import dangling
 
@@ -268,7 +276,9 @@ class Migration:
         conn = self.connect()
         try:
             sequences = postload.set_sequences(conn, self.plan)
-            postload.analyze(connect, [t.name for t in self.plan.tables], self.settings.workers)
+            began = time.perf_counter()
+            self.wait_integrity()
+            self.timings["integrity wait"] = round(time.perf_counter() - began, 3)
             target.finish_run(conn, self._run_id())
         finally:
             conn.close()

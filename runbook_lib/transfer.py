@@ -1,6 +1,8 @@
-"""COPY engine: SQLite rows → PostgreSQL `COPY FROM STDIN` (text format), streamed.
+"""COPY engine: SQLite rows → PostgreSQL `COPY FROM STDIN`, streamed.
 
-Rows are encoded to COPY text by generated per-table code: NULL is `\\N`, floats are
+A table whose column types all have an exact binary form goes through Arrow and binary COPY
+(`transfer_arrow`: C from end to end); any other table, or one that path fails on, through
+the text encoder below. Rows are encoded to COPY text by generated per-table code: NULL is `\\N`, floats are
 `repr` (shortest round-trip, bit-exact), bytea is hex. Only a string that is not printable
 or holds a backslash is escaped (`str.isprintable()` runs in C); no pass over the whole chunk
 but one search for a NUL (the profile refuses them; a safety net). Large tables are
@@ -16,11 +18,12 @@ import os
 import queue as queue_mod
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import psycopg2
 import psycopg2.errors
 
+from . import transfer_arrow
 from .profile import TableFilter, q
 from .schema import Plan, TablePlan
 from .source import connect_ro, rowid_range
@@ -29,6 +32,7 @@ __all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUN
 
 CHUNK_ROWS = 2_000  # ~140 KB of COPY text: 5-10 % less CPU than 10,000 rows (cache)
 SPLIT_MIN_ROWS = 100_000
+ARROW = True  # binary fast path (transfer_arrow) for the tables it fits; False: text only
 NUL = "\x00"  # PostgreSQL text can never hold it
 
 
@@ -49,6 +53,9 @@ class Job:
     slice_no: int = 0
     expected: int = 0
     truncate: bool = False  # whole table in one job: TRUNCATE it in the COPY's transaction
+    arrow_select: str = ""  # the binary path's SELECT ("": the table takes the text path)
+    arrow_types: list[tuple[str, str]] = field(default_factory=list)  # Arrow: read, sent
+    why_text: str = ""  # why the binary path does not fit this table
 
 
 @dataclass
@@ -58,6 +65,7 @@ class Summary:
     bytes: int = 0
     seconds: float = 0.0
     slices: int = 0
+    path: str = ""  # "binary", or "text" with the reason the binary path did not fit
 
     @property
     def rate(self) -> float:
@@ -148,15 +156,37 @@ def _kind(tp: TablePlan, col, nulled: bool) -> str:
     return "n" if nulled or not col.notnull else "v"
 
 
-def _select(tp: TablePlan, flt: TableFilter, where: list[str]) -> str:
+def _exprs(tp: TablePlan, flt: TableFilter) -> list[str]:
+    """The SELECT expression of each column: NULL where the profile's filter says so."""
     exprs = []
     for col in tp.columns:
         c = q(col.source_name)
         cond = flt.null_columns.get(col.source_name)
         exprs.append(f"CASE WHEN {cond} THEN {c} END" if cond else c)
-    conds = [w for w in [*where, flt.where] if w]
-    tail = f" WHERE {' AND '.join(conds)}" if conds else ""
-    return f"SELECT {', '.join(exprs)} FROM {q(tp.source_name)}{tail}"
+    return exprs
+
+
+def _where(flt: TableFilter, where: list[str]) -> str:
+    return " AND ".join(w for w in [*where, flt.where] if w)
+
+
+def _select(tp: TablePlan, flt: TableFilter, where: list[str]) -> str:
+    cond = _where(flt, where)
+    tail = f" WHERE {cond}" if cond else ""
+    return f"SELECT {', '.join(_exprs(tp, flt))} FROM {q(tp.source_name)}{tail}"
+
+
+def _arrow(job: Job, tp: TablePlan, flt: TableFilter, where: list[str],
+           timezone: str) -> Job:
+    """Fill in the job's binary-path SELECT, or why the table cannot take that path."""
+    if job.params:  # rowid bounds are ints: written into the SQL, the ADBC statement has none
+        where = [w.replace("?", str(int(v)), 1) for w, v in zip(where, job.params, strict=True)]
+    try:
+        job.arrow_select, job.arrow_types = transfer_arrow.arrow_select(
+            tp.source_name, tp.columns, _exprs(tp, flt), _where(flt, where), timezone)
+    except transfer_arrow.Unavailable as exc:
+        job.why_text = str(exc)
+    return job
 
 
 def _ranges(conn, tp: TablePlan, parts: int) -> list[tuple[int, int]]:
@@ -166,8 +196,9 @@ def _ranges(conn, tp: TablePlan, parts: int) -> list[tuple[int, int]]:
 
 
 def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
-             workers: int) -> list[Job]:
-    """The COPY jobs, largest first; big rowid tables split into `workers` slices."""
+             workers: int, timezone: str = "UTC") -> list[Job]:
+    """The COPY jobs, largest first; big rowid tables split into `workers` slices; each with
+    its binary-path SELECT when the table fits that path."""
     conn = connect_ro(snapshot)
     jobs = []
     try:
@@ -179,13 +210,15 @@ def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
             split = (workers > 1 and tp.source.rows >= SPLIT_MIN_ROWS
                      and not tp.source.without_rowid)
             if not split:
-                jobs.append(Job(tp.name, tp.source_name, cols, _select(tp, flt, []), kinds,
-                                expected=expected, truncate=True))
+                job = Job(tp.name, tp.source_name, cols, _select(tp, flt, []), kinds,
+                          expected=expected, truncate=True)
+                jobs.append(_arrow(job, tp, flt, [], timezone))
                 continue
-            sql = _select(tp, flt, ["rowid >= ?", "rowid < ?"])
+            where = ["rowid >= ?", "rowid < ?"]
+            sql = _select(tp, flt, where)
             for i, rng in enumerate(_ranges(conn, tp, workers)):
-                jobs.append(Job(tp.name, tp.source_name, cols, sql, kinds, rng, i,
-                                expected=expected))
+                job = Job(tp.name, tp.source_name, cols, sql, kinds, rng, i, expected=expected)
+                jobs.append(_arrow(job, tp, flt, where, timezone))
     finally:
         conn.close()
     return sorted(jobs, key=lambda j: -plan.table(j.source_table).source.rows)
@@ -223,10 +256,25 @@ def _connections():
     return _STATE["src"], _STATE["pg"]
 
 
-def _close() -> None:
-    for key in ("pg", "src"):
+def _arrow_connections():
+    """This process's ADBC connections for the binary path, opened once."""
+    if "arrow_pg" not in _STATE:
+        try:
+            _STATE["arrow_src"] = transfer_arrow.connect_source(_STATE["snapshot"])
+            _STATE["arrow_pg"] = transfer_arrow.connect_target(_STATE["kwargs"])
+        except Exception as exc:  # noqa: BLE001 - any failure here: the text path copies it
+            _close(("arrow_pg", "arrow_src"))
+            raise transfer_arrow.Unavailable(transfer_arrow.reason(exc)) from None
+    return _STATE["arrow_src"], _STATE["arrow_pg"]
+
+
+def _close(keys=("pg", "src", "arrow_pg", "arrow_src")) -> None:
+    for key in keys:
         if key in _STATE:
-            _STATE.pop(key).close()
+            try:
+                _STATE.pop(key).close()
+            except Exception:  # noqa: BLE001,S110 - closing a connection that already broke
+                pass
 
 
 def _truncate(pg, table: str) -> None:
@@ -241,8 +289,31 @@ def _truncate(pg, table: str) -> None:
 
 
 def run_job(job: Job) -> dict:
-    """Run one COPY in its own transaction; return rows, bytes and seconds."""
+    """Run one COPY in its own transaction, through Arrow when the job allows it, else (or
+    when that fails) as text; return rows, bytes, seconds and the path taken."""
     began = time.perf_counter()
+    why = job.why_text or ("" if ARROW else "binary path switched off")
+    if job.arrow_select and ARROW:
+        sent = [0]
+
+        def report(rows: int) -> None:
+            sent[0] += rows
+            _report(job.table, rows)
+
+        try:
+            rows, size = transfer_arrow.copy(*_arrow_connections(), job, report)
+            return {"table": job.table, "rows": rows, "bytes": size, "path": "binary",
+                    "seconds": time.perf_counter() - began, "slice": job.slice_no}
+        except transfer_arrow.Unavailable as exc:
+            why = f"binary path failed: {exc}"
+            _close(("arrow_pg", "arrow_src"))  # reopened by the next job
+            if sent[0]:
+                _report(job.table, -sent[0])  # rolled back: the progress starts over
+    return {**_copy_text(job), "seconds": time.perf_counter() - began, "why_text": why}
+
+
+def _copy_text(job: Job) -> dict:
+    """The text path: rows encoded in Python, `COPY … FROM STDIN` in text format."""
     src, pg = _connections()
     if job.truncate:
         _truncate(pg, job.table)
@@ -267,8 +338,8 @@ def run_job(job: Job) -> dict:
     except BaseException:
         pg.rollback()
         raise
-    return {"table": job.table, "rows": reader.rows, "bytes": reader.bytes,
-            "seconds": time.perf_counter() - began, "slice": job.slice_no}
+    return {"table": job.table, "rows": reader.rows, "bytes": reader.bytes, "path": "text",
+            "slice": job.slice_no}
 
 
 def _context():
@@ -320,6 +391,9 @@ def summarise(results: list[dict]) -> list[Summary]:
         s.bytes += r["bytes"]
         s.seconds = max(s.seconds, r["seconds"])
         s.slices += 1
+        path = r.get("path", "text")
+        path = f"text ({r['why_text']})" if path == "text" and r.get("why_text") else path
+        s.path = path if not s.path or path.startswith("text") else s.path
     return list(out.values())
 
 
@@ -327,9 +401,10 @@ def summary_frame(summaries: list[Summary], total_seconds: float):
     import pandas as pd
 
     rows = [{**asdict(s), "rows/s": round(s.rate)} for s in summaries]
-    frame = pd.DataFrame(rows, columns=["table", "rows", "bytes", "seconds", "slices", "rows/s"])
+    frame = pd.DataFrame(rows, columns=["table", "rows", "bytes", "seconds", "slices", "rows/s",
+                                        "path"])
     total = {"table": "TOTAL", "rows": frame["rows"].sum(), "bytes": frame["bytes"].sum(),
-             "seconds": round(total_seconds, 2), "slices": frame["slices"].sum(),
+             "seconds": round(total_seconds, 2), "slices": frame["slices"].sum(), "path": "",
              "rows/s": round(frame["rows"].sum() / total_seconds) if total_seconds else 0}
     return pd.concat([frame, pd.DataFrame([total])], ignore_index=True).round({"seconds": 2})
 

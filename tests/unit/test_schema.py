@@ -224,7 +224,7 @@ def test_silent_misreads_are_caught_during_copy(fresh_db):
 
 KILLED = """
 import sys, time
-from runbook_lib import migrate, transfer
+from runbook_lib import migrate, transfer, transfer_arrow
 from runbook_lib.config import load_settings
 slow = transfer.ChunkReader.read
 def read(self, size=-1):
@@ -234,6 +234,13 @@ def read(self, size=-1):
     return data
 transfer.ChunkReader.read = read
 transfer.CHUNK_ROWS = 5
+batches = transfer_arrow.Batches.__iter__
+def stuck(self):
+    for batch in batches(self):
+        yield batch
+        time.sleep(60)  # the binary path stuck mid-COPY too
+transfer_arrow.Batches.__iter__ = stuck
+transfer_arrow.BATCH_ROWS = 2
 settings = load_settings(target="server", db_host="localhost", db_port=int(sys.argv[1]),
                          db_name=sys.argv[2], db_user=sys.argv[2], run_dir=sys.argv[3],
                          sqlite_path=sys.argv[4], django_project="", workers=1)

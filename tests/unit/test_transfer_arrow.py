@@ -1,0 +1,119 @@
+"""The binary path (SQLite → Arrow → binary COPY): when it is taken, that it loads exactly what
+the text path loads, and that it hands a table over to the text path when it cannot."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import db, migrate, secrets, transfer, transfer_arrow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from edge_cases import CLEAN_CASES, EDGE_CASES, assert_table_equal  # noqa: E402
+
+
+def run(settings, compare: bool = True, **changes):
+    for key, value in changes.items():
+        setattr(settings, key, value)
+    result = migrate.run(settings, progress=False)
+    assert result.completed
+    with db.connection(settings) as conn:
+        for entry in result.section["tables"] if compare else []:
+            assert assert_table_equal(conn, result.section["snapshot"], entry,
+                                      result.section["source_timezone"]) == entry["source_rows"]
+    return result, dict(zip(result.summary["table"], result.summary["path"], strict=True))
+
+
+@pytest.mark.parametrize("name", CLEAN_CASES)
+def test_text_path_alone_still_loads_every_case(fresh_db, name, monkeypatch):
+    """With the binary path switched off, every edge case loads through the text encoder."""
+    monkeypatch.setattr(transfer, "ARROW", False)
+    EDGE_CASES[name](fresh_db.sqlite_file)
+    _, paths = run(fresh_db)
+    assert all(p.startswith("text") for t, p in paths.items() if t != "TOTAL")
+
+
+def test_which_tables_take_the_binary_path(fresh_db):
+    EDGE_CASES["all_types"](fresh_db.sqlite_file)
+    _, paths = run(fresh_db)
+    assert paths["typed"].startswith("text (") and "numeric" in paths["typed"]
+    EDGE_CASES["numbers"](fresh_db.sqlite_file)
+    _, paths = run(fresh_db, if_exists="replace")
+    assert paths["nums"] == "binary"
+
+
+def _write(path: Path, script: str, rows: list[tuple]) -> None:
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(script)
+        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.close()
+
+
+def test_columns_that_start_with_nulls(fresh_db):
+    """The driver guesses a column's type from its first rows: 20,000 NULLs first must not
+    make text, JSON or blobs int64 (the witness row fixes each column's type)."""
+    nulls = [(i, None, None, None, None) for i in range(1, 20_001)]
+    values = [(20_001, "late text", '{"k": [1, 2]}', b"\x00\x01", "2025-01-02 03:04:05.5")]
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, j TEXT, "
+           "b BLOB, ts DATETIME)", nulls + values)
+    fresh_db.schema = "sqlite"
+    fresh_db.type_overrides = {"t.j": "jsonb"}  # Django's JSONField: declared text in SQLite
+    _, paths = run(fresh_db)
+    assert paths["t"] == "binary"
+
+
+def test_failures_fall_back_to_text(fresh_db):
+    """Values the profile accepts but Arrow cannot read exactly (seven fractional digits,
+    boolean words) are loaded by the text path; the summary says why."""
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, ts DATETIME, "
+           "flag BOOL)", [(1, "2025-01-01 10:00:00.1234567", "yes"),
+                          (2, "2025-01-01 10:00:00", 1)])
+    fresh_db.schema = "sqlite"
+    _, paths = run(fresh_db, compare=False)  # Python's fromisoformat cuts the 7th digit
+    assert paths["t"].startswith("text (binary path failed")
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute("SELECT ts::text, flag FROM t ORDER BY id")
+        assert cur.fetchall() == [("2025-01-01 10:00:00.123457+00", True),
+                                  ("2025-01-01 10:00:00+00", True)]
+
+
+def test_local_naive_timestamps_take_the_text_path(fresh_db):
+    """timestamptz from naive local time needs PostgreSQL's own zone rules: text path."""
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, at DATETIME)",
+           [(1, "2024-03-09 02:30:00"), (2, "2024-07-01 23:59:59.999999")])
+    fresh_db.schema = "sqlite"
+    fresh_db.type_overrides = {"t.at": "timestamp with time zone"}
+    result, paths = run(fresh_db, source_timezone="America/New_York")
+    assert paths["t"] == "text (at: naive timestamps in America/New_York)"
+    assert result.section["source_timezone"] == "America/New_York"
+
+
+def test_connection_failure_falls_back_without_leaking(fresh_db, monkeypatch):
+    """A binary-path login failure (here a wrong password, on the real server) is reported in
+    the summary with no secret in it, and the text path loads the table."""
+    wrong = "Wr0ng-" + "pass-" * 3
+    secrets.register(wrong)
+    real = transfer_arrow.connect_target
+    monkeypatch.setattr(transfer_arrow, "connect_target",
+                        lambda kwargs: real({**kwargs, "password": wrong}))
+    EDGE_CASES["tricky_text"](fresh_db.sqlite_file)
+    result, paths = run(fresh_db, workers=1)
+    assert paths["notes"].startswith("text (binary path failed")
+    assert "password authentication failed" in paths["notes"]
+    shown = str(result.summary.to_dict()) + str(result.section)
+    assert wrong not in shown and fresh_db.password.reveal() not in shown
+
+
+def test_affinity_rules():
+    assert [transfer_arrow.affinity(t) for t in ("INTEGER", "varchar(5)", "", "BLOB",
+                                                  "DOUBLE", "datetime", "bool")] == \
+        ["INTEGER", "TEXT", "BLOB", "BLOB", "REAL", "NUMERIC", "NUMERIC"]
+    assert transfer_arrow.rule_for("character varying(50)") is transfer_arrow.RULES[
+        "character varying"]
+    assert transfer_arrow.rule_for("numeric(10,2)") is None
+    assert transfer_arrow.rule_for("timestamp(3) with time zone") is None
