@@ -19,10 +19,10 @@ Bar: default ≥ 2× faster than pgloader and within 1.5× of the sum of the two
 Per measure it also prints CPU seconds (this process, its children, the whole PostgreSQL
 server); `--conf name=value,...` sets server settings first (A/B comparisons).
 
-Last figures (two `--rows 1000000 --repeat 3` runs, 2 shared cores, load average 1.5–2.9,
-medians of 6 rounds; details in benchmarks/README.md): django strategy 4.96 s, sqlite strategy
-4.64 s, read floor 1.34 s, COPY floor 1.15 s, pgloader 7.81 s → 1.99× / 1.87× the floor sum,
-pgloader 1.58× / 1.68× slower: both bars still missed.
+Last figures (two `--rows 1000000 --repeat 3` runs, 2 shared cores, load average 1.7–2.9,
+medians of 6 rounds; details in benchmarks/README.md): django strategy 3.81 s, sqlite
+strategy 3.56 s, read floor 1.34 s, COPY floor 1.39 s, pgloader 8.21 s → 1.40× / 1.31× the
+floor sum (bar ≤ 1.5), pgloader 2.15× / 2.31× slower (bar ≥ 2): both bars met.
 """
 
 from __future__ import annotations
