@@ -6,7 +6,7 @@ PostgreSQL parses nothing (a float or a timestamp arrives as its eight bytes). F
 sample's measurements this is ~40 % less CPU than the text encoder (benchmarks/README.md).
 
 Binary COPY converts nothing, so a table takes this path only when every column's PostgreSQL
-type has an exact rule in `RULES` and its SQLite values are known to be of one storage class:
+type has an exact rule in `RULES` (or is numeric(p,s), see `rule_for`) and its SQLite values are known to be of one storage class:
 the profile has checked each value against its target type before the load, a text-like
 target also needs a TEXT-affinity source column (elsewhere a number could be stored as a
 number, which the driver would render as text its own way), and a `timestamp with time zone`
@@ -82,8 +82,17 @@ def affinity(declared: str) -> str:
 
 def rule_for(target_type: str) -> Rule | None:
     """The rule of a formatted PostgreSQL type; varchar(n) is varchar (its length is checked
-    by the profile and again by PostgreSQL's binary input)."""
+    by the profile and again by PostgreSQL's binary input).
+
+    numeric(p,s): the value is read as a double (exact: the profile bounds it below
+    10^(p-s) ≤ 10^15 < 2^53), written by Arrow with the shortest digits that round-trip (as
+    `repr` does for the text path) and cast to decimal128(p,s), which refuses to drop a
+    digit: a value with more decimals than s (PostgreSQL would round it) fails over to text."""
     t = target_type.lower().strip()
+    if m := re.fullmatch(r"numeric\((\d+),(\d+)\)", t):
+        p, s = int(m.group(1)), int(m.group(2))
+        return Rule("0.0", "double", f"decimal:{p}:{s}", "CAST({c} AS REAL)") \
+            if p <= 38 and p - s <= 15 else None
     return RULES.get(re.sub(r"^character varying\(\d+\)$", "character varying", t))
 
 
@@ -130,6 +139,9 @@ def prewarm() -> threading.Thread:
 def _arrow_type(name: str):
     import pyarrow as pa
 
+    if name.startswith("decimal:"):
+        _, p, s = name.split(":")
+        return pa.decimal128(int(p), int(s))
     return {"int64": pa.int64(), "int32": pa.int32(), "int16": pa.int16(),
             "double": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
             "binary": pa.binary(), "jsonb": pa.binary(), "date32": pa.date32(),
@@ -143,6 +155,8 @@ def _convert(array, send: str):
 
     if send == "jsonb":
         return pc.binary_join_element_wise(pa.scalar(b"\x01"), array.cast(pa.binary()), b"")
+    if send.startswith("decimal:"):  # shortest round-trip digits, then exactly those
+        return array.cast(pa.string()).cast(_arrow_type(send))
     return array.cast(_arrow_type(send))  # safe cast: an overflow or a bad date raises
 
 

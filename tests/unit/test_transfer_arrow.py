@@ -115,5 +115,29 @@ def test_affinity_rules():
         ["INTEGER", "TEXT", "BLOB", "BLOB", "REAL", "NUMERIC", "NUMERIC"]
     assert transfer_arrow.rule_for("character varying(50)") is transfer_arrow.RULES[
         "character varying"]
-    assert transfer_arrow.rule_for("numeric(10,2)") is None
+    assert transfer_arrow.rule_for("numeric(10,2)").send == "decimal:10:2"
+    assert transfer_arrow.rule_for("numeric(20,2)") is None  # 10^18 is not exact in a double
+    assert transfer_arrow.rule_for("numeric") is None
     assert transfer_arrow.rule_for("timestamp(3) with time zone") is None
+
+
+def test_decimals_exact_or_text(fresh_db):
+    """DECIMAL(10,2) goes binary with the digits `repr` gives; a double with more decimals
+    than the scale (PostgreSQL rounds it) hands the table to the text path."""
+    exact = [(1, 12.5), (2, 0.1), (3, 5), (4, None), (5, -99999999.99), (6, -0.0), (7, 0.01)]
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, amount DECIMAL(10,2))",
+           exact)
+    fresh_db.schema = "sqlite"
+    _, paths = run(fresh_db)
+    assert paths["t"] == "binary"
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT amount::text FROM t ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == ["12.50", "0.10", "5.00", None,
+                                                  "-99999999.99", "0.00", "0.01"]
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, amount DECIMAL(10,2))",
+           [(1, 0.1 + 0.2), (2, 1.005)])
+    _, paths = run(fresh_db, compare=False, if_exists="replace")  # rounded, as the text path
+    assert paths["t"].startswith("text (binary path failed")
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT amount::text FROM t ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == ["0.30", "1.01"]  # repr '1.005', rounded
