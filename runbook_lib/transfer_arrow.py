@@ -50,6 +50,14 @@ class Rule:
     utc_only: bool = False
 
 
+# uuid: Django's 32 hex digits or the canonical 8-4-4-4-12 form (what PostgreSQL reads the
+# same way) become the 16 bytes; any other spelling becomes an empty blob, which the cast
+# to 16 bytes refuses, so that table falls over to text and PostgreSQL decides.
+_UUID = ("CASE WHEN {c} IS NULL THEN NULL WHEN length({c}) = 32 OR (length({c}) = 36 "
+         "AND substr({c}, 9, 1) = '-' AND substr({c}, 14, 1) = '-' AND substr({c}, 19, 1) = '-' "
+         "AND substr({c}, 24, 1) = '-') THEN coalesce(unhex(replace({c}, '-', '')), x'') "
+         "ELSE x'' END")
+
 RULES: dict[str, Rule] = {
     "bigint": Rule("0", "int64", "int64"),
     "integer": Rule("0", "int64", "int32"),
@@ -61,6 +69,7 @@ RULES: dict[str, Rule] = {
     "json": Rule("''", "string", "string", text_only=True),
     "jsonb": Rule("''", "string", "jsonb", text_only=True),  # version byte 1, then the text
     "bytea": Rule("x''", "binary", "binary"),
+    "uuid": Rule("x''", "binary", "uuid", _UUID),
     "date": Rule("''", "string", "date32"),
     "timestamp without time zone": Rule("''", "string", "timestamp"),
     "timestamp with time zone": Rule("''", "string", "timestamp", utc_only=True),
@@ -144,7 +153,8 @@ def _arrow_type(name: str):
         return pa.decimal128(int(p), int(s))
     return {"int64": pa.int64(), "int32": pa.int32(), "int16": pa.int16(),
             "double": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
-            "binary": pa.binary(), "jsonb": pa.binary(), "date32": pa.date32(),
+            "binary": pa.binary(), "jsonb": pa.binary(), "uuid": pa.binary(16),
+            "date32": pa.date32(),
             "timestamp": pa.timestamp("us")}[name]
 
 

@@ -82,6 +82,25 @@ def test_failures_fall_back_to_text(fresh_db):
                                   ("2025-01-01 10:00:00+00", True)]
 
 
+def test_uuid_spellings(fresh_db):
+    """Django's 32 hex digits and the canonical form go binary; another spelling PostgreSQL
+    also reads (a dash every four digits) sends the table to the text path."""
+    value = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, u CHAR(32))",
+           [(1, value.replace("-", "")), (2, value.upper()), (3, None)])
+    fresh_db.schema = "sqlite"
+    fresh_db.type_overrides = {"t.u": "uuid"}
+    _, paths = run(fresh_db)
+    assert paths["t"] == "binary"
+    _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, u CHAR(32))",
+           [(1, "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11")])
+    _, paths = run(fresh_db, if_exists="replace")
+    assert paths["t"].startswith("text (binary path failed")
+    with db.connection(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT u::text FROM t")
+        assert cur.fetchone() == (value,)
+
+
 def test_local_naive_timestamps_take_the_text_path(fresh_db):
     """timestamptz from naive local time needs PostgreSQL's own zone rules: text path."""
     _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, at DATETIME)",
@@ -148,6 +167,7 @@ def _random_rows(n: int, seed: int = 20261126) -> list[tuple]:
     import json
     import random
     import struct
+    import uuid
     from datetime import date, datetime, timedelta
 
     rnd = random.Random(seed)
@@ -172,6 +192,10 @@ def _random_rows(n: int, seed: int = 20261126) -> list[tuple]:
     def maybe(value):
         return None if rnd.random() < 0.1 else value
 
+    def uid():
+        value = uuid.UUID(int=rnd.getrandbits(128))
+        return rnd.choice([value.hex, value.hex.upper(), str(value)])
+
     rows = []
     for i in range(1, n + 1):
         doc = {text(5): [rnd.randint(-10**18, 10**18), rnd.uniform(-1e9, 1e9), text(8), None,
@@ -181,7 +205,8 @@ def _random_rows(n: int, seed: int = 20261126) -> list[tuple]:
                      maybe(json.dumps(doc, ensure_ascii=rnd.random() < .5)),
                      maybe(rnd.randbytes(rnd.randint(0, 40))),
                      maybe((date(1, 1, 1) + timedelta(days=rnd.randrange(3_652_058))).isoformat()),
-                     maybe(stamp()), maybe(float(f"{rnd.uniform(-1e8, 1e8):.{rnd.randint(0, 3)}f}"))))
+                     maybe(stamp()), maybe(float(f"{rnd.uniform(-1e8, 1e8):.{rnd.randint(0, 3)}f}")),
+                     maybe(uid())))
     return rows
 
 
@@ -189,9 +214,9 @@ def test_binary_and_text_paths_agree_on_random_values(fresh_db, monkeypatch):
     """3,000 rows of random values: PostgreSQL holds exactly the same after either path."""
     _write(fresh_db.sqlite_file, "CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, s SMALLINT, "
            "d DOUBLE, b BOOLEAN, tx TEXT, vc VARCHAR(30), js TEXT, bl BLOB, dt DATE, "
-           "ts DATETIME, dec DECIMAL(12,3))", _random_rows(3000))
+           "ts DATETIME, dec DECIMAL(12,3), u CHAR(32))", _random_rows(3000))
     fresh_db.schema = "sqlite"
-    fresh_db.type_overrides = {"t.js": "jsonb", "t.s": "smallint"}
+    fresh_db.type_overrides = {"t.js": "jsonb", "t.s": "smallint", "t.u": "uuid"}
 
     def content() -> list[tuple]:
         with db.connection(fresh_db) as conn, conn.cursor() as cur:
