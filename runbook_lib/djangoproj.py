@@ -90,6 +90,55 @@ def manage(settings, *args: str, database: str = "postgresql",
     return done
 
 
+class Ahead:
+    """`manage.py shell -c` started ahead of time: Python and `django.setup()` run while the
+    runbook does other work; `run()` then has it execute one command, `cancel()` lets it exit
+    without running anything. Behaves as `manage(settings, *args)` otherwise (the project's
+    own manage.py, its environment, system checks, the same errors). Started long ago (a
+    notebook left open between cells), it may predate edits to the project: `fresh()` says
+    whether to trust it."""
+
+    FRESH_SECONDS = 60
+
+    WAIT = ("import sys\n"
+            "if sys.stdin.readline().strip() == 'go':\n"
+            "    from django.core.management import call_command\n"
+            "    call_command(*{args!r}, skip_checks=False)\n")
+
+    def __init__(self, settings, *args: str) -> None:
+        import time
+
+        self.args = args
+        self.started = time.monotonic()
+        env = environment(settings)
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", self.WAIT.format(args=list(args))],
+            cwd=project_dir(settings), env=env, text=True, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def run(self, timeout: float = 1800) -> subprocess.CompletedProcess:
+        out, err = self.proc.communicate("go\n", timeout=timeout)
+        done = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+        if done.returncode != 0:
+            tail = scrub("\n".join((err or "").strip().splitlines()[-6:]))
+            raise ManageError(f"manage.py {' '.join(self.args)} failed (postgresql): {tail}",
+                              "Read the error above; `runbook` diagnoses it in notebook 05.")
+        return done
+
+    def fresh(self) -> bool:
+        import time
+
+        return time.monotonic() - self.started < self.FRESH_SECONDS
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.communicate("", timeout=30)  # end of input: it exits, runs nothing
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 def read_setting(settings, name: str, default=None):
     """One value of the project's own settings module (e.g. USE_TZ, TIME_ZONE)."""
     code = (f"import json, importlib; m = importlib.import_module({settings.django_settings!r}); "

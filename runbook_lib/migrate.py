@@ -59,6 +59,7 @@ class Migration:
         self.profile: Profile | None = None
         self._scans = None
         self._warm = None
+        self._ahead = None
         self.results: list[dict] = []
         self.notes: list[str] = []
         self.manual: list[dict] = []
@@ -78,10 +79,20 @@ class Migration:
     # -- 1. source ---------------------------------------------------------------------------
     def take_snapshot(self) -> Path:
         """Copy the source; PRAGMA integrity_check runs in the background until the end."""
+        if self.writes and self.settings.schema == "django" and not self._ahead:
+            from .djangoproj import Ahead  # Django starts up while the source is read
+
+            self._ahead = Ahead(self.settings, "migrate", "--noinput")
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         self._integrity = source.BackgroundCheck(self.snapshot)
         return self.snapshot
+
+    def close(self) -> None:
+        """Let a `manage.py` started ahead exit without running (a step failed before it)."""
+        if self._ahead:
+            ahead, self._ahead = self._ahead, None
+            ahead.cancel()
 
     def wait_integrity(self) -> None:
         """Wait for the background PRAGMA integrity_check; raises SourceError if it failed."""
@@ -141,6 +152,7 @@ class Migration:
         except BaseException:
             if self._scans:  # queued scans are dropped; a running one ends on its own
                 self._scans.scan.cancel()
+            self.close()
             raise
         finally:
             conn.close()
@@ -175,7 +187,13 @@ class Migration:
         if self.settings.schema == "django":
             from .djangoproj import manage
 
-            manage(self.settings, "migrate", "--noinput")
+            ahead, self._ahead = self._ahead, None
+            if ahead and ahead.fresh():
+                ahead.run()
+            else:  # none, or started before a pause long enough to edit the project
+                if ahead:
+                    ahead.cancel()
+                manage(self.settings, "migrate", "--noinput")
         have = target.existing_tables(conn)
         created = set()
         with conn.cursor() as cur:
@@ -362,11 +380,14 @@ def run(settings, progress: bool = True) -> MigrationResult:
     rest = [("schema", m.prepare_target), ("profile", m.check_values), ("load", m.load),
             ("post-load", m.finish)]
     summary = None
-    for name, step in first + ([] if settings.dry_run else rest):
-        began = time.perf_counter()
-        out = step()
-        m.timings[name] = round(time.perf_counter() - began, 3)
-        summary = out if name == "load" else summary
+    try:
+        for name, step in first + ([] if settings.dry_run else rest):
+            began = time.perf_counter()
+            out = step()
+            m.timings[name] = round(time.perf_counter() - began, 3)
+            summary = out if name == "load" else summary
+    finally:
+        m.close()
     result = m.result(summary)
     result.timings = dict(m.timings)
     return result

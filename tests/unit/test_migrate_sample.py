@@ -77,3 +77,42 @@ def test_sqlite_strategy_and_rerun(fresh_db, sample):
         migrate.run(settings, progress=False)
     settings.if_exists = "replace"
     check_content(settings, migrate.run(settings, progress=False))
+
+
+def _tables(settings) -> list[str]:
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def test_migrate_started_ahead_runs_once_or_not_at_all(fresh_db, sample):
+    """`migrate` starts up (Python, django.setup) while the snapshot is taken; it runs only
+    when the schema step says so, and a run stopped before that leaves the target untouched."""
+    settings = configure(fresh_db, sample, "django")
+    m = migrate.Migration(settings, progress=False)
+    m.take_snapshot()
+    ahead = m._ahead.proc
+    m.close()  # e.g. introspection failed: the waiting process exits, migrating nothing
+    assert ahead.wait(timeout=30) == 0 and _tables(settings) == []
+    m = migrate.Migration(settings, progress=False)  # a notebook left open between cells:
+    m.take_snapshot()                                  # a fresh migrate, not the stale one
+    stale = m._ahead.proc
+    m._ahead.started -= djangoproj.Ahead.FRESH_SECONDS
+    for step in (m.introspect, m.make_plan, m.prepare_target):
+        step()
+    assert stale.wait(timeout=30) == 0 and "django_migrations" in _tables(settings)
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    settings.sqlite_path = str(Path(settings.run_dir) / "missing.sqlite3")
+    with pytest.raises(Exception, match="missing.sqlite3"):
+        migrate.run(settings, progress=False)
+    assert _tables(settings) == []
+
+
+def test_migrate_ahead_reports_failures_like_manage(fresh_db, sample):
+    settings = configure(fresh_db, sample, "django")
+    with pytest.raises(djangoproj.ManageError, match="migrate no_such_app failed.*no_such_app"):
+        djangoproj.Ahead(settings, "migrate", "no_such_app").run()
+    ahead = djangoproj.Ahead(settings, "migrate", "--noinput")
+    assert "Applying spc.0001" in ahead.run().stdout
+    assert "django_migrations" in _tables(settings)
