@@ -31,6 +31,8 @@ if os.environ["RUNBOOK_DB_ENGINE"] == "postgresql":
         "CONN_MAX_AGE": 0,
         "OPTIONS": {{"connect_timeout": 10}},
     }}}}
+    if os.environ.get("RUNBOOK_DB_SYNC") == "off":  # building the schema: see environment()
+        DATABASES["default"]["OPTIONS"]["options"] = "-c synchronous_commit=off"
 else:
     DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3",
                                "NAME": os.environ["RUNBOOK_SQLITE_PATH"]}}}}
@@ -58,8 +60,13 @@ def shim_dir(settings) -> Path:
 
 
 def environment(settings, database: str = "postgresql", sqlite_path: str | Path | None = None,
-                dbname: str | None = None) -> dict[str, str]:
-    """Child-process environment running the project against the chosen database."""
+                dbname: str | None = None, lazy_commit: bool = False) -> dict[str, str]:
+    """Child-process environment running the project against the chosen database.
+
+    lazy_commit: the session commits without waiting for the WAL flush (`synchronous_commit
+    = off`; ~0.15 s less for the sample's `migrate`, one flush per migration). Only for
+    building the target schema: a server crash then loses the run, which is marked
+    unfinished and redone from scratch by the next one."""
     project = project_dir(settings)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(shim_dir(settings)), str(project),
@@ -71,15 +78,19 @@ def environment(settings, database: str = "postgresql", sqlite_path: str | Path 
                RUNBOOK_SQLITE_PATH=str(sqlite_path or settings.sqlite_file))
     if settings.password:
         env["RUNBOOK_DB_PASSWORD"] = settings.password.reveal()
+    env.pop("RUNBOOK_DB_SYNC", None)
+    if lazy_commit:
+        env["RUNBOOK_DB_SYNC"] = "off"
     return env
 
 
 def manage(settings, *args: str, database: str = "postgresql",
            sqlite_path: str | Path | None = None, dbname: str | None = None,
-           timeout: float = 1800, stdout=None) -> subprocess.CompletedProcess:
+           timeout: float = 1800, stdout=None,
+           lazy_commit: bool = False) -> subprocess.CompletedProcess:
     """Run `python manage.py ARGS`; raise ManageError with the tail of its output on failure."""
     project = project_dir(settings)
-    env = environment(settings, database, sqlite_path, dbname)
+    env = environment(settings, database, sqlite_path, dbname, lazy_commit)
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=project, env=env,
                           text=True, timeout=timeout, stdout=stdout or subprocess.PIPE,
                           stderr=subprocess.PIPE)
@@ -105,12 +116,12 @@ class Ahead:
             "    from django.core.management import call_command\n"
             "    call_command(*{args!r}, skip_checks=False)\n")
 
-    def __init__(self, settings, *args: str) -> None:
+    def __init__(self, settings, *args: str, lazy_commit: bool = False) -> None:
         import time
 
         self.args = args
         self.started = time.monotonic()
-        env = environment(settings)
+        env = environment(settings, lazy_commit=lazy_commit)
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "shell", "-c", self.WAIT.format(args=list(args))],
             cwd=project_dir(settings), env=env, text=True, stdin=subprocess.PIPE,

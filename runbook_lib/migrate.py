@@ -82,7 +82,7 @@ class Migration:
         if self.writes and self.settings.schema == "django" and not self._ahead:
             from .djangoproj import Ahead  # Django starts up while the source is read
 
-            self._ahead = Ahead(self.settings, "migrate", "--noinput")
+            self._ahead = Ahead(self.settings, "migrate", "--noinput", lazy_commit=True)
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         self._integrity = source.BackgroundCheck(self.snapshot)
@@ -193,7 +193,7 @@ class Migration:
             else:  # none, or started before a pause long enough to edit the project
                 if ahead:
                     ahead.cancel()
-                manage(self.settings, "migrate", "--noinput")
+                manage(self.settings, "migrate", "--noinput", lazy_commit=True)
         have = target.existing_tables(conn)
         created = set()
         with conn.cursor() as cur:

@@ -116,3 +116,12 @@ def test_migrate_ahead_reports_failures_like_manage(fresh_db, sample):
     ahead = djangoproj.Ahead(settings, "migrate", "--noinput")
     assert "Applying spc.0001" in ahead.run().stdout
     assert "django_migrations" in _tables(settings)
+
+
+def test_schema_is_built_with_lazy_commits_only(fresh_db, sample):
+    """migrate's session skips the WAL flush wait; every other manage.py session does not."""
+    settings = configure(fresh_db, sample, "django")
+    code = ("from django.db import connection; cur = connection.cursor(); "
+            "cur.execute('SHOW synchronous_commit'); print(cur.fetchone()[0])")
+    assert [djangoproj.manage(settings, "shell", "-c", code, lazy_commit=lazy).stdout.split()[-1]
+            for lazy in (True, False)] == ["off", "on"]
