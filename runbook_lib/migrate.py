@@ -125,7 +125,8 @@ class Migration:
         if not self.writes:
             return ["dry_run: nothing written"]
         if self.settings.data:  # the profile scans run while the schema is built
-            self._scans = start(self.snapshot, self.plan, self.settings.workers)
+            self._scans = start(self.snapshot, self.plan, self.settings.workers,
+                                django=self.settings.schema == "django")
             if self.settings.method == "copy" and transfer.ARROW:
                 self._warm = transfer.transfer_arrow.prewarm()
         self._record(completed=False)

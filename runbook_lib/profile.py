@@ -188,25 +188,43 @@ class Pending:
     planned: dict[str, dict[tuple, str]]
 
 
-def start(snapshot: str | Path, plan: Plan, workers: int = 1) -> Pending:
-    """Start every table's scan in the background (e.g. while `migrate` builds the schema)."""
+def django_guesses(tp: TablePlan) -> dict[tuple, str]:
+    """Predicates for the PostgreSQL types Django's `migrate` will likely give columns the
+    SQLite plan maps otherwise (IntegerField → integer, JSONField → jsonb, UUIDField → uuid),
+    scanned with the others so that `collect` need not read the table again."""
+    out = {}
+    for col in tp.columns:
+        declared = col.source_type.strip().lower()
+        json = f'json_valid("{col.source_name.lower()}")' in tp.source.sql.lower()
+        guess = ("integer" if declared in ("integer", "integer unsigned") and not col.identity
+                 else "jsonb" if json else "uuid" if declared == "char(32)" else None)
+        if guess and guess != col.target_type:
+            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess)
+    return out
+
+
+def start(snapshot: str | Path, plan: Plan, workers: int = 1, django: bool = False) -> Pending:
+    """Start every table's scan in the background (e.g. while `migrate` builds the schema);
+    with `django`, also the predicates of the types `migrate` will likely choose."""
     scan, planned = Scan(snapshot, workers), {}
     for tp in plan.tables:
-        planned[tp.source_name] = conditions(tp)
+        planned[tp.source_name] = {**conditions(tp), **(django_guesses(tp) if django else {})}
         scan.submit(tp.source_name, planned[tp.source_name], tp.source.rows,
                     not tp.source.without_rowid)
     return Pending(scan, planned)
 
 
 def collect(pending: Pending, plan: Plan, workers: int = 1) -> dict[str, dict[tuple, int]]:
-    """Failing rows per table and predicate, for the types the plan holds now."""
+    """Failing rows per table and predicate, for the types the plan holds now: a predicate
+    already scanned (planned or guessed) is not scanned again."""
     counts = pending.scan.counts()
     again = Scan(pending.scan.snapshot, workers)
     for tp in plan.tables:
-        now, before = conditions(tp), pending.planned.get(tp.source_name, {})
-        have = counts.get(tp.source_name, {})
-        counts[tp.source_name] = {k: have.get(k, 0) for k in now if before.get(k) == now[k]}
-        changed = {k: c for k, c in now.items() if before.get(k) != c}
+        before, have = pending.planned.get(tp.source_name, {}), counts.get(tp.source_name, {})
+        known = {sql: have.get(k, 0) for k, sql in before.items()}
+        now = conditions(tp)
+        counts[tp.source_name] = {k: known[c] for k, c in now.items() if c in known}
+        changed = {k: c for k, c in now.items() if c not in known}
         again.submit(tp.source_name, changed, tp.source.rows, not tp.source.without_rowid)
     for table, per in again.counts().items():
         counts[table].update(per)

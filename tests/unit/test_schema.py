@@ -125,6 +125,38 @@ def test_profile_rescans_columns_whose_type_changed(tmp_path, make_settings):
                                                                             (2, "x")])]
 
 
+def test_profile_guesses_djangos_types_up_front(tmp_path, make_settings, monkeypatch):
+    """With schema: django the first scan also checks the types migrate will likely choose
+    (integer for INTEGER, jsonb for a JSON_VALID text, uuid for char(32)): no second read."""
+    import sqlite3
+
+    from runbook_lib import profile, profile_scan
+
+    path = tmp_path / "django_like.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE t ("id" integer NOT NULL PRIMARY KEY, "n" integer NOT NULL, '
+                     '"doc" text NULL CHECK ((JSON_VALID("doc") OR "doc" IS NULL)), '
+                     '"u" char(32) NOT NULL)')
+        conn.execute("PRAGMA ignore_check_constraints = ON")  # as a careless writer could
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                         [(1, 3_000_000_000, '{"a": 1}', "a0eebc999c0b4ef8bb6d6bb9bd380a11"),
+                          (2, 5, "not json", "xyz")])
+    plan = schema.plan(source.introspect(path), make_settings(django_project=""))
+    pending = profile.start(path, plan, workers=2, django=True)
+    for name, django_type in (("n", "integer"), ("doc", "jsonb"), ("u", "uuid")):
+        plan.table("t").column(name).target_type = django_type  # what migrate made
+    rescans = []
+    submit = profile_scan.Scan.submit
+    monkeypatch.setattr(profile_scan.Scan, "submit",
+                        lambda self, table, conds, *a: (rescans.append(conds),
+                                                        submit(self, table, conds, *a)))
+    prof = profile.profile(path, plan, "fail", tmp_path, 2, pending)
+    assert rescans == [{}]
+    assert sorted((b.column, b.count) for b in prof.bad) == [("doc", 1), ("n", 1), ("u", 1)]
+    # JSON_VALID in the SQL of *another* column does not make this one a JSON guess
+    assert ("guess", "n", "jsonb") not in profile.django_guesses(plan.table("t"))
+
+
 def test_bad_values_null_and_quarantine(fresh_db):
     EDGE_CASES["bad_values"](fresh_db.sqlite_file)
     fresh_db.on_bad_value = "null"
