@@ -19,10 +19,11 @@ Bar: default ≥ 2× faster than pgloader and within 1.5× of the sum of the two
 Per measure it also prints CPU seconds (this process, its children, the whole PostgreSQL
 server); `--conf name=value,...` sets server settings first (A/B comparisons).
 
-Last figures (two `--rows 1000000 --repeat 3` runs, 2 shared cores, load average 1.7–2.9,
-medians of 6 rounds; details in benchmarks/README.md): django strategy 3.81 s, sqlite
-strategy 3.56 s, read floor 1.34 s, COPY floor 1.39 s, pgloader 8.21 s → 1.40× / 1.31× the
-floor sum (bar ≤ 1.5), pgloader 2.15× / 2.31× slower (bar ≥ 2): both bars met.
+Last figures (final code, two `--rows 1000000 --repeat 3` runs on a heavily loaded shared
+host, medians of 6 rounds; every run of the round in benchmarks/README.md): django strategy
+4.21 s, sqlite strategy 4.17 s, read floor 2.04 s, COPY floor 1.58 s, pgloader 9.34 s →
+1.16× / 1.15× the floor sum (bar ≤ 1.5), pgloader 2.22× / 2.24× slower (bar ≥ 2). On
+quieter runs the django strategy sat at 1.34–1.55×, at the bar.
 """
 
 from __future__ import annotations
