@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .errors import ConfigError, RunbookError
@@ -94,6 +95,11 @@ def manage(settings, *args: str, database: str = "postgresql",
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=project, env=env,
                           text=True, timeout=timeout, stdout=stdout or subprocess.PIPE,
                           stderr=subprocess.PIPE)
+    return _checked(done, args, database)
+
+
+def _checked(done: subprocess.CompletedProcess, args, database: str):
+    """`done` itself, or ManageError with the (scrubbed) tail of its stderr."""
     if done.returncode != 0:
         tail = scrub("\n".join((done.stderr or "").strip().splitlines()[-6:]))
         raise ManageError(f"manage.py {' '.join(args)} failed ({database}): {tail}",
@@ -117,8 +123,6 @@ class Ahead:
             "    call_command(*{args!r}, skip_checks=False)\n")
 
     def __init__(self, settings, *args: str, lazy_commit: bool = False) -> None:
-        import time
-
         self.args = args
         self.started = time.monotonic()
         env = environment(settings, lazy_commit=lazy_commit)
@@ -130,15 +134,9 @@ class Ahead:
     def run(self, timeout: float = 1800) -> subprocess.CompletedProcess:
         out, err = self.proc.communicate("go\n", timeout=timeout)
         done = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
-        if done.returncode != 0:
-            tail = scrub("\n".join((err or "").strip().splitlines()[-6:]))
-            raise ManageError(f"manage.py {' '.join(self.args)} failed (postgresql): {tail}",
-                              "Read the error above; `runbook` diagnoses it in notebook 05.")
-        return done
+        return _checked(done, self.args, "postgresql")
 
     def fresh(self) -> bool:
-        import time
-
         return time.monotonic() - self.started < self.FRESH_SECONDS
 
     def cancel(self) -> None:

@@ -18,7 +18,7 @@ from .errors import MigrationError
 from .identifiers import quote_ident
 from .schema import Plan, Step
 
-__all__ = ["capture", "apply", "set_sequences", "analyze"]
+__all__ = ["capture", "apply", "set_sequences"]
 
 _CONSTRAINTS = """
 SELECT cl.relname, c.conname, c.contype, pg_get_constraintdef(c.oid), ix.relname,
@@ -204,11 +204,3 @@ def set_sequences(conn, plan: Plan) -> list[dict]:
                 out.append({"table": tp.name, "column": col, "max": top,
                             "sqlite_sequence": tp.source.sequence, "next": value + 1})
     return out
-
-
-def analyze(connect, tables: list[str], workers: int = 2) -> None:
-    sessions = Sessions(connect, workers)
-    try:
-        sessions.parallel([f"ANALYZE {quote_ident(t)}" for t in tables], workers)
-    finally:
-        sessions.close()

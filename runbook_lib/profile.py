@@ -192,10 +192,10 @@ def django_guesses(tp: TablePlan) -> dict[tuple, str]:
     """Predicates for the PostgreSQL types Django's `migrate` will likely give columns the
     SQLite plan maps otherwise (IntegerField → integer, JSONField → jsonb, UUIDField → uuid),
     scanned with the others so that `collect` need not read the table again."""
-    out = {}
+    out, sql = {}, tp.source.sql.lower()
     for col in tp.columns:
         declared = col.source_type.strip().lower()
-        json = f'json_valid("{col.source_name.lower()}")' in tp.source.sql.lower()
+        json = f'json_valid("{col.source_name.lower()}")' in sql
         guess = ("integer" if declared in ("integer", "integer unsigned") and not col.identity
                  else "jsonb" if json else "uuid" if declared == "char(32)" else None)
         if guess and guess != col.target_type:

@@ -117,10 +117,14 @@ def _check_file(path: Path) -> None:
                           "must be decrypted first with `sqlcipher` (`sqlcipher_export`).")
 
 
+def ro_uri(path: str | Path) -> str:
+    """SQLite URI opening a file read-only."""
+    return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+
+
 def connect_ro(path: str | Path) -> sqlite3.Connection:
     """Open a SQLite file read-only; it is never written, not even a checkpoint."""
-    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
 
 
 def rowid_range(conn: sqlite3.Connection, table: str) -> tuple[int, int]:

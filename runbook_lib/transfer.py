@@ -2,12 +2,12 @@
 
 A table whose column types all have an exact binary form goes through Arrow and binary COPY
 (`transfer_arrow`: C from end to end); any other table, or one that path fails on, through
-the text encoder below. Rows are encoded to COPY text by generated per-table code: NULL is `\\N`, floats are
-`repr` (shortest round-trip, bit-exact), bytea is hex. Only a string that is not printable
-or holds a backslash is escaped (`str.isprintable()` runs in C); no pass over the whole chunk
-but one search for a NUL (the profile refuses them; a safety net). Large tables are
-split by rowid range across worker processes (two cores: two encoders while the server
-parses), each slice in its own transaction; memory is bounded by the chunk size.
+the text encoder below. Rows are encoded to COPY text by generated per-table code: NULL is
+`\\N`, floats are `repr` (shortest round-trip, bit-exact), bytea is hex. Only a string that
+is not printable or holds a backslash is escaped (`str.isprintable()` runs in C); no pass
+over the whole chunk but one search for a NUL (the profile refuses them; a safety net).
+Large tables are split by rowid range across worker processes (two cores: two encoders while
+the server parses), each slice in its own transaction; memory is bounded by the chunk size.
 """
 
 from __future__ import annotations

@@ -6,14 +6,15 @@ PostgreSQL parses nothing (a float or a timestamp arrives as its eight bytes). F
 sample's measurements this is ~40 % less CPU than the text encoder (benchmarks/README.md).
 
 Binary COPY converts nothing, so a table takes this path only when every column's PostgreSQL
-type has an exact rule in `RULES` (or is numeric(p,s), see `rule_for`) and its SQLite values are known to be of one storage class:
-the profile has checked each value against its target type before the load, a text-like
-target also needs a TEXT-affinity source column (elsewhere a number could be stored as a
-number, which the driver would render as text its own way), and a `timestamp with time zone`
-needs naive values in UTC. The driver infers each column's Arrow type from its first rows,
-so the SELECT starts with a witness row of the right storage classes (then dropped): a column
-that begins with NULLs is not read as int64. Any other table, and any error on this path (a
-timestamp Arrow cannot parse exactly, say), is copied by the text encoder in `transfer`.
+type has an exact rule in `RULES` (or is numeric(p,s), see `rule_for`) and its SQLite values
+are known to be of one storage class: the profile has checked each value against its target
+type before the load, a text-like target also needs a TEXT-affinity source column (elsewhere
+a number could be stored as a number, which the driver would render as text its own way),
+and a `timestamp with time zone` needs naive values in UTC. The driver infers each column's
+Arrow type from its first rows, so the SELECT starts with a witness row of the right storage
+classes (then dropped): a column that begins with NULLs is not read as int64. Any other
+table, and any error on this path (a timestamp Arrow cannot parse exactly, say), is copied
+by the text encoder in `transfer`.
 """
 
 from __future__ import annotations
@@ -213,12 +214,11 @@ class Batches:
 
 def connect_source(snapshot: str):
     """ADBC SQLite connection to the snapshot, read-only."""
-    from pathlib import Path
-    from urllib.parse import quote
-
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
-    return adbc_sqlite.connect(f"file:{quote(str(Path(snapshot).resolve()))}?mode=ro")
+    from .source import ro_uri
+
+    return adbc_sqlite.connect(ro_uri(snapshot))
 
 
 def connect_target(connect_kwargs: dict):

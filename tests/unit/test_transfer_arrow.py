@@ -3,7 +3,6 @@ the text path loads, and that it hands a table over to the text path when it can
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from runbook_lib import db, migrate, secrets, transfer, transfer_arrow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from edge_cases import CLEAN_CASES, EDGE_CASES, assert_table_equal  # noqa: E402
+from edge_cases import CLEAN_CASES, EDGE_CASES, _make, assert_table_equal  # noqa: E402
 
 
 def run(settings, compare: bool = True, **changes):
@@ -46,11 +45,8 @@ def test_which_tables_take_the_binary_path(fresh_db):
 
 
 def _write(path: Path, script: str, rows: list[tuple]) -> None:
-    path.unlink(missing_ok=True)
-    with sqlite3.connect(path) as conn:
-        conn.executescript(script)
-        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(rows[0]))})", rows)
-    conn.close()
+    """Table `t` of `script`, holding `rows` (the edge cases' own file builder)."""
+    _make(path, script, {"t": rows})
 
 
 def test_columns_that_start_with_nulls(fresh_db):
