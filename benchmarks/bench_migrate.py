@@ -47,8 +47,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RUNBOOK_HOME", str(ROOT))
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
-from runbook_lib import migrate, server  # noqa: E402
-from runbook_lib.config import load_settings  # noqa: E402
+from runbook_lib import migrate  # noqa: E402
+from runbook_lib.core import server  # noqa: E402
+from runbook_lib.core.config import load_settings  # noqa: E402
 
 TABLE = "spc_qualitymeasurement"
 CPU: dict[str, list[float]] = {}  # CPU seconds per measure, medians reported
@@ -60,7 +61,7 @@ def sample(rows: int) -> Path:
     if not path.is_file():  # in a child process, so its memory does not count below
         began = time.perf_counter()
         path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", "import sys; from runbook_lib import demo; "
+        subprocess.run([sys.executable, "-c", "import sys; from runbook_lib.prepare import demo; "
                         "demo.build(sys.argv[1], rows=int(sys.argv[2]), force=True)",
                         str(path), str(rows)], check=True, cwd=ROOT)
         print(f"built {path.name} in {time.perf_counter() - began:.1f} s "

@@ -41,7 +41,7 @@ def peak_mb() -> tuple[float, float]:
 
 
 def sample(args, workspace: Path) -> tuple[Path, float]:
-    from runbook_lib import demo
+    from runbook_lib.prepare import demo
 
     path = Path(args.sqlite) if args.sqlite else workspace / "spc.sqlite3"
     if path.is_file():
@@ -52,8 +52,9 @@ def sample(args, workspace: Path) -> tuple[Path, float]:
 
 
 def settings_for(workspace: Path, path: Path, workers: int):
-    from runbook_lib import load_settings, server
-    from runbook_lib.demo import sample_project
+    from runbook_lib import load_settings
+    from runbook_lib.core import server
+    from runbook_lib.prepare.demo import sample_project
 
     return load_settings(target="embedded", db_port=server.free_port(), sqlite_path=str(path),
                          django_project=str(sample_project()), workers=workers,
@@ -61,7 +62,9 @@ def settings_for(workspace: Path, path: Path, workers: int):
 
 
 def measure(settings) -> dict:
-    from runbook_lib import migrate, provision, server, validate
+    from runbook_lib import migrate, validate
+    from runbook_lib.core import server
+    from runbook_lib.prepare import provision
 
     server.ensure_target(settings)
     provision.create_database(settings)
@@ -93,7 +96,7 @@ def main() -> int:
         result = {"rows": args.rows, "sample_build_s": round(built, 1), **measure(settings)}
     finally:
         if settings is not None:
-            from runbook_lib import server
+            from runbook_lib.core import server
 
             server.for_settings(settings).destroy()
         if not args.keep:

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from runbook_lib import server
-from runbook_lib.config import load_settings
+from runbook_lib.core import server
+from runbook_lib.core.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "adm-" + secrets.token_hex(8)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import server
-from runbook_lib.errors import ServerError
+from runbook_lib.core import server
+from runbook_lib.core.errors import ServerError
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from workspace import copy_project
 
-from runbook_lib import server
+from runbook_lib.core import server
 
 KNOWN_APP_PASSWORD = "AppPw-" + secrets.token_hex(6)
 KNOWN_ADMIN_PASSWORD = "AdmPw-" + secrets.token_hex(6)
@@ -27,7 +27,7 @@ class Workspace:
     env: dict
 
     def runbook(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "runbook_lib.cli", *args], cwd=self.path,
+        return subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], cwd=self.path,
                               env=self.env, capture_output=True, text=True, timeout=timeout)
 
     def run(self, *args: str, run_dir: str | None = None, **kw) -> subprocess.CompletedProcess:

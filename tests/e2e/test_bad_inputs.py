@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from runbook_lib import checks, db, provision, server
-from runbook_lib.errors import ConnectError, ProvisionError
+from runbook_lib.core import db, server
+from runbook_lib.core.errors import ConnectError, ProvisionError
+from runbook_lib.prepare import checks, provision
 
 from .conftest import make_workspace
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from workspace import copy_project
 
-from runbook_lib import server
+from runbook_lib.core import server
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 import yaml
 
-from runbook_lib import notebook_tools
-from runbook_lib.config import PARAMETERS
+from runbook_lib.app import notebook_tools
+from runbook_lib.core.config import PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -42,7 +42,7 @@ def test_exactly_one_generated_parameters_cell(path):
     cells = [c for c in read(path).cells if "parameters" in c.metadata.get("tags", [])]
     assert len(cells) == 1
     assert cells[0].source == notebook_tools.parameters_source(), \
-        "run `python -m runbook_lib.notebook_tools sync`"
+        "run `python -m runbook_lib.app.notebook_tools sync`"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -98,14 +98,14 @@ def test_readme_lists_every_notebook():
 
 def test_readme_indexes_every_install_and_provision_check():
     readme = (ROOT / "README.md").read_text()
-    sources = (ROOT / "runbook_lib" / "checks.py").read_text() + \
-        (ROOT / "runbook_lib" / "provision.py").read_text()
+    sources = (ROOT / "runbook_lib" / "prepare" / "checks.py").read_text() + \
+        (ROOT / "runbook_lib" / "prepare" / "provision.py").read_text()
     ids = set(re.findall(r'"((?:PG|DB)0\d\d)"', sources)) - {"DB000"}
     assert ids and not {i for i in ids if i not in readme}
 
 
 def test_readme_indexes_every_diagnosis():
-    from runbook_lib import diagnose
+    from runbook_lib.core import diagnose
 
     readme = (ROOT / "README.md").read_text()
     assert not [p.id for p in diagnose.CATALOGUE if f"`{p.id}`" not in readme]

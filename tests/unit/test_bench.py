@@ -6,8 +6,11 @@ import sqlite3
 
 import pytest
 
-from runbook_lib import bench, manifest
-from runbook_lib.bench_sql import SCRATCH, discover, sqlite_copy
+from runbook_lib import bench
+from runbook_lib.bench import scenarios
+from runbook_lib.bench.sql import SCRATCH, discover, sqlite_copy
+from runbook_lib.core import manifest
+from runbook_lib.core.errors import RunbookError
 
 PRODUCTS, MEASUREMENTS = 5, 300
 SQLITE_DDL = """
@@ -42,7 +45,7 @@ def spc_rows():
 
 def build_spc(settings) -> None:
     """The same small SPC data in a SQLite file and in the settings' PostgreSQL database."""
-    from runbook_lib import db
+    from runbook_lib.core import db
 
     products, values = spc_rows()
     lite = sqlite3.connect(settings.sqlite_file)
@@ -59,7 +62,7 @@ def build_spc(settings) -> None:
 
 
 def pg_state(settings) -> tuple:
-    from runbook_lib import db
+    from runbook_lib.core import db
 
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*), md5(string_agg(t::text, ',' ORDER BY id)) "
@@ -90,7 +93,7 @@ def test_benchmark_runs_every_scenario_and_leaves_data_alone(fresh_db):
     assert [r["scenario"] for r in rows] == list(bench.SCENARIOS)
     for r in rows:
         assert r["sqlite_ms"] > 0 and r["pg_ms"] > 0 and r["ratio"] > 0, r
-        assert min(r["repeats"]) >= bench.MIN_REPEATS
+        assert min(r["repeats"]) >= scenarios.MIN_REPEATS
     assert pg_state(fresh_db) == (before[0], None)  # migrated rows unchanged, scratch dropped
     assert fresh_db.sqlite_file.read_bytes() == source_bytes  # the source is never written
     frame = result.frame()
@@ -104,14 +107,14 @@ def test_benchmark_runs_every_scenario_and_leaves_data_alone(fresh_db):
 
 def test_benchmark_refuses_a_file_without_related_tables(fresh_db):
     sqlite3.connect(fresh_db.sqlite_file).executescript("CREATE TABLE lonely (id integer);")
-    with pytest.raises(bench.RunbookError) as err:
+    with pytest.raises(RunbookError) as err:
         bench.run(fresh_db, seconds=1)
     assert "foreign key" in str(err.value)
 
 
 
 def test_notes_say_where_the_guide_is_wrong():
-    from runbook_lib.bench_notes import notes
+    from runbook_lib.bench.notes import notes
 
     class Shape:
         rows, table = 10, "spc_qualitymeasurement"
@@ -129,11 +132,11 @@ def test_notes_say_where_the_guide_is_wrong():
 
 
 def test_benchmark_before_the_migration_says_so(fresh_db):
-    from runbook_lib import db
+    from runbook_lib.core import db
 
     build_spc(fresh_db)
     with db.connection(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("DROP TABLE spc_qualitymeasurement")
-    with pytest.raises(bench.BenchError) as err:
+    with pytest.raises(scenarios.BenchError) as err:
         bench.run(fresh_db, seconds=1)
     assert "03_migrate" in err.value.hint

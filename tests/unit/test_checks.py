@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from runbook_lib import checks, install_help, server
+from runbook_lib.core import server
+from runbook_lib.prepare import checks, install_help
 
 
 def by_id(rows, cid):

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import cli, server
+from runbook_lib.app import cli
+from runbook_lib.core import server
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def runbook(*args: str, env: dict | None = None, cwd: Path = ROOT, timeout: float = 120):
-    return subprocess.run([sys.executable, "-m", "runbook_lib.cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], cwd=cwd,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
 

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from runbook_lib import config
-from runbook_lib.config import PARAMETERS, load_profile, load_settings
-from runbook_lib.errors import ConfigError
+from runbook_lib.core import config
+from runbook_lib.core.config import PARAMETERS, load_profile, load_settings
+from runbook_lib.core.errors import ConfigError
 
 
 @pytest.fixture

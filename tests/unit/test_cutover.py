@@ -12,15 +12,9 @@ import psutil
 import psycopg2
 import pytest
 
-from runbook_lib import (
-    cutover,
-    demo,
-    django_checklist,
-    django_rollback,
-    django_support,
-    djangoproj,
-    manifest,
-)
+from runbook_lib.core import django_project, manifest
+from runbook_lib.cutover import checks, guide_checklist, rollback, settings_block
+from runbook_lib.prepare import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERUSER_PASSWORD = "su-pw-" + "7f3a9c2e"
@@ -35,13 +29,13 @@ def load_sample(settings, tmp_path: Path) -> None:
     if migrate is not None and hasattr(migrate, "run"):
         migrate.run(settings)
         return
-    djangoproj.manage(settings, "migrate", "--noinput")
+    django_project.manage(settings, "migrate", "--noinput")
     dump = tmp_path / "dump.json"
     with open(dump, "w") as out:
-        djangoproj.manage(settings, "dumpdata", "--exclude", "contenttypes", "--exclude",
+        django_project.manage(settings, "dumpdata", "--exclude", "contenttypes", "--exclude",
                           "auth.permission", "--exclude", "sessions", "--exclude",
                           "admin.logentry", database="sqlite", stdout=out)
-    djangoproj.manage(settings, "loaddata", str(dump))
+    django_project.manage(settings, "loaddata", str(dump))
 
 
 @pytest.fixture
@@ -70,19 +64,19 @@ def no_runserver_left() -> bool:
 
 def test_full_cutover_checklist_and_rollback(sample, pg):
     settings = sample
-    before = cutover.remember_source(settings)
+    before = checks.remember_source(settings)
     assert before["source_counts"]["spc_qualitymeasurement"] == 200
     # no superuser yet on the PostgreSQL side: the cutover creates one from the environment
     pg.execute("UPDATE auth_user SET is_superuser = false", dbname=settings.db_name)
 
-    assert django_support.write_env(settings).status == "ok"
-    assert django_support.ensure_gitignore(settings).status == "ok"
-    assert django_support.apply_settings(settings).status == "ok"
-    lint = statuses(django_support.lint_current(settings, django_support.project_environ(settings)))
+    assert settings_block.write_env(settings).status == "ok"
+    assert settings_block.ensure_gitignore(settings).status == "ok"
+    assert settings_block.apply_settings(settings).status == "ok"
+    lint = statuses(settings_block.lint_current(settings, settings_block.project_environ(settings)))
     assert lint == {"DJ010": "ok", "DJ011": "ok", "DJ012": "ok", "DJ013": "warn",
                     "DJ014": "ok", "DJ015": "ok"}  # DJANGO_SECRET_KEY / DJANGO_DEBUG unset
 
-    target = cutover.check_target(settings)
+    target = checks.check_target(settings)
     assert statuses(target) == {"DJ030": "ok", "DJ031": "ok", "DJ032": "ok", "DJ033": "ok",
                                 "DJ034": "ok", "DJ035": "ok", "DJ036": "ok", "DJ037": "ok",
                                 "DJ038": "skip"}, repr(target)
@@ -92,17 +86,17 @@ def test_full_cutover_checklist_and_rollback(sample, pg):
     assert "Channels" in by_id["DJ038"].message
     assert no_runserver_left()
 
-    items = django_checklist.checklist(settings, target)
-    assert [c.id for c in items] == list(django_checklist.ITEMS)
+    items = guide_checklist.checklist(settings, target)
+    assert [c.id for c in items] == list(guide_checklist.ITEMS)
     assert {c.id: c.status for c in items if c.status != "ok"} == {"DJ060": "skip"}, repr(items)
     assert all(set(c.details["item"]) == {"en", "ko"} for c in items)
     assert "connect to postgresql" in items[1].message
 
-    rollback = django_rollback.verify_rollback(settings)
-    assert statuses(rollback) == {"DJ075": "ok", "DJ071": "ok", "DJ072": "ok", "DJ073": "ok",
-                                  "DJ074": "ok", "DJ070": "ok", "DJ076": "warn"}, repr(rollback)
-    assert "from sqlite" in {c.id: c for c in rollback}["DJ073"].message
-    assert "auth_user +1" in {c.id: c for c in rollback}["DJ076"].message
+    back = rollback.verify_rollback(settings)
+    assert statuses(back) == {"DJ075": "ok", "DJ071": "ok", "DJ072": "ok", "DJ073": "ok",
+                                  "DJ074": "ok", "DJ070": "ok", "DJ076": "warn"}, repr(back)
+    assert "from sqlite" in {c.id: c for c in back}["DJ073"].message
+    assert "auth_user +1" in {c.id: c for c in back}["DJ076"].message
     assert no_runserver_left()
 
     text = json.dumps(manifest.read(settings.run_dir)) + repr(target) + repr(items)
@@ -112,11 +106,11 @@ def test_full_cutover_checklist_and_rollback(sample, pg):
 
 def test_restored_settings_start_on_sqlite(sample):
     settings = sample
-    django_support.write_env(settings)
-    django_support.apply_settings(settings)
-    assert django_support.restore_settings(settings) is not None
-    assert not django_support.applied(settings)
-    smoke = cutover.smoke(settings, cutover.own_environment(settings), vendor="sqlite",
+    settings_block.write_env(settings)
+    settings_block.apply_settings(settings)
+    assert settings_block.restore_settings(settings) is not None
+    assert not settings_block.applied(settings)
+    smoke = checks.smoke(settings, checks.own_environment(settings), vendor="sqlite",
                           label="restored")
     assert statuses(smoke) == {"DJ034": "ok", "DJ035": "ok", "DJ036": "ok", "DJ037": "ok"}
     assert no_runserver_left()
@@ -124,9 +118,9 @@ def test_restored_settings_start_on_sqlite(sample):
 
 def test_runserver_failure_is_reported_and_stopped(sample):
     settings = sample
-    env = djangoproj.environment(settings)
+    env = django_project.environment(settings)
     env["RUNBOOK_DB_PORT"] = "1"  # nothing listens there: check/startup fails, no hang
-    smoke = cutover.smoke(settings, {**env, "DJANGO_SETTINGS_MODULE": "no_such_settings"})
+    smoke = checks.smoke(settings, {**env, "DJANGO_SETTINGS_MODULE": "no_such_settings"})
     assert smoke[0].id == "DJ034" and smoke[0].status == "fail"
     assert no_runserver_left()
 
@@ -148,7 +142,7 @@ def test_api_statistics_match_python(sample):
         "SELECT value FROM spc_qualitymeasurement WHERE product_id = ?", (pid,))]
     conn.close()
     mean, std = statistics.fmean(values), statistics.stdev(values)
-    with cutover.running_server(settings, label="stats") as live:
+    with checks.running_server(settings, label="stats") as live:
         data = live.get_json(f"/api/products/{pid}/measurements/?limit=3")
         missing = live.get("/api/products/999999/measurements/")[0]
     assert data["database"] == "postgresql" and data["count"] == len(values)
@@ -170,16 +164,16 @@ def test_plain_sqlite_run_skips_the_django_steps(fresh_db, make_settings, pg, tm
     pg.execute(f"ALTER TABLE t OWNER TO {fresh_db.db_user}", dbname=fresh_db.db_name)
     settings = make_settings(db_name=fresh_db.db_name, db_user=fresh_db.db_user,
                              sqlite_path=str(source), language="ko")
-    cutover.remember_source(settings)
-    assert django_support.write_env(settings).status == "skip"
-    assert django_support.apply_settings(settings).status == "skip"
-    assert set(statuses(django_support.lint_proposed(settings)).values()) == {"skip"}
-    target = cutover.check_target(settings)
+    checks.remember_source(settings)
+    assert settings_block.write_env(settings).status == "skip"
+    assert settings_block.apply_settings(settings).status == "skip"
+    assert set(statuses(settings_block.lint_proposed(settings)).values()) == {"skip"}
+    target = checks.check_target(settings)
     assert set(statuses(target).values()) == {"skip"}
-    checklist = django_checklist.checklist(settings, target)
+    checklist = guide_checklist.checklist(settings, target)
     assert checklist[0].name == "PostgreSQL 서버 실행 중"
     items = statuses(checklist)
     assert items.pop("DJ050") == "ok" and items.pop("DJ053") == "ok"
     assert set(items.values()) == {"skip"}
-    rollback = statuses(django_rollback.verify_rollback(settings))
-    assert rollback == {"DJ075": "skip", "DJ070": "ok", "DJ076": "ok"}
+    back = statuses(rollback.verify_rollback(settings))
+    assert back == {"DJ075": "skip", "DJ070": "ok", "DJ076": "ok"}

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from runbook_lib import cli, demo
-from runbook_lib.config import load_settings
-from runbook_lib.errors import SourceError
+from runbook_lib.app import cli
+from runbook_lib.core.config import load_settings
+from runbook_lib.core.errors import SourceError
+from runbook_lib.prepare import demo
 
 ROWS = 3000
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")

@@ -6,7 +6,8 @@ import sqlite3
 
 import yaml
 
-from runbook_lib import db, deploy, manifest, rollback
+from runbook_lib.core import db, manifest
+from runbook_lib.operate import deploy, rollback
 
 GUIDE_COMPOSE = """
 version: '3.8'

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import psycopg2
 import pytest
 
-from runbook_lib import diagnose
-from runbook_lib.diagnose_catalogue import CATALOGUE
-from runbook_lib.errors import ConnectError, RunbookError
+from runbook_lib.core import diagnose
+from runbook_lib.core.catalogue import CATALOGUE
+from runbook_lib.core.errors import ConnectError, RunbookError
 
 # One real-world message per catalogue entry (the first three: quoted in the guide).
 PASTED = [
@@ -144,7 +144,7 @@ def test_unknown_error_keeps_its_own_hint():
 
 
 def test_connect_error_message_carries_the_diagnosis(make_settings, monkeypatch):
-    from runbook_lib import db
+    from runbook_lib.core import db
 
     monkeypatch.setenv("DB_PASSWORD", "definitely-wrong")
     settings = make_settings(db_user="postgres", db_name="postgres")
@@ -177,7 +177,7 @@ def test_catalogue_frame_lists_every_problem():
 def test_runner_failure_carries_the_diagnosis(ename, evalue, problem_id):
     from papermill.exceptions import PapermillExecutionError
 
-    from runbook_lib import runner
+    from runbook_lib.app import runner
 
     exc = PapermillExecutionError(4, 3, "cell source", ename, evalue, ["Traceback", evalue])
     error, diagnosis = runner._failure(exc, {"target": "embedded", "db_port": 55432,
@@ -189,7 +189,7 @@ def test_runner_failure_carries_the_diagnosis(ename, evalue, problem_id):
 def test_runner_failure_unknown_error_keeps_its_hint():
     from papermill.exceptions import PapermillExecutionError
 
-    from runbook_lib import runner
+    from runbook_lib.app import runner
 
     exc = PapermillExecutionError(1, 1, "", "MigrationError", "odd thing\nFix: do X", [])
     _, diagnosis = runner._failure(exc, {})
@@ -199,7 +199,7 @@ def test_runner_failure_unknown_error_keeps_its_hint():
 def test_failed_program_is_diagnosed_from_its_stderr():
     import subprocess
 
-    from runbook_lib.server import free_port, tool
+    from runbook_lib.core.server import free_port, tool
 
     with pytest.raises(subprocess.CalledProcessError) as info:
         subprocess.run([str(tool("psql")), "-h", "127.0.0.1", "-p", str(free_port()), "-c",

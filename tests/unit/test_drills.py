@@ -9,9 +9,11 @@ import sqlite3
 import psycopg2
 import pytest
 
-from runbook_lib import cli, diagnose, drills, manifest, probes, server
-from runbook_lib.config import load_settings
-from runbook_lib.errors import RunbookError
+from runbook_lib.app import cli
+from runbook_lib.core import diagnose, manifest, server
+from runbook_lib.core.config import load_settings
+from runbook_lib.core.errors import RunbookError
+from runbook_lib.troubleshoot import drills, probes
 
 ADMIN_PW = "drill-admin-pw-1"
 APP_PW = "drill-app-pw-1"
@@ -157,8 +159,8 @@ def test_cli_start_check_reset(settings, tmp_path, capsys):
 
 def test_relation_exists_with_django_migrate(settings):
     """The Django path: history of the app removed, `migrate` fails, --fake-initial fixes."""
-    from runbook_lib import djangoproj
-    from runbook_lib.drill_faults import run_admin
+    from runbook_lib.core import django_project
+    from runbook_lib.troubleshoot.faults import run_admin
 
     project = settings.root.parent / "examples" / "spc_backend"
     project = (project if project.is_dir() else
@@ -167,7 +169,7 @@ def test_relation_exists_with_django_migrate(settings):
         pytest.skip("the sample Django project is not in this checkout")
     s = load_settings(**{**settings.parameters(), "django_project": str(project),
                          "django_settings": "config.settings.dev"})
-    djangoproj.manage(s, "migrate", "spc", "--noinput")
+    django_project.manage(s, "migrate", "spc", "--noinput")
     history = "SELECT id, app, name, applied FROM django_migrations ORDER BY id"
     before = run_admin(s, history, dbname=s.db_name)
     assert drills.start(s, "relation_exists")

@@ -19,18 +19,20 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 import runbook_lib
-from runbook_lib import i18n
+from runbook_lib.core import i18n
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 LANGUAGE_KEY = re.compile(r"^[a-z]{2}$")
 # Where the messages the issue names live (install-check remedies, diagnoses, validation
 # verdicts, checklist items, the form, the report): some module of each family holds them.
-REQUIRED = ("install_help", "diagnose", "validate", "django_", "widgets", "report")
+REQUIRED = ("prepare.install_help", "core.catalogue", "validate.",
+            "cutover.", "app.widgets", "app.report")
 
 
 def modules() -> list[ModuleType]:
-    names = sorted(m.name for m in pkgutil.iter_modules(runbook_lib.__path__))
-    return [importlib.import_module(f"runbook_lib.{name}") for name in names]
+    names = sorted(m.name for m in pkgutil.walk_packages(runbook_lib.__path__, "runbook_lib.")
+                   if not m.ispkg)
+    return [importlib.import_module(name) for name in names]
 
 
 def is_text(value) -> bool:
@@ -74,7 +76,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def test_catalogues_are_found():
-    owners = {where.split(".")[1] for where, _ in MESSAGES}
+    owners = {".".join(where.split(".")[1:3]) for where, _ in MESSAGES}
     assert len(MESSAGES) >= 50
     missing = [m for m in REQUIRED if not any(o.startswith(m) for o in owners)]
     assert not missing, f"no bilingual messages found in {missing}"
@@ -99,7 +101,7 @@ def test_t_picks_the_language_and_fills_placeholders():
 def test_diagnosis_switches_language():
     values = SimpleNamespace(password_env="DB_PASSWORD", db_user="spc_user", db_name="spc_db",
                              db_host="localhost", db_port=5432, language="ko")
-    from runbook_lib.diagnose import explain
+    from runbook_lib.core.diagnose import explain
 
     ko = explain("FATAL: password authentication failed for user", values)
     en = explain("FATAL: password authentication failed for user", values, language="en")
@@ -108,7 +110,7 @@ def test_diagnosis_switches_language():
 
 
 def test_install_remedy_switches_language():
-    from runbook_lib import checks
+    from runbook_lib.prepare import checks
 
     ko = checks.check_package("no_such_module_for_i18n", "no-such-dist", "ko")
     en = checks.check_package("no_such_module_for_i18n", "no-such-dist", "en")
@@ -117,7 +119,7 @@ def test_install_remedy_switches_language():
 
 
 def test_settings_form_and_report_switch_language(make_settings, tmp_path):
-    from runbook_lib import report, widgets
+    from runbook_lib.app import report, widgets
 
     form = widgets.settings_form(make_settings(language="ko"), force=True)
     assert form.button.description == "이 설정 사용"

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import db, demo, methods, migrate, migrate_checks
-from runbook_lib.errors import MigrationError
+from runbook_lib import migrate
+from runbook_lib.core import db
+from runbook_lib.core.errors import MigrationError
+from runbook_lib.migrate import methods, stage_checks
+from runbook_lib.prepare import demo
 
 ROWS = 300
 
@@ -75,7 +78,7 @@ def test_schema_only(fresh_db, sample):
     assert m.check_values().startswith("skipped") and m.load().startswith("skipped")
     m.finish()
     assert m.result().completed
-    assert {r.id: r.status for r in migrate_checks.checks(m)}["MG003"] == "skip"
+    assert {r.id: r.status for r in stage_checks(m)}["MG003"] == "skip"
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM spc_qualitymeasurement")
         assert cur.fetchone()[0] == 0

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import db, demo, djangoproj, migrate
+from runbook_lib import migrate
+from runbook_lib.core import db, django_project
+from runbook_lib.prepare import demo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_cases import assert_table_equal  # noqa: E402
@@ -44,7 +46,7 @@ def orm_insert(settings) -> tuple[int, int]:
             "target=0.5, unit='mm'); "
             "m = Q.objects.create(product=p, sample_group=1, value=0.5, "
             "measured_at='2024-01-01T00:00:00Z', operator='t'); print(p.id, m.id)")
-    out = djangoproj.manage(settings, "shell", "-c", code).stdout.strip().splitlines()[-1].split()
+    out = django_project.manage(settings, "shell", "-c", code).stdout.strip().splitlines()[-1].split()
     return int(out[0]), int(out[1])
 
 
@@ -65,7 +67,7 @@ def test_django_strategy(fresh_db, sample):
     assert any(n.startswith("spc_product_product_c") for n in names)  # Django's own names
     product_id, _ = orm_insert(settings)
     assert product_id == top + 1
-    djangoproj.manage(settings, "migrate", "--check")  # nothing left to apply
+    django_project.manage(settings, "migrate", "--check")  # nothing left to apply
 
 
 def test_sqlite_strategy_and_rerun(fresh_db, sample):
@@ -97,7 +99,7 @@ def test_migrate_started_ahead_runs_once_or_not_at_all(fresh_db, sample):
     m = migrate.Migration(settings, progress=False)  # a notebook left open between cells:
     m.take_snapshot()                                  # a fresh migrate, not the stale one
     stale = m._ahead.proc
-    m._ahead.started -= djangoproj.Ahead.FRESH_SECONDS
+    m._ahead.started -= django_project.Ahead.FRESH_SECONDS
     for step in (m.introspect, m.make_plan, m.prepare_target):
         step()
     assert stale.wait(timeout=30) == 0 and "django_migrations" in _tables(settings)
@@ -111,9 +113,9 @@ def test_migrate_started_ahead_runs_once_or_not_at_all(fresh_db, sample):
 
 def test_migrate_ahead_reports_failures_like_manage(fresh_db, sample):
     settings = configure(fresh_db, sample, "django")
-    with pytest.raises(djangoproj.ManageError, match="migrate no_such_app failed.*no_such_app"):
-        djangoproj.Ahead(settings, "migrate", "no_such_app").run()
-    ahead = djangoproj.Ahead(settings, "migrate", "--noinput")
+    with pytest.raises(django_project.ManageError, match="migrate no_such_app failed.*no_such_app"):
+        django_project.Ahead(settings, "migrate", "no_such_app").run()
+    ahead = django_project.Ahead(settings, "migrate", "--noinput")
     assert "Applying spc.0001" in ahead.run().stdout
     assert "django_migrations" in _tables(settings)
 
@@ -123,5 +125,5 @@ def test_schema_is_built_with_lazy_commits_only(fresh_db, sample):
     settings = configure(fresh_db, sample, "django")
     code = ("from django.db import connection; cur = connection.cursor(); "
             "cur.execute('SHOW synchronous_commit'); print(cur.fetchone()[0])")
-    assert [djangoproj.manage(settings, "shell", "-c", code, lazy_commit=lazy).stdout.split()[-1]
+    assert [django_project.manage(settings, "shell", "-c", code, lazy_commit=lazy).stdout.split()[-1]
             for lazy in (True, False)] == ["off", "on"]

@@ -17,7 +17,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from runbook_lib import checks, provision, server
+from runbook_lib.core import server
+from runbook_lib.prepare import checks, provision
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORD = "pg15-" + uuid.uuid4().hex[:10]

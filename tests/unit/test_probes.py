@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbook_lib import probes
+from runbook_lib.troubleshoot import probes
 
 
 def _by_id(checks):
@@ -58,7 +58,7 @@ def test_missing_role_and_database(make_settings):
 
 
 def test_port_with_nothing_listening(make_settings):
-    from runbook_lib.server import free_port
+    from runbook_lib.core.server import free_port
 
     settings = make_settings(db_port=free_port())
     checks = probes.run(settings)

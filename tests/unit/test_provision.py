@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
-from runbook_lib import db, provision
-from runbook_lib.errors import ConfigError, ProvisionError
+from runbook_lib.core import db
+from runbook_lib.core.errors import ConfigError, ProvisionError
+from runbook_lib.prepare import provision
 
 
 def catalog(pg, role: str, name: str) -> dict:

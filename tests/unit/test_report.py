@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import manifest, report
-from runbook_lib.secrets import Secret
+from runbook_lib.app import report
+from runbook_lib.core import manifest
+from runbook_lib.core.secrets import Secret
 
 # A 1x1 PNG: enough for the report to embed.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAE"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import db, migrate, schema, source
-from runbook_lib.errors import MigrationError
+from runbook_lib import migrate
+from runbook_lib.core import db
+from runbook_lib.core.errors import MigrationError
+from runbook_lib.migrate import schema, source
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_cases import EDGE_CASES, assert_table_equal  # noqa: E402
@@ -109,7 +111,7 @@ def test_fail_stops_before_any_copy(fresh_db, pg):
 
 def test_profile_rescans_columns_whose_type_changed(tmp_path, make_settings):
     """Scans start on the planned types; a type bound later (Django's) is checked again."""
-    from runbook_lib import profile
+    from runbook_lib.migrate import profile
 
     path = tmp_path / "typed.sqlite3"
     import sqlite3
@@ -130,7 +132,7 @@ def test_profile_guesses_djangos_types_up_front(tmp_path, make_settings, monkeyp
     (integer for INTEGER, jsonb for a JSON_VALID text, uuid for char(32)): no second read."""
     import sqlite3
 
-    from runbook_lib import profile, profile_scan
+    from runbook_lib.migrate import profile, scan
 
     path = tmp_path / "django_like.sqlite3"
     with sqlite3.connect(path) as conn:
@@ -146,8 +148,8 @@ def test_profile_guesses_djangos_types_up_front(tmp_path, make_settings, monkeyp
     for name, django_type in (("n", "integer"), ("doc", "jsonb"), ("u", "uuid")):
         plan.table("t").column(name).target_type = django_type  # what migrate made
     rescans = []
-    submit = profile_scan.Scan.submit
-    monkeypatch.setattr(profile_scan.Scan, "submit",
+    submit = scan.Scan.submit
+    monkeypatch.setattr(scan.Scan, "submit",
                         lambda self, table, conds, *a: (rescans.append(conds),
                                                         submit(self, table, conds, *a)))
     prof = profile.profile(path, plan, "fail", tmp_path, 2, pending)
@@ -256,8 +258,9 @@ def test_silent_misreads_are_caught_during_copy(fresh_db):
 
 KILLED = """
 import sys, time
-from runbook_lib import migrate, transfer, transfer_arrow
-from runbook_lib.config import load_settings
+from runbook_lib import migrate
+from runbook_lib.core.config import load_settings
+from runbook_lib.migrate import transfer, transfer_binary
 slow = transfer.ChunkReader.read
 def read(self, size=-1):
     data = slow(self, size)
@@ -266,13 +269,13 @@ def read(self, size=-1):
     return data
 transfer.ChunkReader.read = read
 transfer.CHUNK_ROWS = 5
-batches = transfer_arrow.Batches.__iter__
+batches = transfer_binary.Batches.__iter__
 def stuck(self):
     for batch in batches(self):
         yield batch
         time.sleep(60)  # the binary path stuck mid-COPY too
-transfer_arrow.Batches.__iter__ = stuck
-transfer_arrow.BATCH_ROWS = 2
+transfer_binary.Batches.__iter__ = stuck
+transfer_binary.BATCH_ROWS = 2
 settings = load_settings(target="server", db_host="localhost", db_port=int(sys.argv[1]),
                          db_name=sys.argv[2], db_user=sys.argv[2], run_dir=sys.argv[3],
                          sqlite_path=sys.argv[4], django_project="", workers=1)

@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from runbook_lib.secrets import MASK, Secret, register, scrub
+from runbook_lib.core.secrets import MASK, Secret, register, scrub
 
 
 def test_secret_never_shows_its_value():

@@ -8,9 +8,9 @@ import socket
 import psycopg2
 import pytest
 
-from runbook_lib import server
-from runbook_lib.config import load_settings
-from runbook_lib.errors import ServerError
+from runbook_lib.core import server
+from runbook_lib.core.config import load_settings
+from runbook_lib.core.errors import ServerError
 
 
 def test_free_port_is_bindable():

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from runbook_lib import django_support, settings_lint
-from runbook_lib.config import load_settings
-from runbook_lib.secrets import Secret
+from runbook_lib.core.config import load_settings
+from runbook_lib.core.secrets import Secret
+from runbook_lib.cutover import settings_block, settings_lint
 
 FLAWED = '''\
 import os
@@ -118,59 +118,59 @@ def project_settings(tmp_path, monkeypatch):
 
 
 def test_star_import_is_followed(project_settings):
-    files = settings_lint.module_files(django_support.settings_file(project_settings))
+    files = settings_lint.module_files(settings_block.settings_file(project_settings))
     assert [f.name for f in files] == ["dev.py", "base.py"]
-    rows = by_id(django_support.lint_current(project_settings, environ={}))
+    rows = by_id(settings_block.lint_current(project_settings, environ={}))
     assert all(c.status == "ok" for c in rows.values())
 
 
 def test_block_diff_apply_and_restore(project_settings):
-    diff = django_support.settings_diff(project_settings)
+    diff = settings_block.settings_diff(project_settings)
     assert diff.startswith("--- a/config/settings/dev.py")
     assert '+        "CONN_MAX_AGE"' in diff and '"connect_timeout": 10' in diff
     assert "s3cret-value" not in diff and '_os.environ["SPC_TEST_PW"]' in diff
     assert ".parents[2]" in diff
-    assert django_support.apply_settings(project_settings).status == "skip"
-    assert django_support.backups(project_settings) == []
+    assert settings_block.apply_settings(project_settings).status == "skip"
+    assert settings_block.backups(project_settings) == []
     env = {"SPC_TEST_PW": "x", "DB_NAME": "a", "DB_USER": "b", "DB_HOST": "localhost",
            "DB_PORT": "5432"}
-    assert all(c.status == "ok" for c in django_support.lint_proposed(project_settings, env))
+    assert all(c.status == "ok" for c in settings_block.lint_proposed(project_settings, env))
 
     project_settings.apply_settings = True
-    result = django_support.apply_settings(project_settings)
-    file = django_support.settings_file(project_settings)
-    assert result.status == "ok" and django_support.applied(project_settings)
+    result = settings_block.apply_settings(project_settings)
+    file = settings_block.settings_file(project_settings)
+    assert result.status == "ok" and settings_block.applied(project_settings)
     assert "django.db.backends.postgresql" in file.read_text()
-    assert django_support.apply_settings(project_settings).message.endswith("already holds the block")
-    assert len(django_support.backups(project_settings)) == 1
+    assert settings_block.apply_settings(project_settings).message.endswith("already holds the block")
+    assert len(settings_block.backups(project_settings)) == 1
     compile(file.read_text(), str(file), "exec")
 
-    assert django_support.restore_settings(project_settings) is not None
+    assert settings_block.restore_settings(project_settings) is not None
     assert file.read_text() == SQLITE
 
 
 def test_replaces_existing_block_in_place():
     text = "A = 1\nDATABASES = {\n    'default': {},\n}\nB = 2\n"
-    out = django_support.proposed_text(text, "BLOCK\n")
+    out = settings_block.proposed_text(text, "BLOCK\n")
     assert out == "A = 1\nBLOCK\nB = 2\n"
 
 
 def test_env_file_is_private_and_not_overwritten(project_settings):
-    check = django_support.write_env(project_settings)
-    path = django_support.env_path(project_settings)
+    check = settings_block.write_env(project_settings)
+    path = settings_block.env_path(project_settings)
     assert check.status == "ok" and path.parent == project_settings.django_dir
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert dotenv_values(path)["SPC_TEST_PW"] == "s3cret-value"
     assert "s3cret-value" not in repr(check)
 
     path.write_text("DB_NAME=mine\nLLM_PROVIDER=demo\n")
-    check = django_support.write_env(project_settings)
+    check = settings_block.write_env(project_settings)
     assert check.status == "warn" and "DB_USER" in check.message
     assert path.read_text() == "DB_NAME=mine\nLLM_PROVIDER=demo\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
     project_settings.overwrite_env = True
-    assert django_support.write_env(project_settings).details["written"]
+    assert settings_block.write_env(project_settings).details["written"]
     values = dotenv_values(path)
     assert values["DB_NAME"] == "spc_db" and values["LLM_PROVIDER"] == "demo"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -179,8 +179,8 @@ def test_env_file_is_private_and_not_overwritten(project_settings):
 def test_gitignore_lines_once(project_settings):
     path = project_settings.django_dir / ".gitignore"
     path.write_text("*.pyc\nnode_modules/")
-    assert django_support.ensure_gitignore(project_settings).details["added"] == [
+    assert settings_block.ensure_gitignore(project_settings).details["added"] == [
         ".env", "__pycache__/"]
-    assert django_support.ensure_gitignore(project_settings).details["added"] == []
+    assert settings_block.ensure_gitignore(project_settings).details["added"] == []
     lines = path.read_text().splitlines()
     assert sorted(lines) == sorted(["*.pyc", "node_modules/", ".env", "__pycache__/"])

@@ -1,4 +1,4 @@
-from runbook_lib import db
+from runbook_lib.core import db
 
 
 def test_fresh_db_connects_as_app_role(fresh_db):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import source
-from runbook_lib.errors import SourceError
+from runbook_lib.core.errors import SourceError
+from runbook_lib.migrate import source
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_cases import EDGE_CASES, rows  # noqa: E402

@@ -13,9 +13,10 @@ import yaml
 from dotenv import dotenv_values
 from workspace import copy_project
 
-from runbook_lib import cli, server, training
-from runbook_lib.config import load_settings
-from runbook_lib.errors import ConfigError
+from runbook_lib.app import cli, training
+from runbook_lib.core import server
+from runbook_lib.core.config import load_settings
+from runbook_lib.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE_VARS = ("DB_NAME", "DB_USER", "DB_HOST", "DB_PORT", "DB_PASSWORD")

@@ -8,7 +8,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from runbook_lib import db, manifest, migrate, transfer
+from runbook_lib import migrate
+from runbook_lib.core import db, manifest
+from runbook_lib.migrate import transfer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_cases import CLEAN_CASES, EDGE_CASES, assert_table_equal  # noqa: E402

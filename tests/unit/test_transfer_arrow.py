@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import db, migrate, secrets, transfer, transfer_arrow
+from runbook_lib import migrate
+from runbook_lib.core import db, secrets
+from runbook_lib.migrate import transfer, transfer_binary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_cases import CLEAN_CASES, EDGE_CASES, _make, assert_table_equal  # noqa: E402
@@ -113,8 +115,8 @@ def test_connection_failure_falls_back_without_leaking(fresh_db, monkeypatch):
     the summary with no secret in it, and the text path loads the table."""
     wrong = "Wr0ng-" + "pass-" * 3
     secrets.register(wrong)
-    real = transfer_arrow.connect_target
-    monkeypatch.setattr(transfer_arrow, "connect_target",
+    real = transfer_binary.connect_target
+    monkeypatch.setattr(transfer_binary, "connect_target",
                         lambda kwargs: real({**kwargs, "password": wrong}))
     EDGE_CASES["tricky_text"](fresh_db.sqlite_file)
     result, paths = run(fresh_db, workers=1)
@@ -125,15 +127,15 @@ def test_connection_failure_falls_back_without_leaking(fresh_db, monkeypatch):
 
 
 def test_affinity_rules():
-    assert [transfer_arrow.affinity(t) for t in ("INTEGER", "varchar(5)", "", "BLOB",
+    assert [transfer_binary.affinity(t) for t in ("INTEGER", "varchar(5)", "", "BLOB",
                                                   "DOUBLE", "datetime", "bool")] == \
         ["INTEGER", "TEXT", "BLOB", "BLOB", "REAL", "NUMERIC", "NUMERIC"]
-    assert transfer_arrow.rule_for("character varying(50)") is transfer_arrow.RULES[
+    assert transfer_binary.rule_for("character varying(50)") is transfer_binary.RULES[
         "character varying"]
-    assert transfer_arrow.rule_for("numeric(10,2)").send == "decimal:10:2"
-    assert transfer_arrow.rule_for("numeric(20,2)") is None  # 10^18 is not exact in a double
-    assert transfer_arrow.rule_for("numeric") is None
-    assert transfer_arrow.rule_for("timestamp(3) with time zone") is None
+    assert transfer_binary.rule_for("numeric(10,2)").send == "decimal:10:2"
+    assert transfer_binary.rule_for("numeric(20,2)") is None  # 10^18 is not exact in a double
+    assert transfer_binary.rule_for("numeric") is None
+    assert transfer_binary.rule_for("timestamp(3) with time zone") is None
 
 
 def test_decimals_exact_or_text(fresh_db):

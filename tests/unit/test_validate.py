@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import psycopg2
 import pytest
 
-from runbook_lib import manifest, validate, validate_rows, validate_stream
-from runbook_lib import validate_values as values
-from runbook_lib.errors import ValidationFailed
+from runbook_lib import validate
+from runbook_lib.core import manifest
+from runbook_lib.core.errors import ValidationFailed
+from runbook_lib.validate import rows, stream, values
 
 SOURCE_DDL = """
 CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(30) NOT NULL UNIQUE);
@@ -317,9 +318,9 @@ def test_batch_mode_raises(migrated, monkeypatch):
 
 
 def test_worker_processes_find_the_same(migrated, monkeypatch):
-    monkeypatch.setattr(validate_rows, "PARALLEL_MIN_ROWS", 10)
-    monkeypatch.setattr(validate_stream, "BATCH", 7)
-    monkeypatch.setattr(validate_stream, "CHUNK", 5)
+    monkeypatch.setattr(rows, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(stream, "BATCH", 7)
+    monkeypatch.setattr(stream, "CHUNK", 5)
     alter(migrated, "DELETE FROM items WHERE id = 30; UPDATE items SET qty = 0 WHERE id = 31")
     v = verdict(validate.run(migrated), "items")
     assert (v.missing, v.changed, v.extra) == (1, 1, 0)
@@ -337,12 +338,12 @@ def test_dbname_override_writes_its_own_file(migrated, pg):
 
 
 def test_merge_skips_equal_runs_and_counts_differences():
-    spec = validate_rows.TableSpec("t", "t", "public", 1,
-                                   (validate_rows.Column("id", "id", "int"),
-                                    validate_rows.Column("v", "v", "int")))
+    spec = rows.TableSpec("t", "t", "public", 1,
+                                   (rows.Column("id", "id", "int"),
+                                    rows.Column("v", "v", "int")))
     left = [[(i, i) for i in range(0, 600)], [(i, i) for i in range(600, 1000)]]
     right = [[(i, i if i != 500 else -1) for i in range(0, 1000) if i != 10] + [(1000, 0)]]
-    diff = validate_rows.merge(iter(left), iter(right), spec, limit=10)
+    diff = rows.merge(iter(left), iter(right), spec, limit=10)
     assert (diff.missing, diff.changed, diff.extra) == (1, 1, 1)
     assert diff.samples == [("missing", (10,)), ("changed", (500,)), ("extra", (1000,))]
 
@@ -392,15 +393,15 @@ def test_verdicts_in_korean(migrated):
 
 
 def test_many_differing_chunks_are_merged_whole(migrated, monkeypatch):
-    monkeypatch.setattr(validate_stream, "CHUNK", 2)
-    monkeypatch.setattr(validate_rows, "MAX_RANGES", 1)
+    monkeypatch.setattr(stream, "CHUNK", 2)
+    monkeypatch.setattr(rows, "MAX_RANGES", 1)
     alter(migrated, "UPDATE items SET qty = 0 WHERE id IN (3, 20, 37)")
     v = verdict(validate.run(migrated), "items")
     assert (v.changed, v.missing, v.extra, v.source_rows) == (3, 0, 0, 40)
 
 
 def test_multiset_in_bounded_passes(migrated, monkeypatch):
-    monkeypatch.setattr(validate_rows, "MULTISET_PASS_ROWS", 1)
+    monkeypatch.setattr(rows, "MULTISET_PASS_ROWS", 1)
     alter(migrated, "UPDATE tags SET n = 5 WHERE name = 'b'")
     v = verdict(validate.run(migrated), "tags")
     assert (v.missing, v.extra, v.source_rows, v.target_rows) == (1, 1, 3, 3)

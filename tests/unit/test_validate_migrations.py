@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import db, demo, migrate, validate
-from runbook_lib.errors import ValidationFailed
+from runbook_lib import migrate, validate
+from runbook_lib.core import db
+from runbook_lib.core.errors import ValidationFailed
+from runbook_lib.prepare import demo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_cases import CLEAN_CASES, EDGE_CASES  # noqa: E402

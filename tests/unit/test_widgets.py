@@ -8,8 +8,9 @@ import os
 import pytest
 from conftest import APP_PASSWORD
 
-from runbook_lib import db, widgets
-from runbook_lib.config import load_settings
+from runbook_lib.app import widgets
+from runbook_lib.core import db
+from runbook_lib.core.config import load_settings
 
 
 def test_batch_mode_returns_none_and_never_waits(monkeypatch):

@@ -1,0 +1,56 @@
+"""The `runbook` command: each subcommand lives in the module named for what it does.
+
+A module serving a subcommand defines `configure(parser)` and `command(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..core.errors import RunbookError
+from ..core.secrets import scrub
+
+COMMANDS = {
+    "run": ("runbook_lib.app.runner", "execute the stage notebooks headlessly"),
+    "server": ("runbook_lib.app.server_cli", "start, stop or inspect the embedded PostgreSQL"),
+    "demo-data": ("runbook_lib.prepare.demo", "build the sample SPC SQLite database"),
+    "drill": ("runbook_lib.troubleshoot.drills", "fault drills for training (embedded server only)"),
+    "training": ("runbook_lib.app.training", "per-trainee workspaces"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.configure(sp)
+        sp.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args._module.command(args)
+    except RunbookError as exc:
+        print(f"error: {scrub(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

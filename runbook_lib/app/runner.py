@@ -1,0 +1,173 @@
+"""`runbook run`: execute the stage notebooks in order through papermill, headlessly."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core import manifest, paths
+from ..core.config import check_parameters, load_profile
+from ..core.errors import ConfigError
+from ..core.secrets import scrub
+
+
+@dataclass
+class StageResult:
+    stage: str
+    notebook: str
+    status: str = "pending"
+    duration_s: float = 0.0
+    error: dict | None = None
+    diagnosis: dict | None = None
+    html: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def notebooks() -> list[Path]:
+    return sorted((paths.project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(only: str | None) -> list[Path]:
+    books = notebooks()
+    if not only:
+        return books
+    wanted = [w.strip() for w in only.split(",") if w.strip()]
+    chosen = [b for b in books if any(b.name.startswith(w) for w in wanted)]
+    known = ", ".join(b.name[:2] for b in books)
+    missing = [w for w in wanted if not any(b.name.startswith(w) for b in books)]
+    if missing:
+        raise ConfigError(f"--only names unknown stage(s) {', '.join(missing)}.",
+                          f"Known stages: {known}.")
+    return chosen
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"-p {pair!r} is not name=value.", "Write -p name=value.")
+        name, raw = pair.split("=", 1)
+        out[name.strip()] = yaml.safe_load(raw) if raw != "" else ""
+    return check_parameters(out)
+
+
+def _kernel_manager():
+    """Kernels talk over unix sockets (IPC), not loopback TCP: other local users cannot
+    connect to a kernel that holds the database passwords in memory."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(transport="ipc", **kwargs)
+
+    return IPCKernelManager
+
+
+def _execute(book: Path, out: Path, params: dict) -> None:
+    import papermill
+
+    papermill.execute_notebook(str(book), str(out), parameters=params, cwd=str(book.parent),
+                               kernel_name="python3", progress_bar=False, log_output=False,
+                               kernel_manager_class=_kernel_manager())
+
+
+def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
+    from types import SimpleNamespace
+
+    from ..core.diagnose import explain
+
+    cell = getattr(exc, "exec_count", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = scrub(str(getattr(exc, "evalue", exc)))
+    error = {"cell": cell, "cell_index": getattr(exc, "cell_index", None), "type": ename,
+             "message": evalue}
+    diagnosis = explain(f"{ename}: {evalue}", SimpleNamespace(**params)).as_dict()
+    return error, diagnosis
+
+
+def _render_html(executed: Path) -> str:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    target = executed.with_suffix(".html")
+    target.write_text(scrub(body), encoding="utf-8")
+    return target.name
+
+
+def run(params_file: str, only: str | None = None, run_dir: str | None = None,
+        overrides: list[str] | None = None, out=sys.stdout) -> int:
+    """Run the stages; return the exit status (0 only when every stage that ran is ok)."""
+    params = load_profile(params_file)
+    params.update(parse_overrides(overrides or []))
+    books = select(only)
+    run_id = paths.new_run_id()
+    folder = paths.resolve(run_dir) if run_dir else paths.runs_dir() / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    params["run_dir"] = str(folder)
+    os.environ.update(RUNBOOK_HOME=str(paths.project_root()), RUNBOOK_BATCH="1")
+    summary = {"run_id": folder.name, "params_file": str(params_file), "status": "running",
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": []}
+    print(f"run {folder.name}: {len(books)} stage(s), results in {folder}", file=out)
+    failed = None
+    for book in books:
+        result = StageResult(stage=book.stem[:2], notebook=book.name)
+        started = time.perf_counter()
+        try:
+            _execute(book, folder / book.name, params)
+            recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
+            result.status = recorded.get("status", "ok")
+            result.details = {k: v for k, v in recorded.items() if k != "status"}
+        except Exception as exc:  # papermill or kernel failure: record, diagnose, stop
+            result.status = "failed"
+            result.error, result.diagnosis = _failure(exc, params)
+            failed = result
+        result.duration_s = round(time.perf_counter() - started, 2)
+        if (folder / book.name).exists():
+            result.html = _render_html(folder / book.name)
+        summary["stages"].append(asdict(result))
+        _write_summary(folder, summary)
+        print(f"  [{result.status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
+        if failed:
+            break
+    summary["status"] = "failed" if failed else "ok"
+    summary["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _write_summary(folder, summary)
+    from .report import write_report
+
+    report = write_report(folder, summary)
+    if failed:
+        err, diag = failed.error, failed.diagnosis
+        print(f"\nFAILED: notebook {failed.notebook}, cell {err['cell']}: "
+              f"{err['type']}: {err['message']}", file=out)
+        print(f"Diagnosis [{diag['problem']}]: {diag['title']}\nFix: {diag['fix']}", file=out)
+    print(f"report: {report}", file=out)
+    return 1 if failed else 0
+
+
+def _write_summary(folder: Path, summary: dict) -> None:
+    text = scrub(json.dumps(summary, indent=2, default=str))
+    (folder / "summary.json").write_text(text, encoding="utf-8")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", required=True, help="parameters profile (YAML)")
+    parser.add_argument("--only", help="comma-separated stage numbers, e.g. 01,02")
+    parser.add_argument("--run-dir", help="folder for this run (default runs/<run_id>)")
+    parser.add_argument("-p", dest="overrides", action="append", default=[],
+                        metavar="NAME=VALUE", help="override one parameter")
+
+
+def command(args: argparse.Namespace) -> int:
+    return run(args.params, args.only, args.run_dir, args.overrides)
+
+
+__all__ = ["StageResult", "notebooks", "select", "parse_overrides", "run", "configure", "command"]

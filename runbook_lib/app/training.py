@@ -1,0 +1,190 @@
+"""`runbook training start|reset --trainee NAME`: one workspace and database per trainee.
+
+A workspace `training/<name>/` holds a fresh copy of the notebooks, the parameter profiles
+and the sample SPC project, a `.env` (the guide's `DB_*` variables, mode 600) so the
+notebooks' defaults point at the trainee's own database `spc_<name>` and role
+`spc_<name>_user`, and `parameters/trainee.yaml` for `runbook run`. Its `.runbook` links to
+the project's, so every trainee shares the one embedded server and its admin secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets as _random
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from dotenv import dotenv_values
+
+from ..core import db, paths, server
+from ..core.config import Settings, load_profile, load_settings
+from ..core.errors import ConfigError
+from ..core.identifiers import quote_ident
+from ..core.results import require_ok
+from ..core.secrets import register
+from ..prepare import provision
+
+FOLDER = "training"
+COPIED = ("notebooks", "parameters", "examples")
+SKIP = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.sqlite3-*", "*.pyc",
+                              "runs", ".runbook", ".env")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+@dataclass(frozen=True)
+class Trainee:
+    """Where one trainee works: workspace folder, database, role, password variable."""
+
+    name: str
+    workspace: Path
+    db_name: str
+    db_user: str
+
+
+def check_trainee(name: str) -> str:
+    """A trainee name is a lower-case identifier (it names a folder, a database and a role)."""
+    if not _NAME.match(name or ""):
+        raise ConfigError(
+            f"Trainee name {name!r} is not a plain lower-case identifier.",
+            "Use 1-30 lower-case letters, digits or underscores, starting with a letter, "
+            "e.g. --trainee kim_minjun.")
+    return name
+
+
+def trainee(name: str) -> Trainee:
+    name = check_trainee(name)
+    return Trainee(name, paths.project_root() / FOLDER / name, f"spc_{name}", f"spc_{name}_user")
+
+
+def trainee_settings(who: Trainee, profile: str, password: str) -> Settings:
+    """The trainer's profile pointed at the trainee's database, with the trainee's password."""
+    env = f"RUNBOOK_TRAINEE_{who.name.upper()}_PASSWORD"
+    os.environ[env] = password
+    register(password)
+    return load_settings(profile=profile, db_name=who.db_name, db_user=who.db_user,
+                         password_env=env)
+
+
+def copy_workspace(who: Trainee) -> None:
+    """A fresh copy of the notebooks, profiles and sample project (the old one removed)."""
+    root = paths.project_root()
+    if who.workspace.is_symlink():
+        raise ConfigError(f"{who.workspace} is a symbolic link; refusing to replace it.",
+                          "Remove the link by hand, then run the command again.")
+    shutil.rmtree(who.workspace, ignore_errors=True)
+    who.workspace.mkdir(parents=True)
+    for name in COPIED:
+        if (root / name).is_dir():
+            shutil.copytree(root / name, who.workspace / name, ignore=SKIP)
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    (who.workspace / ".runbook").symlink_to(paths.state_dir(), target_is_directory=True)
+
+
+def ensure_sample(who: Trainee, settings: Settings) -> Path:
+    """The trainee's own copy of the sample SPC database (built when the project has none)."""
+    from ..prepare import demo
+
+    relative = Path(settings.sqlite_path)
+    target = relative if relative.is_absolute() else who.workspace / relative
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        demo.build(target, rows=settings.demo_rows, force=True)
+    return target
+
+
+def write_env(who: Trainee, settings: Settings, password: str) -> Path:
+    """`.env` (mode 600): the guide's DB_* variables for the trainee's database."""
+    file = who.workspace / ".env"
+    lines = [f"DB_NAME={who.db_name}", f"DB_USER={who.db_user}", f"DB_PASSWORD={password}",
+             f"DB_HOST={settings.db_host}", f"DB_PORT={settings.db_port}"]
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# written by `runbook training`; never commit this file\n")
+        fh.write("\n".join(lines) + "\n")
+    return file
+
+
+def write_profile(who: Trainee, profile: str, settings: Settings) -> Path:
+    """`parameters/trainee.yaml`: the trainer's profile aimed at the trainee's database."""
+    values = load_profile(profile)
+    values.update(db_name=who.db_name, db_user=who.db_user, db_host=settings.db_host,
+                  db_port=settings.db_port, target=settings.target)
+    values.pop("run_dir", None)
+    values.pop("password_env", None)
+    file = who.workspace / "parameters" / "trainee.yaml"
+    header = f"# Trainee {who.name}: own database {who.db_name}, role {who.db_user}.\n"
+    file.write_text(header + yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
+    return file
+
+
+def drop_database(settings: Settings) -> None:
+    """Drop the trainee's database and role (reset only)."""
+    with db.connection(settings, admin=True, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(settings.db_name)} WITH (FORCE)")
+        cur.execute(f"DROP ROLE IF EXISTS {quote_ident(settings.db_user)}")
+
+
+def existing_password(who: Trainee) -> str | None:
+    """The password of a workspace that already exists (start keeps the trainee's work)."""
+    file = who.workspace / ".env"
+    return dotenv_values(file).get("DB_PASSWORD") if file.is_file() else None
+
+
+def prepare(name: str, profile: str, reset: bool = False) -> tuple[Trainee, Settings, bool]:
+    """Start (or reset) a trainee: server up, database and role, workspace; True if fresh."""
+    who = trainee(name)
+    kept = None if reset else existing_password(who)
+    password = kept or _random.token_urlsafe(18)
+    settings = trainee_settings(who, profile, password)
+    server.ensure_target(settings)
+    if reset:
+        drop_database(settings)
+    require_ok(provision.create_database(settings))
+    if kept:
+        return who, settings, False
+    copy_workspace(who)
+    ensure_sample(who, settings)
+    write_env(who, settings, password)
+    write_profile(who, profile, settings)
+    return who, settings, True
+
+
+def instructions(who: Trainee, settings: Settings) -> str:
+    """How to open the workspace: the `make lab` equivalent, and a batch run."""
+    bin_dir = Path(sys.executable).parent
+    ws = who.workspace
+    return (f"Trainee {who.name} is ready.\n"
+            f"  workspace: {ws}\n"
+            f"  database:  {settings.dsn()}  (password in {ws / '.env'})\n"
+            "Open the notebooks in JupyterLab:\n"
+            f"  cd {ws} && RUNBOOK_HOME=$PWD {bin_dir / 'jupyter'} lab notebooks/\n"
+            "Or run every stage headlessly:\n"
+            f"  cd {ws} && RUNBOOK_HOME=$PWD {bin_dir / 'runbook'} run "
+            "--params parameters/trainee.yaml\n"
+            f"Start again from scratch: runbook training reset --trainee {who.name}")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("start", "reset"),
+                        help="start: create the workspace; reset: back to the start")
+    parser.add_argument("--trainee", required=True, metavar="NAME",
+                        help="lower-case identifier, e.g. kim_minjun")
+    parser.add_argument("--params", default="parameters/training.yaml",
+                        help="trainer's profile (default parameters/training.yaml)")
+
+
+def command(args: argparse.Namespace) -> int:
+    who, settings, fresh = prepare(args.trainee, args.params, reset=args.action == "reset")
+    if not fresh:
+        print(f"{who.workspace} already exists and was kept (its database is ready); "
+              f"`runbook training reset --trainee {who.name}` starts it over.")
+    print(instructions(who, settings))
+    return 0
+
+
+__all__ = ["check_trainee", "trainee", "prepare", "instructions", "Trainee"]

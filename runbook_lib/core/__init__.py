@@ -1,0 +1,12 @@
+"""The core every stage stands on; it imports no stage package and nothing of the app layer.
+
+`config` (parameters, `Settings`), `secrets` (masked values, `scrub`), `errors` (the exception
+tree), `diagnose` + `catalogue` (any exception → a known problem and its fix), `db`
+(connections that fail with a diagnosis), `server` (the embedded PostgreSQL, client tools),
+`django_project` (runs the project's `manage.py`), `results` (checks), `manifest` (state
+between stages), `i18n`, `paths`, `identifiers`, `hba` (pg_hba.conf address rules).
+Import the modules by name: `from runbook_lib.core import db, server`.
+"""
+
+__all__ = ["catalogue", "config", "db", "diagnose", "django_project", "errors", "hba", "i18n",
+           "identifiers", "manifest", "paths", "results", "secrets", "server"]

@@ -1,0 +1,47 @@
+"""Where things live: the project root, the runbook's private state, the run folders."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from secrets import token_hex
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # runbook_lib/
+
+
+def project_root() -> Path:
+    """The runbook checkout: $RUNBOOK_HOME, else the nearest folder holding notebooks/."""
+    env = os.environ.get("RUNBOOK_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "notebooks").is_dir() and (folder / "parameters").is_dir():
+            return folder
+    source_checkout = PACKAGE_DIR.parent
+    if (source_checkout / "notebooks").is_dir():
+        return source_checkout
+    return here
+
+
+def state_dir() -> Path:
+    """`.runbook/`: embedded server data and generated secrets (never committed)."""
+    return project_root() / ".runbook"
+
+
+def runs_dir() -> Path:
+    return project_root() / "runs"
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + token_hex(2)
+
+
+def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
+    """A path from a parameter: absolute as given, relative to the project root otherwise."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base or project_root()) / p
+
+
+__all__ = ["PACKAGE_DIR", "project_root", "state_dir", "runs_dir", "new_run_id", "resolve"]

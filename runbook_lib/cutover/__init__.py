@@ -1,0 +1,15 @@
+"""Stage 06: switch the Django project to PostgreSQL and prove it, with the way back.
+
+`settings_block` (the DATABASES block, `.env`, `.gitignore`), `settings_lint` (the guide's
+settings and the project's own, linted), `check_target` / `record` / `remember_source`
+(manage.py checks, superuser, a live runserver smoke test), `checklist` (guide_checklist: the guide's
+checklist as checks), `verify_rollback` / `left_behind` (the rollback to SQLite, proven).
+"""
+
+from . import settings_block, settings_lint
+from .checks import check_target, record, remember_source
+from .guide_checklist import checklist
+from .rollback import left_behind, verify_rollback
+
+__all__ = ["settings_block", "settings_lint", "check_target", "record", "remember_source",
+           "checklist", "verify_rollback", "left_behind"]

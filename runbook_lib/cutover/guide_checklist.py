@@ -1,0 +1,125 @@
+"""The guide's verification checklist (검증 체크리스트) as one table of automated checks.
+
+Each item is ok / fail / skip with its evidence; most reuse the results of
+`checks.check_target`, the rest (server, settings, data) are checked here.
+"""
+
+from __future__ import annotations
+
+from ..core import db, manifest
+from ..core.errors import RunbookError
+from ..core.i18n import t
+from ..core.results import Check, CheckTable, table
+from . import checks, settings_block
+
+ITEMS = {
+    "DJ050": {"en": "PostgreSQL server running", "ko": "PostgreSQL 서버 실행 중"},
+    "DJ051": {"en": "Django settings changed", "ko": "Django settings.py 변경 완료"},
+    "DJ052": {"en": "python manage.py migrate succeeded", "ko": "python manage.py migrate 성공"},
+    "DJ053": {"en": "Data loaded", "ko": "데이터 로드 완료"},
+    "DJ054": {"en": "Superuser created", "ko": "Superuser 생성"},
+    "DJ055": {"en": "Server starts (runserver)", "ko": "서버 시작 (runserver)"},
+    "DJ056": {"en": "Admin page answers", "ko": "Admin 페이지 접속"},
+    "DJ057": {"en": "Product data", "ko": "제품 데이터 확인"},
+    "DJ058": {"en": "Measurement data", "ko": "측정 데이터 확인"},
+    "DJ059": {"en": "API endpoints", "ko": "API 엔드포인트 테스트"},
+    "DJ060": {"en": "WebSocket connection", "ko": "WebSocket 연결 테스트"},
+}
+FROM_TARGET = {"DJ054": "DJ033", "DJ055": "DJ034", "DJ056": "DJ035", "DJ057": "DJ036",
+               "DJ058": "DJ037", "DJ060": "DJ038"}
+NOT_RUN = ("fail", "not checked: an earlier step failed")
+
+
+def _server(settings) -> tuple[str, str]:
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SHOW server_version")
+        version = cur.fetchone()[0]
+    return "ok", f"PostgreSQL {version} answers at {settings.dsn()}"
+
+
+VENDOR = ("from django.db import connection as c; "
+          "print(c.vendor, c.settings_dict['NAME'], c.settings_dict.get('CONN_MAX_AGE'))")
+
+
+def _settings_changed(settings) -> tuple[str, str]:
+    if not settings_block.has_project(settings):
+        return "skip", settings_block.NO_PROJECT
+    file = settings_block.settings_file(settings)
+    if not settings_block.applied(settings):
+        return "skip", (f"{file.name} still uses its old DATABASES (apply_settings: false); the "
+                        "runbook ran the project on PostgreSQL through its settings shim")
+    out = checks.run_manage(settings, "shell", "-c", VENDOR,
+                             env=checks.own_environment(settings)).stdout.split()
+    vendor, name, age = out[-3:]
+    status = "ok" if vendor == "postgresql" else "fail"
+    return status, (f"{file.name} holds the PostgreSQL block; the project's own settings "
+                    f"connect to {vendor} database {name} (CONN_MAX_AGE {age})")
+
+
+def _migrated(target: dict[str, Check]) -> tuple[str, str]:
+    steps = [target[k] for k in ("DJ031", "DJ032") if k in target]
+    if len(steps) < 2:
+        return NOT_RUN
+    statuses = {c.status for c in steps}
+    status = "fail" if "fail" in statuses else "skip" if statuses == {"skip"} else "ok"
+    return status, "; ".join(c.message for c in steps)
+
+
+def _data_loaded(settings) -> tuple[str, str]:
+    source = checks.source_counts(settings.sqlite_file)
+    target = checks.target_counts(settings, list(source))
+    missing = [n for n, c in target.items() if c is None]
+    short = [f"{n} {target[n]}/{source[n]}" for n in source
+             if target[n] is not None and target[n] < source[n]]
+    verdict = manifest.read(settings.run_dir).get("validation", {}).get("ok")
+    if missing or short or verdict is False:
+        detail = "; ".join(filter(None, [missing and f"missing tables: {', '.join(missing)}",
+                                         short and f"fewer rows: {', '.join(short)}",
+                                         verdict is False and "stage 04 validation failed"]))
+        return "fail", detail
+    rows = sum(source.values())
+    checked = " and stage 04 validation ok" if verdict else ""
+    return "ok", f"{len(source)} tables, {rows} source rows all in PostgreSQL{checked}"
+
+
+def _api(target: dict[str, Check]) -> tuple[str, str]:
+    steps = [target.get("DJ036"), target.get("DJ037")]
+    if None in steps:
+        return NOT_RUN
+    statuses = {c.status for c in steps}
+    status = "fail" if "fail" in statuses else "skip" if statuses == {"skip"} else "ok"
+    return status, " | ".join(c.message.split(" → ")[0] + " → " + c.status for c in steps)
+
+
+def _item(check_id: str, settings, status: str, evidence: str, hint: str = "") -> Check:
+    item = ITEMS[check_id]
+    return Check(check_id, t(item, settings.language), status, evidence, hint,
+                 {"item": dict(item)})
+
+
+def _guarded(settings, check_id: str, step) -> Check:
+    try:
+        status, evidence = step()
+    except RunbookError as exc:
+        return _item(check_id, settings, "fail", exc.message, exc.hint)
+    return _item(check_id, settings, status, evidence)
+
+
+def checklist(settings, target_checks) -> CheckTable:
+    """The guide's eleven checklist items, from `checks.check_target`'s results and probes."""
+    target = {c.id: c for c in target_checks}
+    rows = [_guarded(settings, "DJ050", lambda: _server(settings)),
+            _guarded(settings, "DJ051", lambda: _settings_changed(settings)),
+            _item("DJ052", settings, *_migrated(target)),
+            _guarded(settings, "DJ053", lambda: _data_loaded(settings))]
+    for check_id in ("DJ054", "DJ055", "DJ056", "DJ057", "DJ058", "DJ059", "DJ060"):
+        if check_id == "DJ059":
+            rows.append(_item(check_id, settings, *_api(target)))
+            continue
+        found = target.get(FROM_TARGET[check_id])
+        rows.append(_item(check_id, settings, found.status, found.message, found.hint)
+                    if found else _item(check_id, settings, *NOT_RUN))
+    return table(rows)
+
+
+__all__ = ["ITEMS", "checklist"]

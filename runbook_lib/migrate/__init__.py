@@ -1,0 +1,17 @@
+"""Stage 03: a consistent snapshot of the SQLite file copied into PostgreSQL.
+
+`Migration` runs the steps one by one (snapshot, introspect, plan, target, value profile,
+load, keys/indexes/FKs/sequences) and `run(settings)` runs them all; `stage_checks` turns a
+finished migration into the MG0xx checks; `rules_frame` is the type-mapping table users read.
+Inside: `source` (snapshot, introspection), `schema` (type rules, DDL plan), `profile` +
+`scan` (bad values before the copy), `transfer` (COPY workers, text path) +
+`transfer_binary` (Arrow and binary COPY), `postload`, `target` (run bookkeeping in the
+target), `methods` (loaddata, pgloader), `checks`.
+"""
+
+from .checks import stage_checks
+from .schema import TYPE_RULES, rules_frame
+from .steps import Migration, MigrationResult, run, source_timezone
+
+__all__ = ["Migration", "MigrationResult", "run", "source_timezone", "stage_checks",
+           "rules_frame", "TYPE_RULES"]

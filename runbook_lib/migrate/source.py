@@ -1,0 +1,324 @@
+"""The SQLite source: a consistent snapshot (backup API, WAL-safe) and full introspection.
+
+The user's file is opened read-only (`mode=ro`), so its bytes and mtime never change and a
+live application can keep writing; committed pages still in the `-wal` file are part of the
+snapshot. Everything else reads the snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import re
+import shutil
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from ..core.errors import SourceError
+from ..core.identifiers import quote_ident
+
+__all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
+           "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck"]
+
+SNAPSHOT_NAME = "snapshot.sqlite3"
+HEADER = b"SQLite format 3\x00"
+_AUTOINC = re.compile(r"\bAUTOINCREMENT\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column as SQLite declares it (hidden: 0 normal, 2/3 generated virtual/stored)."""
+
+    name: str
+    declared_type: str
+    notnull: bool
+    default: str | None
+    pk: int
+    hidden: int = 0
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str
+    on_update: str
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index; origin 'c' (CREATE INDEX), 'u' (UNIQUE constraint) or 'pk'."""
+
+    name: str
+    columns: tuple[str | None, ...]
+    unique: bool
+    origin: str
+    partial: bool
+    sql: str | None
+    descending: tuple[bool, ...] = ()
+
+    @property
+    def expression(self) -> bool:
+        return None in self.columns
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[Column]
+    primary_key: list[str]
+    without_rowid: bool
+    autoincrement: bool
+    sequence: int | None
+    foreign_keys: list[ForeignKey]
+    indexes: list[Index]
+    rows: int
+    sql: str
+
+    @property
+    def rowid_alias(self) -> str | None:
+        """The INTEGER PRIMARY KEY column that is the rowid, if any."""
+        if self.without_rowid or len(self.primary_key) != 1:
+            return None
+        col = self.column(self.primary_key[0])
+        return col.name if col.declared_type.strip().upper() == "INTEGER" else None
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass
+class SourceSchema:
+    path: str
+    tables: list[Table]
+    views: dict[str, str] = field(default_factory=dict)
+    triggers: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise SourceError(f"The SQLite source file {path} does not exist.",
+                          "Set sqlite_path to your project's database file (db.sqlite3).")
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head != HEADER:
+        what = "is empty" if not head else "is not a SQLite 3 database (or it is encrypted)"
+        raise SourceError(f"{path} {what}.",
+                          "Point sqlite_path at the real db.sqlite3; an encrypted (SQLCipher) file "
+                          "must be decrypted first with `sqlcipher` (`sqlcipher_export`).")
+
+
+def ro_uri(path: str | Path) -> str:
+    """SQLite URI opening a file read-only."""
+    return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+
+
+def connect_ro(path: str | Path) -> sqlite3.Connection:
+    """Open a SQLite file read-only; it is never written, not even a checkpoint."""
+    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
+
+
+def rowid_range(conn: sqlite3.Connection, table: str) -> tuple[int, int]:
+    """min(rowid), max(rowid): two subqueries, each O(log n) (both in one SELECT scan it all)."""
+    name = quote_ident(table)
+    return conn.execute(f"SELECT (SELECT min(rowid) FROM {name}), "
+                        f"(SELECT max(rowid) FROM {name})").fetchone()
+
+
+def _wal_mode(path: Path) -> bool:
+    """Header bytes 18-19 are 2 in WAL mode (1: rollback journal)."""
+    with open(path, "rb") as fh:
+        fh.seek(18)
+        return fh.read(2) == b"\x02\x02" or Path(str(path) + "-wal").exists()
+
+
+def _copy_locked(src_path: Path, dest: Path) -> None:
+    """Rollback-journal file: copy its bytes while a read transaction blocks writers."""
+    src = connect_ro(src_path)
+    try:
+        src.execute("BEGIN")
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
+        shutil.copyfile(src_path, dest)
+        src.execute("COMMIT")
+    finally:
+        src.close()
+
+
+def _backup(src_path: Path, dest: Path) -> None:
+    """WAL file: SQLite's backup API, which includes the commits still in the -wal file."""
+    src = connect_ro(src_path)
+    out = sqlite3.connect(dest)
+    try:
+        out.execute("PRAGMA synchronous=OFF")
+        out.execute("PRAGMA journal_mode=OFF")
+        src.backup(out)
+        out.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        out.close()
+        src.close()
+
+
+def integrity_check(path: str | Path) -> None:
+    """PRAGMA integrity_check on the snapshot; raise SourceError listing the first problems."""
+    conn = connect_ro(path)
+    try:  # through mmap (read-only file): ~8 % less CPU than a read() per page
+        conn.execute("PRAGMA mmap_size = 1073741824")
+        verdict = conn.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        conn.close()
+    if verdict != [("ok",)]:
+        problems = "; ".join(r[0] for r in verdict[:5])
+        raise SourceError(f"The snapshot {path} fails PRAGMA integrity_check: {problems}.",
+                          "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run.")
+
+
+def _check_child(path: str, send) -> None:
+    """In the child: low priority, PRAGMA integrity_check, the verdict sent back."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, 10)  # the migration's critical path goes first
+    try:
+        integrity_check(path)
+        send.send(None)
+    except SourceError as exc:
+        send.send((exc.message, exc.hint))
+    except sqlite3.DatabaseError as exc:
+        send.send((f"The snapshot {path} fails PRAGMA integrity_check: {exc}.",
+                   "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run."))
+
+
+class BackgroundCheck:
+    """PRAGMA integrity_check in a child process (not a thread: the COPY workers are forked
+    later, and a thread inside SQLite at fork time could leave a mutex locked in them)."""
+
+    def __init__(self, path: str | Path) -> None:
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
+                                          else "spawn")
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_check_child, args=(str(path), send), daemon=True)
+        self.proc.start()
+        send.close()
+        self.verdict: tuple | None = None
+        self.done = False
+
+    def result(self) -> None:
+        """Wait for the verdict; raise SourceError when the snapshot is damaged."""
+        if not self.done:
+            try:
+                self.verdict = self.recv.recv()
+            except EOFError:
+                self.verdict = ("PRAGMA integrity_check stopped before giving a verdict.",
+                                "Re-run the stage; if it persists, check the machine's memory.")
+            self.recv.close()
+            self.proc.join()
+            self.done = True
+        if self.verdict:
+            raise SourceError(*self.verdict)
+
+
+def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True) -> Path:
+    """A consistent copy of the source in `run_dir/snapshot.sqlite3` (source left untouched)."""
+    src_path = Path(sqlite_path).resolve()
+    _check_file(src_path)
+    dest = Path(run_dir) / SNAPSHOT_NAME
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (dest, dest.with_name(dest.name + "-wal"), dest.with_name(dest.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    try:
+        (_backup if _wal_mode(src_path) else _copy_locked)(src_path, dest)
+        if check:
+            integrity_check(dest)
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"Cannot read {src_path}: {exc}.",
+                          "Check the file is a readable SQLite database (not encrypted, not "
+                          "truncated); `sqlite3 FILE 'PRAGMA integrity_check'`.") from None
+    return dest
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[Column]:
+    rows = conn.execute("SELECT name, type, \"notnull\", dflt_value, pk, hidden "
+                        "FROM pragma_table_xinfo(?) ORDER BY cid", (table,)).fetchall()
+    return [Column(n, t or "", bool(nn), d, pk, hidden) for n, t, nn, d, pk, hidden in rows]
+
+
+def _foreign_keys(conn: sqlite3.Connection, table: str, pk_of) -> list[ForeignKey]:
+    rows = conn.execute("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete "
+                        "FROM pragma_foreign_key_list(?) ORDER BY id, seq", (table,)).fetchall()
+    groups: dict[int, list] = {}
+    for row in rows:
+        groups.setdefault(row[0], []).append(row)
+    out = []
+    for parts in groups.values():
+        ref = parts[0][2]
+        refs = [p[4] for p in parts]
+        if any(r is None for r in refs):
+            refs = pk_of(ref) or refs
+        out.append(ForeignKey(tuple(p[3] for p in parts), ref, tuple(refs), parts[0][6],
+                              parts[0][5]))
+    return out
+
+
+def _indexes(conn: sqlite3.Connection, table: str) -> list[Index]:
+    out = []
+    for _seq, name, unique, origin, partial in conn.execute(
+            "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?)", (table,)):
+        cols = conn.execute("SELECT name, desc FROM pragma_index_xinfo(?) WHERE key=1 "
+                            "ORDER BY seqno", (name,)).fetchall()
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name=?",
+                           (name,)).fetchone()
+        out.append(Index(name, tuple(c[0] for c in cols), bool(unique), origin, bool(partial),
+                         sql[0] if sql else None, tuple(bool(c[1]) for c in cols)))
+    return sorted(out, key=lambda i: i.name)
+
+
+def _sequences(conn: sqlite3.Connection) -> dict[str, int]:
+    has = conn.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone()
+    return dict(conn.execute("SELECT name, seq FROM sqlite_sequence")) if has else {}
+
+
+def _table(conn, name: str, wr: bool, sql: str, seqs: dict, pk_of) -> Table:
+    cols = _columns(conn, name)
+    pk = [c.name for c in sorted((c for c in cols if c.pk), key=lambda c: c.pk)]
+    count = conn.execute(f'SELECT count(*) FROM "{name.replace(chr(34), chr(34) * 2)}"')
+    auto = bool(_AUTOINC.search(sql or ""))
+    return Table(name, cols, pk, wr, auto, seqs.get(name), _foreign_keys(conn, name, pk_of),
+                 _indexes(conn, name), count.fetchone()[0], sql or "")
+
+
+def introspect(path: str | Path) -> SourceSchema:
+    """Tables, columns, keys, indexes, views, triggers and sqlite_sequence of a SQLite file."""
+    conn = connect_ro(path)
+    try:
+        listed = conn.execute("SELECT name, type, wr FROM pragma_table_list "
+                              "WHERE schema='main' ORDER BY name").fetchall()
+        master = dict(conn.execute("SELECT name, sql FROM sqlite_master"))
+        seqs = _sequences(conn)
+
+        def pk_of(ref: str) -> list[str]:
+            rows = conn.execute("SELECT name FROM pragma_table_info(?) WHERE pk>0 ORDER BY pk",
+                                (ref,)).fetchall()
+            return [r[0] for r in rows]
+
+        schema = SourceSchema(str(path), [])
+        for name, kind, wr in listed:
+            if name.startswith("sqlite_"):
+                continue
+            if kind == "view":
+                schema.views[name] = master.get(name) or ""
+            elif kind in ("virtual", "shadow"):
+                schema.skipped[name] = master.get(name) or f"{kind} table"
+            else:
+                schema.tables.append(_table(conn, name, bool(wr), master.get(name), seqs, pk_of))
+        for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"):
+            schema.triggers[name] = sql
+        return schema
+    finally:
+        conn.close()

@@ -1,0 +1,391 @@
+"""The migration, step by step: snapshot → introspect → plan → schema ‖ profile → COPY → post-load.
+
+The profile scans (bad values per column, dangling references) start with the schema step and
+run in its shadow (Django's `migrate` takes seconds); they are collected before the first COPY.
+
+`Migration(settings)` exposes each step for notebook 03 (each returns something to display);
+`run(settings)` does them all. The manifest section `migration` is what validation reads.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import db, manifest
+from ..core.errors import MigrationError
+from . import methods, postload, schema, source, target, transfer
+from .profile import Profile, profile, start
+
+__all__ = ["Migration", "MigrationResult", "run", "source_timezone"]
+
+
+@dataclass
+class MigrationResult:
+    section: dict
+    summary: object = None
+    seconds: float = 0.0
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.section.get("completed"))
+
+
+def source_timezone(settings) -> str:
+    """Zone of the source's naive timestamps: parameter, else Django's USE_TZ/TIME_ZONE, else UTC."""
+    if settings.source_timezone:
+        return settings.source_timezone
+    if settings.django_project:
+        from ..core.django_project import read_setting
+
+        if not read_setting(settings, "USE_TZ", True):
+            return read_setting(settings, "TIME_ZONE", "UTC") or "UTC"
+    return "UTC"
+
+
+class Migration:
+    """One migration run; each method is one step of notebook 03."""
+
+    def __init__(self, settings, progress: bool = True) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.snapshot: Path | None = None
+        self.source: source.SourceSchema | None = None
+        self.plan: schema.Plan | None = None
+        self.profile: Profile | None = None
+        self._scans = None
+        self._warm = None
+        self._ahead = None
+        self.results: list[dict] = []
+        self.notes: list[str] = []
+        self.manual: list[dict] = []
+        self.timezone = "UTC"
+        self.keep_migrate_rows = settings.method == "loaddata"  # it keeps migrate's rows
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self.run_id = f"{Path(settings.run_dir).name}-{uuid.uuid4().hex[:8]}"
+
+    @property
+    def writes(self) -> bool:
+        return not self.settings.dry_run
+
+    def connect(self):
+        return db.connect(self.settings, autocommit=True)
+
+    # -- 1. source ---------------------------------------------------------------------------
+    def take_snapshot(self) -> Path:
+        """Copy the source; PRAGMA integrity_check runs in the background until the end."""
+        if self.writes and self.settings.schema == "django" and not self._ahead:
+            from ..core.django_project import Ahead  # Django starts up while the source is read
+
+            self._ahead = Ahead(self.settings, "migrate", "--noinput", lazy_commit=True)
+        self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
+                                        check=False)
+        self._integrity = source.BackgroundCheck(self.snapshot)
+        return self.snapshot
+
+    def close(self) -> None:
+        """Let a `manage.py` started ahead exit without running (a step failed before it)."""
+        if self._ahead:
+            ahead, self._ahead = self._ahead, None
+            ahead.cancel()
+
+    def wait_integrity(self) -> None:
+        """Wait for the background PRAGMA integrity_check; raises SourceError if it failed."""
+        self._integrity.result()
+
+    def introspect(self) -> source.SourceSchema:
+        self.source = source.introspect(self.snapshot)
+        return self.source
+
+    def inspect(self):
+        """Introspect the snapshot; the tables as a DataFrame."""
+        import pandas as pd
+
+        self.introspect()
+        return pd.DataFrame([{"table": t.name, "rows": t.rows, "primary key": t.primary_key,
+                              "without rowid": t.without_rowid, "autoincrement": t.autoincrement,
+                              "sqlite_sequence": t.sequence, "foreign keys": len(t.foreign_keys),
+                              "indexes": len(t.indexes)} for t in self.source.tables])
+
+    # -- 2. plan -----------------------------------------------------------------------------
+    def make_plan(self) -> schema.Plan:
+        self.timezone = source_timezone(self.settings)
+        self.plan = schema.plan(self.source, self.settings)
+        self.manual = list(self.plan.followups)
+        return self.plan
+
+    # -- 3. target schema ----------------------------------------------------------------------
+    def prepare_target(self) -> list[str]:
+        """Check the target is empty (or apply if_exists), create the schema, drop indexes."""
+        if not self.writes:
+            return ["dry_run: nothing written"]
+        if self.settings.data:  # the profile scans run while the schema is built
+            self._scans = start(self.snapshot, self.plan, self.settings.workers,
+                                django=self.settings.schema == "django")
+            if self.settings.method == "copy" and transfer.ARROW:
+                self._warm = transfer.transfer_binary.prewarm()
+        self._record(completed=False)
+        conn = self.connect()
+        try:
+            self._clear_target(conn)
+            target.start_run(conn, self._run_id(), [t.name for t in self.plan.tables])
+            created = self._create_schema(conn)
+            self._bind_types(conn)
+            filled = [] if self.keep_migrate_rows else target.empty(
+                conn, [t.name for t in self.plan.tables])
+            target.truncate(conn, filled)
+            if filled:
+                self.notes.append(f"emptied {len(filled)} table(s) that migrate filled: "
+                                  f"{', '.join(filled)} (the source's rows and ids win)")
+            existing = [t.name for t in self.plan.tables if t.name not in created]
+            drops, steps = postload.capture(conn, existing) if existing else ([], [])
+            with conn.cursor() as cur:
+                for sql in drops:
+                    cur.execute(sql)
+            keep = [s for s in self.plan.steps if s.table in created or s.kind == "optional"
+                    and self.settings.schema == "sqlite"]
+            self.plan.steps = steps + keep
+        except BaseException:
+            if self._scans:  # queued scans are dropped; a running one ends on its own
+                self._scans.scan.cancel()
+            self.close()
+            raise
+        finally:
+            conn.close()
+        return self.notes
+
+    def _run_id(self) -> str:
+        return self.run_id
+
+    def _clear_target(self, conn) -> None:
+        have = target.existing_tables(conn)
+        mine = [t.name for t in self.plan.tables]
+        relevant = list(have) if self.settings.schema == "django" else [t for t in mine
+                                                                          if t in have]
+        unfinished = target.unfinished_runs(conn)
+        non_empty = [t for t in relevant if have[t]]
+        mode = self.settings.if_exists
+        if unfinished:
+            self.notes.append(f"run {unfinished[0][0]} did not finish (killed?): "
+                              "its tables are loaded again from scratch")
+            mode = "replace"
+        elif non_empty and mode == "fail":
+            target.refuse_non_empty(non_empty, self.settings.dsn())
+        if mode == "replace" or (self.settings.schema == "sqlite" and not non_empty):
+            target.drop(conn, relevant)
+            if relevant:
+                self.notes.append(f"dropped {len(relevant)} existing table(s) ({mode})")
+        elif non_empty:
+            target.truncate(conn, non_empty)
+            self.notes.append(f"truncated {len(non_empty)} table(s) (if_exists: truncate)")
+
+    def _create_schema(self, conn) -> set[str]:
+        if self.settings.schema == "django":
+            from ..core.django_project import manage
+
+            ahead, self._ahead = self._ahead, None
+            if ahead and ahead.fresh():
+                ahead.run()
+            else:  # none, or started before a pause long enough to edit the project
+                if ahead:
+                    ahead.cancel()
+                manage(self.settings, "migrate", "--noinput", lazy_commit=True)
+        have = target.existing_tables(conn)
+        created = set()
+        with conn.cursor() as cur:
+            for tp, sql in zip(self.plan.tables, self.plan.create, strict=True):
+                if tp.name not in have:
+                    cur.execute(sql)
+                    created.add(tp.name)
+        if self.settings.schema == "django" and created:
+            self.notes.append(f"{len(created)} table(s) not made by Django's migrations were "
+                              f"created from the SQLite schema: {', '.join(sorted(created))}")
+        return created
+
+    def _bind_types(self, conn) -> None:
+        for tp in self.plan.tables:
+            types = target.column_types(conn, tp.name)
+            for col in tp.columns:
+                if col.name not in types:
+                    raise MigrationError(f"Target table {tp.name} has no column {col.name} "
+                                         "(the source has it).",
+                                         "Run the source project's migrations on the source "
+                                         "first, or use schema: sqlite.")
+                col.target_type = types[col.name]
+
+    # -- 4. data -------------------------------------------------------------------------------
+    def check_values(self) -> Profile | str:
+        """Bad values per column and dangling references, found before any COPY."""
+        if not self.writes or not self.settings.data:
+            return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+        self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
+                               self.settings.run_dir, self.settings.workers, self._scans)
+        self._scans = None
+        return self.profile
+
+    def load(self):
+        """COPY every table (workers in parallel); the per-table summary."""
+        if not self.writes or not self.settings.data:
+            return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+        if self.profile is None:
+            self.check_values()
+        if self.profile.blocking:
+            raise self.profile.error("Nothing was copied: the target holds only the empty "
+                                     "tables of the schema; the next run starts over.")
+        if self.settings.method != "copy":
+            return methods.load(self)
+        began = time.perf_counter()
+        if self._warm:  # no thread may be importing when the workers are forked
+            self._warm.join()
+        jobs = transfer.jobs_for(str(self.snapshot), self.plan, self.profile.filters,
+                                 self.settings.workers, self.timezone)
+        kwargs = db.connect_kwargs(self.settings)
+        try:
+            with _Bars(self.plan, self.profile, self.progress) as bars:
+                self.results = transfer.run_jobs(jobs, str(self.snapshot), kwargs,
+                                                 self.timezone, self.settings.workers,
+                                                 bars.update)
+        except transfer.BadRows as exc:  # safety net: PostgreSQL refused what the profile passed
+            raise MigrationError(f"The copy stopped: {exc}. That table was rolled back; the "
+                                 "run is unfinished and the next run redoes it from scratch.",
+                                 "See diagnosis DX020 in notebook 05; set on_bad_value: null "
+                                 "or quarantine, or fix the value in the source.") from None
+        self._check_counts()
+        return transfer.summary_frame(transfer.summarise(self.results),
+                                      time.perf_counter() - began)
+
+    def _expected(self, tp) -> int:
+        flt = self.profile.filters.get(tp.source_name)
+        return tp.source.rows - (flt.quarantined if flt else 0)
+
+    def _check_counts(self) -> None:
+        loaded = {s.table: s.rows for s in transfer.summarise(self.results)}
+        wrong = [f"{tp.name}: {loaded.get(tp.name, 0)} loaded, {self._expected(tp)} expected"
+                 for tp in self.plan.tables if loaded.get(tp.name, 0) != self._expected(tp)]
+        if wrong:
+            raise MigrationError("Row counts differ after COPY: " + "; ".join(wrong),
+                                 "Re-run the stage; if it persists, report it with this run.")
+
+    # -- 5. post-load ----------------------------------------------------------------------------
+    def finish(self) -> list[dict]:
+        """Keys, indexes, FKs, sequences, ANALYZE; mark the run finished; write the manifest.
+
+        The snapshot's integrity check runs on alongside (it fills the cores the index builds
+        leave idle); the run is marked finished only once it passed, so a corrupt snapshot
+        leaves an unfinished run that the next one redoes."""
+        if not self.writes:
+            return []
+        names = [t.name for t in self.plan.tables]
+        sizes = {t.name: t.source.rows for t in self.plan.tables}
+        try:
+            self.manual += postload.apply(self.connect, self.plan.steps, self.settings.workers,
+                                          sizes, analyze=names)
+        except postload.DanglingReferences as exc:
+            from .profile import dangling
+
+            dangling(self.snapshot, self.plan, exc.table)
+            raise
+        conn = self.connect()
+        try:
+            sequences = postload.set_sequences(conn, self.plan)
+            began = time.perf_counter()
+            self.wait_integrity()
+            self.timings["integrity wait"] = round(time.perf_counter() - began, 3)
+            target.finish_run(conn, self._run_id())
+        finally:
+            conn.close()
+        self._record(completed=True)
+        return sequences
+
+    # -- manifest --------------------------------------------------------------------------------
+    def section(self, completed: bool) -> dict:
+        loaded = {s.table: s.rows for s in transfer.summarise(self.results)}
+        filters = self.profile.filters if self.profile else {}
+        tables = []
+        for tp in self.plan.tables:
+            flt = filters.get(tp.source_name)
+            tables.append({"table": tp.name, "source_table": tp.source_name,
+                           "source_rows": tp.source.rows, "loaded_rows": loaded.get(tp.name, 0),
+                           "quarantined": flt.quarantined if flt else 0,
+                           "primary_key": tp.primary_key,
+                           "columns": [{"name": c.name, "source_name": c.source_name,
+                                        "source_type": c.source_type,
+                                        "target_type": c.target_type} for c in tp.columns]})
+        return {"snapshot": str(self.snapshot), "schema": self.settings.schema,
+                "method": self.settings.method, "source_timezone": self.timezone,
+                "completed": completed, "data": self.settings.data,
+                "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
+                "manual_followups": self.manual, "notes": self.notes, "tables": tables}
+
+    def _record(self, completed: bool) -> dict:
+        value = self.section(completed)
+        manifest.update(self.settings.run_dir, "migration", value)
+        return value
+
+    def result(self, summary=None) -> MigrationResult:
+        self.wait_integrity()
+        section = self.section(bool(self.writes and self._finished()))
+        return MigrationResult(section, summary, time.perf_counter() - self.started,
+                               not self.writes, self.notes)
+
+    def _finished(self) -> bool:
+        return bool(manifest.read(self.settings.run_dir).get("migration", {}).get("completed"))
+
+
+class _Bars:
+    """tqdm.auto bars: one overall, one per table (only for tables with rows)."""
+
+    def __init__(self, plan, prof: Profile, enabled: bool) -> None:
+        self.enabled = enabled
+        self.plan, self.prof = plan, prof
+        self.bars: dict = {}
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        from tqdm.auto import tqdm
+
+        total = sum(t.source.rows for t in self.plan.tables)
+        self.bars["*"] = tqdm(total=total, desc="all tables", unit=" rows", position=0)
+        big = [t for t in self.plan.tables if t.source.rows][:12]
+        for i, tp in enumerate(big, 1):
+            self.bars[tp.name] = tqdm(total=tp.source.rows, desc=tp.name[:30], unit=" rows",
+                                      position=i, leave=True)
+        return self
+
+    def update(self, table: str, rows: int) -> None:
+        for key in ("*", table):
+            if key in self.bars:
+                self.bars[key].update(rows)
+
+    def __exit__(self, *exc) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def run(settings, progress: bool = True) -> MigrationResult:
+    """The whole migration: every step of notebook 03 in order, each one timed."""
+    if settings.method == "pgloader":
+        methods.check_available()
+    m = Migration(settings, progress)
+    first = [("snapshot", m.take_snapshot), ("introspect", m.introspect), ("plan", m.make_plan)]
+    rest = [("schema", m.prepare_target), ("profile", m.check_values), ("load", m.load),
+            ("post-load", m.finish)]
+    summary = None
+    try:
+        for name, step in first + ([] if settings.dry_run else rest):
+            began = time.perf_counter()
+            out = step()
+            m.timings[name] = round(time.perf_counter() - began, 3)
+            summary = out if name == "load" else summary
+    finally:
+        m.close()
+    result = m.result(summary)
+    result.timings = dict(m.timings)
+    return result

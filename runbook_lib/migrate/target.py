@@ -1,0 +1,99 @@
+"""The target database as the migration sees it: existing tables, run bookkeeping, types.
+
+Each migration run is recorded in `runbook_migration.runs` (a schema of its own, out of
+Django's way) when it starts and marked finished at the end. A run killed midway leaves an
+unfinished record: the next run sees it and loads those tables again from scratch, so a
+table is never silently partial and never holds duplicated rows.
+"""
+
+from __future__ import annotations
+
+from ..core.errors import MigrationError
+from ..core.identifiers import quote_ident
+
+__all__ = ["existing_tables", "unfinished_runs", "start_run", "finish_run", "column_types",
+           "empty", "drop", "truncate", "refuse_non_empty"]
+
+STATE = "runbook_migration"
+
+
+def existing_tables(conn) -> dict[str, bool]:
+    """Tables of the current schema → whether they hold at least one row."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        names = [r[0] for r in cur.fetchall()]
+        out = {}
+        for name in names:
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(name)})")
+            out[name] = cur.fetchone()[0]
+    return out
+
+
+def _ensure_state(cur) -> None:
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {STATE}.runs (run_id text PRIMARY KEY, "
+                "started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, "
+                "tables text[] NOT NULL DEFAULT '{}')")
+
+
+def unfinished_runs(conn) -> list[tuple[str, list[str]]]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s)", (f"{STATE}.runs",))
+        if cur.fetchone()[0] is None:
+            return []
+        cur.execute(f"SELECT run_id, tables FROM {STATE}.runs WHERE finished_at IS NULL "
+                    "ORDER BY started_at")
+        return [(r[0], list(r[1])) for r in cur.fetchall()]
+
+
+def start_run(conn, run_id: str, tables: list[str]) -> None:
+    """Forget unfinished runs (they are being redone) and record this one as started."""
+    with conn.cursor() as cur:
+        _ensure_state(cur)
+        cur.execute(f"DELETE FROM {STATE}.runs WHERE finished_at IS NULL OR run_id = %s",
+                    (run_id,))
+        cur.execute(f"INSERT INTO {STATE}.runs (run_id, tables) VALUES (%s, %s)",
+                    (run_id, tables))
+
+
+def finish_run(conn, run_id: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"UPDATE {STATE}.runs SET finished_at = now() WHERE run_id = %s", (run_id,))
+
+
+def column_types(conn, table: str) -> dict[str, str]:
+    """Column → formatted PostgreSQL type of one table."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                    "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
+                    "ORDER BY a.attnum", (quote_ident(table),))
+        return dict(cur.fetchall())
+
+
+def drop(conn, tables: list[str]) -> None:
+    if tables:
+        with conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS " + ", ".join(map(quote_ident, tables))
+                        + " CASCADE")
+
+
+def truncate(conn, tables: list[str]) -> None:
+    if tables:
+        with conn.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(map(quote_ident, tables))
+                        + " RESTART IDENTITY CASCADE")
+
+
+def empty(conn, tables: list[str]) -> list[str]:
+    """Those of `tables` that hold rows now."""
+    have = existing_tables(conn)
+    return [t for t in tables if have.get(t)]
+
+
+def refuse_non_empty(tables: list[str], dsn: str) -> None:
+    shown = ", ".join(tables[:20]) + (" …" if len(tables) > 20 else "")
+    raise MigrationError(f"The target {dsn} already holds data in {len(tables)} table(s): "
+                         f"{shown}. Nothing was changed.",
+                         "If that data may go, re-run with if_exists: truncate (empties those "
+                         "tables, keeps their definitions) or if_exists: replace (drops and "
+                         "re-creates them); otherwise point db_name at an empty database.")

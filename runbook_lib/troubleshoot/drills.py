@@ -1,0 +1,376 @@
+"""Fault drills (training, embedded server only): break, fail, diagnose, fix, verify, restore.
+
+`runbook drill list | start NAME | check NAME | fix NAME | reset [NAME] [--params FILE]`.
+`start` breaks the environment the way it breaks in real life and remembers what it changed
+in `.runbook/drills.json`; `check` runs the step that fails and diagnoses its real error;
+`reset` puts back exactly what `start` changed. Notebook 05 calls `walk` for each drill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core import manifest, paths
+from ..core.diagnose import Diagnosis, explain
+from ..core.errors import RunbookError
+from ..core.i18n import Text, t
+from ..core.results import Check, CheckTable, table
+from . import data_faults as d
+from . import faults as f
+
+__all__ = ["DRILLS", "list_drills", "start", "check", "fix", "reset", "recover", "walk",
+           "results", "summary"]
+
+
+class DrillError(RunbookError):
+    """A drill cannot run here (not the embedded server, unknown name, not started)."""
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One fault: what breaks, which catalogue problem it is, and its four steps."""
+
+    name: str
+    title: Text
+    problem: str
+    trigger: Text
+    start: Callable
+    check: Callable
+    fix: Callable
+    reset: Callable
+
+
+def _drill(name, problem, en, ko, trig_en, trig_ko, start, check, fix, reset) -> Drill:
+    return Drill(name, {"en": en, "ko": ko}, problem, {"en": trig_en, "ko": trig_ko},
+                 start, check, fix, reset)
+
+
+DRILLS: dict[str, Drill] = {d.name: d for d in [
+    _drill("wrong_password", "DX001", "wrong password in .env", ".env의 잘못된 비밀번호",
+       "writes a wrong {password_env} into .env, as after a copy-paste from another machine",
+       ".env에 잘못된 {password_env}를 씁니다 (다른 컴퓨터에서 복사한 경우처럼)",
+       f.password_start, f.password_check, f.password_fix, f.password_reset),
+    _drill("server_stopped", "DX002", "server stopped", "서버 중지",
+       "stops the embedded PostgreSQL, as after a reboot without autostart",
+       "내장 PostgreSQL을 중지합니다 (자동 시작 없이 재부팅한 경우처럼)",
+       f.stopped_start, f.connect_app, f.stopped_fix, f.stopped_reset),
+    _drill("port_taken", "DX006", "port taken by another listener", "다른 프로그램이 포트 사용",
+       "stops PostgreSQL and lets another program listen on port {db_port}",
+       "PostgreSQL을 중지하고 다른 프로그램이 {db_port} 포트를 사용하게 합니다",
+       f.port_start, f.connect_app, f.port_fix, f.port_reset),
+    _drill("port_in_use", "DX008", "server cannot start: port in use", "서버 시작 불가: 포트 사용 중",
+       "lets another program listen on port {db_port}, then starts PostgreSQL",
+       "다른 프로그램이 {db_port} 포트를 사용하게 한 뒤 PostgreSQL을 시작합니다",
+       f.port_start, f.start_server, f.port_fix, f.port_reset),
+    _drill("hba_reject", "DX009", "pg_hba.conf rejects the client", "pg_hba.conf가 클라이언트 거부",
+       "adds a `reject` line for {db_user} above the scram-sha-256 lines and reloads",
+       "scram-sha-256 줄 위에 {db_user}에 대한 `reject` 줄을 추가하고 다시 읽습니다",
+       f.hba_start, f.connect_app, f.hba_fix, f.hba_reset),
+    _drill("relation_exists", "DX011", "relation pre-created before migrate",
+       "migrate 전에 미리 만들어진 테이블",
+       "leaves tables in place but removes Django's record of creating them (or pre-creates a "
+       "table by hand), then migrates",
+       "테이블은 남기고 Django의 생성 기록을 지운 뒤 (또는 테이블을 수동으로 미리 만든 뒤) migrate 합니다",
+       d.relation_start, d.relation_check, d.relation_fix, d.relation_reset),
+    _drill("schema_revoked", "DX012", "CREATE on schema public revoked",
+       "public 스키마의 CREATE 권한 회수",
+       "gives schema public to the admin and revokes CREATE, as on PostgreSQL 15+ when the app "
+       "role only got GRANT ALL ON DATABASE",
+       "public 스키마를 관리자에게 주고 CREATE를 회수합니다 (PostgreSQL 15+에서 GRANT ALL ON DATABASE만 "
+       "받은 경우처럼)",
+       d.schema_start, d.schema_check, d.schema_fix, d.schema_reset),
+    _drill("sequence_behind", "DX015", "a sequence set behind max(id)", "max(id)보다 뒤처진 시퀀스",
+       "sets an id sequence back to the table's lowest id, as after copying rows with their ids",
+       "id 시퀀스를 테이블의 가장 작은 id로 되돌립니다 (id와 함께 행을 복사한 경우처럼)",
+       d.sequence_start, d.sequence_check, d.sequence_fix, d.sequence_reset),
+    _drill("nul_byte", "DX016", "a NUL byte in source text", "원본 텍스트의 NUL 바이트",
+       "puts a NUL (0x00) character into one text value of a copy of the source "
+       "(.runbook/drills/; your SQLite file is never written) and loads that table",
+       "원본 복사본(.runbook/drills/)의 텍스트 값 하나에 NUL(0x00)을 넣고 그 테이블을 적재합니다 "
+       "(원본 SQLite 파일은 쓰지 않습니다)",
+       d.nul_start, d.nul_check, d.nul_fix, d.nul_reset),
+]}
+
+
+# -- state -----------------------------------------------------------------------------------
+def state_file():
+    return paths.state_dir() / "drills.json"
+
+
+def _state() -> dict:
+    file = state_file()
+    return json.loads(file.read_text()) if file.is_file() else {"active": {}}
+
+
+def _save(state: dict) -> None:
+    file = state_file()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps(state, indent=2, default=str))
+
+
+def _require(settings, name: str | None = None) -> Drill | None:
+    if settings.target != "embedded":
+        raise DrillError(f"Drills break things on purpose, so they only run against the embedded "
+                         f"training server; this configuration targets {settings.db_host}:"
+                         f"{settings.db_port} (target: {settings.target}).",
+                         "Use parameters/training.yaml (target: embedded), never a real server.")
+    if name is None:
+        return None
+    if name not in DRILLS:
+        raise DrillError(f"Unknown drill {name!r}.", f"Known drills: {', '.join(DRILLS)}.")
+    return DRILLS[name]
+
+
+# -- the four steps ----------------------------------------------------------------------------
+@dataclass(repr=False)
+class Outcome:
+    """What `check` saw: the real error (scrubbed) and its diagnosis, or that it worked."""
+
+    drill: str
+    failed: bool
+    error: str = ""
+    diagnosis: Diagnosis | None = None
+    expected: str = ""
+
+    @property
+    def recognised(self) -> bool:
+        return bool(self.diagnosis) and self.diagnosis.problem_id == self.expected
+
+    def __str__(self) -> str:
+        if not self.failed:
+            return f"{self.drill}: the step works"
+        return f"{self.drill}: {self.error}\n\nDiagnosis: {self.diagnosis}"
+
+    __repr__ = __str__
+
+
+def list_drills(language: str = "en") -> list[dict]:
+    """Name, title and catalogue problem of every drill."""
+    return [{"name": d.name, "title": t(d.title, language), "problem": d.problem}
+            for d in DRILLS.values()]
+
+
+def start(settings, name: str) -> str:
+    """Break the environment for drill `name`; return what was done."""
+    drill = _require(settings, name)
+    state = _state()
+    if name in state["active"]:
+        raise DrillError(f"Drill {name} is already started.", f"`runbook drill reset {name}`.")
+    memory = drill.start(settings)
+    state["active"][name] = memory
+    _save(state)
+    return t(drill.trigger, settings.language, **_values(settings))
+
+
+def check(settings, name: str) -> Outcome:
+    """Run the step that fails in real life; capture its real error and diagnose it."""
+    drill = _require(settings, name)
+    memory = _state()["active"].get(name, {})
+    try:
+        drill.check(settings, memory)
+    except Exception as exc:  # the drill's point: any real error is shown and diagnosed
+        from ..core.secrets import scrub
+
+        text = scrub(str(exc).strip())
+        return Outcome(name, True, text, explain(exc, settings), drill.problem)
+    return Outcome(name, False, expected=drill.problem)
+
+
+def fix(settings, name: str) -> str:
+    """Apply the fix a user would apply; return what it did."""
+    drill = _require(settings, name)
+    memory = _state()["active"].get(name)
+    if memory is None:
+        raise DrillError(f"Drill {name} is not started.", f"`runbook drill start {name}`.")
+    return drill.fix(settings, memory)
+
+
+def reset(settings, name: str | None = None) -> list[str]:
+    """Restore exactly what started drills changed (all of them by default)."""
+    _require(settings, name)
+    state = _state()
+    names = [name] if name else list(state["active"])[::-1]
+    done = []
+    for each in names:
+        memory = state["active"].pop(each, None)
+        if memory is not None:
+            DRILLS[each].reset(settings, memory)
+            done.append(each)
+        _save(state)
+    return done
+
+
+def recover(settings) -> list[str]:
+    """Undo drills left started by an interrupted session (embedded target only)."""
+    if settings.target != "embedded" or not _state()["active"]:
+        return []
+    from ..core.server import ensure_target
+
+    first = ("port_taken", "port_in_use", "server_stopped")  # these bring the server back
+    done = [each for name in first for each in reset(settings, name)]
+    ensure_target(settings)  # the other resets talk to the server
+    return done + reset(settings)
+
+
+def _values(settings) -> dict:
+    return {"db_user": settings.db_user, "db_port": settings.db_port,
+            "password_env": settings.password_env}
+
+
+# -- a whole walk, for the notebook ------------------------------------------------------------
+LABELS = {
+    "en": ("Trigger", "Real error", "Diagnosis", "Fix applied", "Verify", "the step works again",
+           "still failing", "skipped", "Environment restored"),
+    "ko": ("유발", "실제 오류", "진단", "적용한 해결", "확인", "이제 정상 동작합니다", "아직 실패합니다",
+           "건너뜀", "환경 복원"),
+}
+
+
+@dataclass(repr=False)
+class Walk:
+    """trigger → real error → diagnosis → fix → verify, for one drill."""
+
+    drill: str
+    title: str
+    expected: str
+    trigger: str = ""
+    broken: Outcome | None = None
+    fix: str = ""
+    verified: Outcome | None = None
+    restored: bool = False
+    skipped: str = ""
+    seconds: float = 0.0
+    language: str = "en"
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.broken and self.broken.failed and self.broken.recognised
+                    and self.verified and not self.verified.failed and self.restored)
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return f"{self.drill}: skipped ({self.skipped})"
+        return (f"== {self.title} ==\n1. trigger: {self.trigger}\n2. real error: "
+                f"{self.broken.error if self.broken else ''}\n3. diagnosis: "
+                f"{self.broken.diagnosis if self.broken else ''}\n4. fix: {self.fix}\n5. verify: "
+                f"{'the step works again' if self.verified and not self.verified.failed else 'STILL FAILING'}"
+                f"\nrestored: {self.restored}")
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        words = LABELS.get(self.language, LABELS["en"])
+        if self.skipped:
+            return (f"<p><b>{html.escape(self.title)}</b>: {words[7]} "
+                    f"({html.escape(self.skipped)})</p>")
+        good = self.verified is not None and not self.verified.failed
+        diag = self.broken.diagnosis._repr_html_() if self.broken and self.broken.diagnosis else ""
+        error = html.escape(self.broken.error if self.broken else "")
+        return (f"<h4>{html.escape(self.title)} <code>{self.drill}</code></h4><ol>"
+                f"<li><b>{words[0]}</b>: {html.escape(self.trigger)}</li>"
+                f"<li><b>{words[1]}</b><pre>{error}</pre></li><li><b>{words[2]}</b>: {diag}</li>"
+                f"<li><b>{words[3]}</b>: {html.escape(self.fix)}</li>"
+                f"<li><b>{words[4]}</b>: {words[5] if good else words[6]}</li></ol>"
+                f"<p>{words[8]}: {self.restored}. {self.seconds:.1f} s</p>")
+
+
+def enabled(settings) -> str:
+    """Why drills are skipped here, or '' when they run."""
+    if not settings.run_drills:
+        return "run_drills is false"
+    if settings.target != "embedded":
+        return "drills only run against the embedded server"
+    return ""
+
+
+def walk(settings, name: str) -> Walk:
+    """Walk one drill end to end and leave the environment exactly as it was."""
+    drill = DRILLS[name]
+    result = Walk(name, t(drill.title, settings.language), drill.problem,
+                  language=settings.language)
+    result.skipped = enabled(settings)
+    if not result.skipped:
+        began = time.perf_counter()
+        try:
+            result.trigger = start(settings, name)
+            result.broken = check(settings, name)
+            result.fix = fix(settings, name)
+            result.verified = check(settings, name)
+        finally:
+            result.restored = name in reset(settings, name)
+        result.seconds = time.perf_counter() - began
+    _record(settings, result)
+    return result
+
+
+def _record(settings, result: Walk) -> None:
+    done = manifest.read(settings.run_dir).get("drills", {})
+    done[result.drill] = {"ok": result.ok, "skipped": result.skipped, "expected": result.expected,
+                          "diagnosed": result.broken.diagnosis.problem_id
+                          if result.broken and result.broken.diagnosis else None,
+                          "seconds": round(result.seconds, 2)}
+    manifest.update(settings.run_dir, "drills", done)
+
+
+def summary(settings) -> dict:
+    """Drill name → the problem it was diagnosed as ('skipped: why', or 'FAILED ...')."""
+    done = manifest.read(settings.run_dir).get("drills", {})
+    return {name: (f"skipped: {e['skipped']}" if e["skipped"] else e["diagnosed"] if e["ok"]
+                   else f"FAILED (diagnosed {e['diagnosed']}, expected {e['expected']})")
+            for name, e in done.items()}
+
+
+def results(settings) -> CheckTable:
+    """DX2xx: one row per drill walked in this run (from the manifest)."""
+    done = manifest.read(settings.run_dir).get("drills", {})
+    rows = []
+    for number, name in enumerate(DRILLS, 1):
+        entry = done.get(name)
+        if entry is None:
+            rows.append(Check(f"DX2{number:02d}", f"drill {name}", "skip", "not walked"))
+        elif entry["skipped"]:
+            rows.append(Check(f"DX2{number:02d}", f"drill {name}", "skip", entry["skipped"]))
+        else:
+            rows.append(Check(f"DX2{number:02d}", f"drill {name}", "ok" if entry["ok"] else "fail",
+                              f"expected {entry['expected']}, diagnosed {entry['diagnosed']}"))
+    return table(rows)
+
+
+# -- command line ------------------------------------------------------------------------------
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("list", "start", "check", "fix", "reset"))
+    parser.add_argument("name", nargs="?", help="drill name (see `runbook drill list`)")
+    parser.add_argument("--params", default="parameters/training.yaml",
+                        help="profile of the embedded training server (default training)")
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..core.config import load_settings
+
+    if args.action == "list":
+        active = _state()["active"]
+        for d in list_drills():
+            mark = " (started)" if d["name"] in active else ""
+            print(f"{d['name']:<16} {d['problem']}  {d['title']}{mark}")
+        return 0
+    settings = load_settings(profile=args.params)
+    if args.action != "reset" and not args.name:
+        raise DrillError(f"`runbook drill {args.action}` needs a drill name.",
+                         f"Known drills: {', '.join(DRILLS)}.")
+    if args.action == "start":
+        print(f"{args.name}: {start(settings, args.name)}")
+        print(f"Now: `runbook drill check {args.name}`")
+    elif args.action == "check":
+        outcome = check(settings, args.name)
+        print(outcome)
+        return 1 if outcome.failed else 0
+    elif args.action == "fix":
+        print(fix(settings, args.name))
+    else:
+        print("restored: " + (", ".join(reset(settings, args.name)) or "nothing was started"))
+    return 0

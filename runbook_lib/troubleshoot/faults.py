@@ -1,0 +1,248 @@
+"""The faults behind the drills (connection faults here, data faults in `data_faults`).
+
+Each fault has four functions: `start(settings) -> memory` breaks the environment and
+returns what it changed (JSON, no secrets), `check(settings, memory)` runs the step that
+fails in real life and lets its real error escape, `fix(settings, memory) -> str` applies
+the fix a user would apply, and `reset(settings, memory)` puts back exactly what was there.
+Maintenance goes through the embedded server's trusted socket, never through the app role.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from secrets import token_hex
+
+import psutil
+import psycopg2
+from dotenv import dotenv_values
+
+from ..core import db, paths, server
+from ..core.secrets import register
+
+LISTENER_MARK = "runbook-drill-listener"
+LISTENER = f"""
+import socket, sys, time  # {LISTENER_MARK}
+socks = []
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    try:
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, int(sys.argv[1]))); s.listen(16); s.setblocking(False); socks.append(s)
+    except OSError:
+        pass
+end = time.time() + 3600
+while time.time() < end:
+    for s in socks:
+        try:
+            conn, _ = s.accept(); conn.close()
+        except BlockingIOError:
+            pass
+    time.sleep(0.02)
+"""
+
+
+def drill_dir() -> Path:
+    folder = paths.state_dir() / "drills"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
+def admin(settings, dbname: str | None = None):
+    """Autocommit superuser connection over the embedded server's trusted socket."""
+    embedded = server.for_settings(settings)
+    conn = psycopg2.connect(**embedded.socket_params(dbname or "postgres", settings.admin_user))
+    conn.autocommit = True
+    return conn
+
+
+def run_admin(settings, statement, args=None, dbname: str | None = None) -> list:
+    conn = admin(settings, dbname)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, args)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def app_rolled_back(settings, statement, args=None) -> None:
+    """Run one statement as the app role inside a transaction that is always rolled back."""
+    conn = db.connect(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, args)
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def ensure_server(settings) -> None:
+    server.ensure_target(settings)
+
+
+# -- 1. wrong password in .env -----------------------------------------------------------------
+def _env_file() -> Path:
+    return paths.project_root() / ".env"
+
+
+def _set_env_line(path: Path, name: str, value: str) -> None:
+    lines = path.read_text().splitlines() if path.is_file() else []
+    kept = [ln for ln in lines if not ln.strip().startswith(f"{name}=")]
+    path.write_text("\n".join([*kept, f"{name}={value}"]) + "\n")
+    path.chmod(0o600)
+
+
+def password_start(settings) -> dict:
+    env = _env_file()
+    had_env = env.is_file()
+    if had_env:
+        shutil.copy2(env, drill_dir() / "env.backup")
+    wrong = "wrong-" + token_hex(6)
+    _set_env_line(env, settings.password_env, wrong)
+    return {"env": str(env), "had_env": had_env, "wrong": wrong}
+
+
+def password_check(settings, memory: dict) -> None:
+    """Log in the way the app does after reading .env (a fresh process)."""
+    value = dotenv_values(_env_file()).get(settings.password_env) if _env_file().is_file() else None
+    kwargs = db.connect_kwargs(settings)
+    if value:
+        register(value)
+        kwargs["password"] = value
+    psycopg2.connect(**kwargs).close()
+
+
+def password_fix(settings, memory: dict) -> str:
+    backup = drill_dir() / "env.backup"
+    if memory.get("had_env") and backup.is_file():
+        shutil.copy2(backup, memory["env"])
+    else:
+        Path(memory["env"]).unlink(missing_ok=True)
+    return (f"Put the role's real password back into {settings.password_env} in .env "
+            f"(or, as the admin, ALTER ROLE {settings.db_user} PASSWORD to match .env).")
+
+
+def password_reset(settings, memory: dict) -> None:
+    password_fix(settings, memory)
+    (drill_dir() / "env.backup").unlink(missing_ok=True)
+    if os.environ.get(settings.password_env) == memory.get("wrong"):
+        del os.environ[settings.password_env]
+
+
+# -- 2. server stopped -------------------------------------------------------------------------
+def stopped_start(settings) -> dict:
+    embedded = server.for_settings(settings)
+    was_running = embedded.is_running()
+    embedded.stop()
+    return {"was_running": was_running}
+
+
+def connect_app(settings, memory: dict | None = None) -> None:
+    psycopg2.connect(**db.connect_kwargs(settings)).close()
+
+
+def stopped_fix(settings, memory: dict) -> str:
+    ensure_server(settings)
+    return "Started the server again (`runbook server start`)."
+
+
+def stopped_reset(settings, memory: dict) -> None:
+    if memory.get("was_running", True):
+        ensure_server(settings)
+
+
+# -- 3. port taken by another listener ---------------------------------------------------------
+def port_start(settings) -> dict:
+    memory = stopped_start(settings)
+    proc = subprocess.Popen([sys.executable, "-c", LISTENER, str(settings.db_port)],
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while server.port_owner(settings.db_port) is None and time.time() < deadline:
+        time.sleep(0.05)
+    return {**memory, "pid": proc.pid}
+
+
+def _stop_listener(pid: int | None) -> None:
+    if not pid or not psutil.pid_exists(pid):
+        return
+    try:
+        proc = psutil.Process(pid)
+        if LISTENER_MARK not in " ".join(proc.cmdline()):
+            return  # not ours: never kill a process we did not start
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(5)
+    except psutil.Error:
+        pass
+
+
+def start_server(settings, memory: dict | None = None) -> None:
+    """Start PostgreSQL on db_port, as `runbook server start` does."""
+    ensure_server(settings)
+
+
+def port_fix(settings, memory: dict) -> str:
+    _stop_listener(memory.get("pid"))
+    ensure_server(settings)
+    return (f"Stopped the program that held port {settings.db_port} (pid {memory.get('pid')}) "
+            "and started PostgreSQL on it.")
+
+
+def port_reset(settings, memory: dict) -> None:
+    _stop_listener(memory.get("pid"))
+    stopped_reset(settings, memory)
+
+
+# -- 4. pg_hba.conf rejects the client ---------------------------------------------------------
+def _hba_file(settings) -> Path:
+    return server.for_settings(settings).data_dir / "pg_hba.conf"
+
+
+def _reload(settings) -> None:
+    """Reload the configuration and wait until the server has read it."""
+    loaded = run_admin(settings, "SELECT pg_conf_load_time()")[0][0]
+    run_admin(settings, "SELECT pg_reload_conf()")
+    deadline = time.time() + 10
+    while run_admin(settings, "SELECT pg_conf_load_time()")[0][0] == loaded:
+        if time.time() > deadline:
+            break
+        time.sleep(0.05)
+
+
+def hba_start(settings) -> dict:
+    ensure_server(settings)
+    hba = _hba_file(settings)
+    original = hba.read_text()
+    rules = (f"host    all       {settings.db_user}   127.0.0.1/32   reject   # drill\n"
+             f"host    all       {settings.db_user}   ::1/128        reject   # drill\n")
+    lines = original.splitlines(keepends=True)
+    first_host = next((i for i, ln in enumerate(lines) if ln.startswith("host")), len(lines))
+    hba.write_text("".join(lines[:first_host]) + rules + "".join(lines[first_host:]))
+    _reload(settings)
+    return {"original": original}
+
+
+def hba_fix(settings, memory: dict) -> str:
+    hba = _hba_file(settings)
+    hba.write_text("".join(ln for ln in hba.read_text().splitlines(keepends=True)
+                           if "reject" not in ln.split("#")[0]))
+    _reload(settings)
+    return "Removed the reject lines from pg_hba.conf and reloaded (SELECT pg_reload_conf())."
+
+
+def hba_reset(settings, memory: dict) -> None:
+    _hba_file(settings).write_text(memory["original"])
+    _reload(settings)
+
+
+__all__ = ["LISTENER_MARK", "LISTENER", "drill_dir", "admin", "run_admin", "app_rolled_back",
+           "ensure_server", "password_start", "password_check", "password_fix", "password_reset",
+           "stopped_start", "connect_app", "stopped_fix", "stopped_reset", "port_start",
+           "start_server", "port_fix", "port_reset", "hba_start", "hba_fix", "hba_reset"]

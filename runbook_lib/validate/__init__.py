@@ -1,0 +1,13 @@
+"""Stage 04: proof that nothing was lost between the SQLite snapshot and the target.
+
+`run(settings)` compares every migrated table (counts, every value by its canonical form,
+keys, types, sequences, foreign keys, the quarantine accounted) and returns a
+`ValidationReport`; `plan_summary` says what will be compared. Inside: `values` (canonical
+values by target type), `stream` + `rows` (reading both sides in key order), `schema` and
+`django_schema` (planned vs. actual structure), `guide` (the guide's step 4), `verdicts`
+(VA0xx), `report` (validation.json and the tables).
+"""
+
+from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_summary, run
+
+__all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS"]
