@@ -13,10 +13,12 @@ from typing import Any
 
 import yaml
 
-from ..core import manifest, paths
+from ..core import files, manifest, paths
 from ..core.config import check_parameters, load_profile
 from ..core.errors import ConfigError
+from ..core.escape import terminal
 from ..core.secrets import scrub
+from . import run_folder
 
 
 @dataclass
@@ -59,24 +61,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return check_parameters(out)
 
 
-def _kernel_manager():
-    """Kernels talk over unix sockets (IPC), not loopback TCP: other local users cannot
-    connect to a kernel that holds the database passwords in memory."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs) -> None:
-            super().__init__(transport="ipc", **kwargs)
-
-    return IPCKernelManager
-
-
-def _execute(book: Path, out: Path, params: dict) -> None:
+def _execute(book: Path, out: Path, params: dict, runtime: Path) -> None:
     import papermill
 
     papermill.execute_notebook(str(book), str(out), parameters=params, cwd=str(book.parent),
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               kernel_manager_class=_kernel_manager())
+                               kernel_manager_class=run_folder.kernel_manager(runtime))
 
 
 def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
@@ -99,7 +89,7 @@ def _render_html(executed: Path) -> str:
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
     target = executed.with_suffix(".html")
-    target.write_text(scrub(body), encoding="utf-8")
+    files.write_private(target, scrub(body))
     return target.name
 
 
@@ -110,52 +100,98 @@ def run(params_file: str, only: str | None = None, run_dir: str | None = None,
     params.update(parse_overrides(overrides or []))
     books = select(only)
     run_id = paths.new_run_id()
-    folder = paths.resolve(run_dir) if run_dir else paths.runs_dir() / run_id
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = paths.make_run_dir(paths.resolve(run_dir) if run_dir else paths.runs_dir() / run_id)
     params["run_dir"] = str(folder)
     os.environ.update(RUNBOOK_HOME=str(paths.project_root()), RUNBOOK_BATCH="1")
-    summary = {"run_id": folder.name, "params_file": str(params_file), "status": "running",
+    with run_folder.lock(folder), run_folder.kernel_runtime() as runtime:
+        return _run_stages(folder, books, params, str(params_file), runtime, out)
+
+
+def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
+                runtime: Path, out) -> int:
+    summary = {"run_id": folder.name, "params_file": params_file, "status": "running",
                "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": []}
-    print(f"run {folder.name}: {len(books)} stage(s), results in {folder}", file=out)
+    print(f"run {terminal(folder.name)}: {len(books)} stage(s), results in "
+          f"{terminal(folder)}", file=out)
     failed = None
     for book in books:
         result = StageResult(stage=book.stem[:2], notebook=book.name)
-        started = time.perf_counter()
+        started, since = time.perf_counter(), time.time() - 1
         try:
-            _execute(book, folder / book.name, params)
+            _execute(book, folder / book.name, params, runtime)
             recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
             result.status = recorded.get("status", "ok")
             result.details = {k: v for k, v in recorded.items() if k != "status"}
-        except Exception as exc:  # papermill or kernel failure: record, diagnose, stop
+        except Exception as exc:  # papermill, kernel or disk failure: record, diagnose, stop
             result.status = "failed"
             result.error, result.diagnosis = _failure(exc, params)
             failed = result
+            if files.is_disk_full(exc) or files.is_disk_full(result.error["message"]):
+                result.details["removed_partial_files"] = run_folder.remove_partial(folder,
+                                                                                    since)
         result.duration_s = round(time.perf_counter() - started, 2)
-        if (folder / book.name).exists():
-            result.html = _render_html(folder / book.name)
+        _add_html(result, folder / book.name)
         summary["stages"].append(asdict(result))
-        _write_summary(folder, summary)
+        _write_summary(folder, summary, out)
         print(f"  [{result.status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
         if failed:
             break
     summary["status"] = "failed" if failed else "ok"
     summary["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    _write_summary(folder, summary)
-    from .report import write_report
-
-    report = write_report(folder, summary)
+    _write_summary(folder, summary, out)
+    report = _write_report(folder, summary, out)
     if failed:
-        err, diag = failed.error, failed.diagnosis
-        print(f"\nFAILED: notebook {failed.notebook}, cell {err['cell']}: "
-              f"{err['type']}: {err['message']}", file=out)
-        print(f"Diagnosis [{diag['problem']}]: {diag['title']}\nFix: {diag['fix']}", file=out)
-    print(f"report: {report}", file=out)
+        _print_failure(failed, out)
+    if report:
+        print(f"report: {report}", file=out)
     return 1 if failed else 0
 
 
-def _write_summary(folder: Path, summary: dict) -> None:
+def _add_html(result: StageResult, executed: Path) -> None:
+    """The executed notebook as HTML beside it; a full disk leaves it out, noted."""
+    if not executed.exists():
+        return
+    try:
+        result.html = _render_html(executed)
+    except OSError as exc:
+        if not files.is_disk_full(exc):
+            raise
+        result.details["html"] = f"not written: {exc}"
+
+
+def _print_failure(failed: StageResult, out) -> None:
+    """The failing stage in three lines; names and messages from data cannot act on the
+    terminal (escape sequences, carriage returns and newlines are shown, not obeyed)."""
+    err, diag = failed.error, failed.diagnosis
+    print(f"\nFAILED: notebook {failed.notebook}, cell {err['cell']}: "
+          f"{terminal(err['type'])}: {terminal(err['message'])}", file=out)
+    print(f"Diagnosis [{diag['problem']}]: {terminal(diag['title'])}\n"
+          f"Fix: {terminal(diag['fix'])}", file=out)
+    removed = failed.details.get("removed_partial_files")
+    if removed:
+        print(f"Removed the stage's partial files: {terminal(', '.join(removed))}", file=out)
+
+
+def _write_summary(folder: Path, summary: dict, out=sys.stdout) -> None:
     text = scrub(json.dumps(summary, indent=2, default=str))
-    (folder / "summary.json").write_text(text, encoding="utf-8")
+    try:
+        files.write_private(folder / "summary.json", text)
+    except OSError as exc:
+        if not files.is_disk_full(exc):
+            raise
+        print(f"warning: could not write {folder / 'summary.json'}: {exc}", file=out)
+
+
+def _write_report(folder: Path, summary: dict, out) -> Path | None:
+    from .report import write_report
+
+    try:
+        return write_report(folder, summary)
+    except OSError as exc:
+        if not files.is_disk_full(exc):
+            raise
+        print(f"warning: could not write the report into {folder}: {exc}", file=out)
+        return None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -48,7 +48,7 @@ class Trainee:
 
 def check_trainee(name: str) -> str:
     """A trainee name is a lower-case identifier (it names a folder, a database and a role)."""
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):
         raise ConfigError(
             f"Trainee name {name!r} is not a plain lower-case identifier.",
             "Use 1-30 lower-case letters, digits or underscores, starting with a letter, "

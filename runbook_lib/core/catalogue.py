@@ -634,6 +634,30 @@ CATALOGUE: list[Problem] = [
                    "데이터베이스 인코딩이 UTF8). connect_timeout, sslmode 같은 libpq 옵션만 남기세요."},
         doc=DJ + "ref/databases/#postgresql-notes",
     ),
+    Problem(
+        id="DX029",
+        title={"en": "the disk is full (no space left, quota or file-size limit)",
+               "ko": "디스크 공간 부족 (남은 공간 없음, 할당량 또는 파일 크기 제한)"},
+        patterns=(r"no space left on device", r"database or disk is full",
+                  r"disk quota exceeded", r"file too large"),
+        errnos=(28, 122, 27),
+        causes=(
+            _c("the disk holding the run folder {run_dir} has no room for the snapshot, the "
+               "executed notebooks or the backups (a snapshot is as large as the SQLite file)",
+               "실행 폴더 {run_dir}가 있는 디스크에 스냅숏, 실행된 노트북 또는 백업을 쓸 공간이 없습니다 "
+               "(스냅숏은 SQLite 파일만큼 큽니다)"),
+            _c("a disk quota or a file-size limit (ulimit -f) for this user",
+               "이 사용자의 디스크 할당량 또는 파일 크기 제한(ulimit -f)"),
+        ),
+        fix={"en": "Free space on the disk holding {run_dir} (`df -h {run_dir}`; old run folders "
+                   "under runs/ can go), or run again with --run-dir on a disk with room for "
+                   "about twice the SQLite file. The runbook removed the failed stage's partial "
+                   "files; run that stage again (--only NN).",
+             "ko": "{run_dir}가 있는 디스크의 공간을 확보하거나 (`df -h {run_dir}`; runs/ 아래의 오래된 실행 "
+                   "폴더는 지워도 됩니다), SQLite 파일의 약 두 배 공간이 있는 디스크를 --run-dir로 지정해 다시 "
+                   "실행하세요. 실패한 단계가 쓰던 파일은 런북이 지웠습니다; 그 단계를 다시 실행하세요 (--only NN)."},
+        doc="https://www.sqlite.org/tempfiles.html",
+    ),
 ]
 
 UNKNOWN = Problem(

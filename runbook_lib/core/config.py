@@ -250,7 +250,7 @@ def _lookup_secret(env_name: str, generate: bool) -> Secret | None:
     if not generate:
         return None  # libpq will look in ~/.pgpass
     value = _random.token_urlsafe(18)
-    store.parent.mkdir(parents=True, exist_ok=True)
+    paths.make_state_dir()
     with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
         fh.write(f"{env_name}={value}\n")
     os.chmod(store, 0o600)
@@ -280,7 +280,7 @@ def build_settings(values: dict[str, Any]) -> Settings:
     settings = Settings(**merged)
     settings.password = _lookup_secret(settings.password_env, generate=embedded)
     settings.admin_password = _lookup_secret(settings.admin_password_env, generate=embedded)
-    Path(settings.run_dir).mkdir(parents=True, exist_ok=True)
+    paths.make_run_dir(settings.run_dir)  # private, and umask 077 for this kernel
     return settings
 
 

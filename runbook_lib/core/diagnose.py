@@ -143,7 +143,7 @@ def problem(problem_id: str) -> Problem:
 # -- filling in the configuration -------------------------------------------------------------
 _DEFAULTS = {"db_host": "localhost", "db_port": 5432, "db_name": "spc_db", "db_user": "spc_user",
              "password_env": "DB_PASSWORD", "admin_user": "postgres",
-             "sqlite_path": "db.sqlite3", "target": "server"}
+             "sqlite_path": "db.sqlite3", "target": "server", "run_dir": "runs/<run_id>"}
 
 
 def _os_commands(target: str, port: int) -> dict[str, str]:

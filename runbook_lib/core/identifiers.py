@@ -13,7 +13,7 @@ _ALLOWED = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 def check_identifier(name: str, what: str = "name") -> str:
     """Refuse a role or database name that is not a plain identifier (no quotes, no SQL)."""
-    if not name or not _ALLOWED.match(name) or len(name.encode()) > MAX_BYTES:
+    if not name or not _ALLOWED.fullmatch(name) or len(name.encode()) > MAX_BYTES:
         raise ConfigError(
             f"{what} {name!r} is not a valid role or database name: use letters, digits and "
             f"underscores, starting with a letter or underscore, at most {MAX_BYTES} bytes.",

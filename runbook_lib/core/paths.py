@@ -30,8 +30,30 @@ def state_dir() -> Path:
     return project_root() / ".runbook"
 
 
+def make_state_dir() -> Path:
+    """`.runbook/`, created private (0700; 0710 for the embedded server's group as root)."""
+    from .files import private_dir
+
+    return private_dir(state_dir(), group_exec=True)
+
+
 def runs_dir() -> Path:
     return project_root() / "runs"
+
+
+def make_run_dir(folder: str | os.PathLike) -> Path:
+    """A run folder (and `runs/` when it is under it), private, for a private process.
+
+    Sets umask 077 for this process (and the kernels, servers and tools it starts), so every
+    file written into the run from now on is private too.
+    """
+    from .files import private_dir, private_umask
+
+    private_umask()
+    folder = Path(folder)
+    if runs_dir() in folder.parents:
+        private_dir(runs_dir())
+    return private_dir(folder)
 
 
 def new_run_id() -> str:
@@ -44,4 +66,5 @@ def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
     return p if p.is_absolute() else (base or project_root()) / p
 
 
-__all__ = ["PACKAGE_DIR", "project_root", "state_dir", "runs_dir", "new_run_id", "resolve"]
+__all__ = ["PACKAGE_DIR", "project_root", "state_dir", "make_state_dir", "runs_dir",
+           "make_run_dir", "new_run_id", "resolve"]

@@ -4,7 +4,9 @@ Each target type has a validity predicate, evaluated by SQLite itself (one aggre
 table, all predicates at once, foreign keys included). The scans start while the target schema
 is built (`start`), so they cost no wall time. The policy `on_bad_value` then decides: `fail`
 lists the rows by primary key and nothing is copied, `null` loads NULL instead, `quarantine`
-writes the rows to `quarantine/<table>.csv`.
+writes the rows to `quarantine/<file>.csv`: one private file per table, its name made safe
+from the table's (`files.safe_name`), the table's real name in its first column, and the
+table → file mapping kept in the manifest (`quarantine_file` of each table).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core import files
 from ..core.errors import MigrationError
 from ..core.identifiers import quote_ident
 from .scan import Scan
@@ -110,6 +113,7 @@ class TableFilter:
     null_columns: dict[str, str] = field(default_factory=dict)  # column → predicate
     keep: list[str] = field(default_factory=list)  # row predicates; others are quarantined
     quarantined: int = 0
+    file: str = ""  # the quarantine file's name inside the quarantine folder
 
     @property
     def where(self) -> str:
@@ -278,17 +282,21 @@ def _filter(tp: TablePlan, bad: list[BadValues], policy: str) -> TableFilter:
     return flt
 
 
-def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path, taken: set[str]) -> None:
+    """The table's bad rows into a new private file named safely (never after the table)."""
+    files.private_dir(folder)
+    flt.file = files.safe_name(tp.name, taken, ".csv")
     cur = conn.execute(f"SELECT * FROM {q(tp.source_name)} WHERE NOT ({flt.where})")
     names = [d[0] for d in cur.description]
-    with open(folder / f"{tp.name}.csv", "w", newline="", encoding="utf-8") as fh:
+    with files.create_private(files.inside(folder, flt.file), replace=True, newline="",
+                              encoding="utf-8") as fh:
         out = csv.writer(fh)
-        out.writerow(names)
+        out.writerow([files.QUARANTINE_TABLE, *names])
         for row in cur:
             flt.quarantined += 1
-            out.writerow(["\\N" if v is None else (v.hex() if isinstance(v, bytes) else v)
-                          for v in row])
+            out.writerow([tp.source_name, *("\\N" if v is None else
+                                            (v.hex() if isinstance(v, bytes) else v)
+                                            for v in row)])
 
 
 def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
@@ -303,7 +311,7 @@ def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
     conn = connect_ro(snapshot)
     try:
         bad_all, filters = [], {}
-        folder = Path(run_dir) / "quarantine"
+        folder, taken = Path(run_dir) / "quarantine", set()
         for tp in plan.tables:
             bad = _scan_table(conn, tp, counts.get(tp.source_name, {}))
             bad_all += bad
@@ -311,8 +319,8 @@ def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
                                        else TableFilter())
         for tp in plan.tables:
             if filters[tp.source_name].keep:
-                _quarantine(conn, tp, filters[tp.source_name], folder)
-        return Profile(bad_all, filters, str(folder) if folder.exists() else "", policy)
+                _quarantine(conn, tp, filters[tp.source_name], folder, taken)
+        return Profile(bad_all, filters, str(folder) if taken else "", policy)
     finally:
         conn.close()
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from ..core import files
 from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
 
@@ -236,10 +237,20 @@ def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True) -
         (_backup if _wal_mode(src_path) else _copy_locked)(src_path, dest)
         if check:
             integrity_check(dest)
-    except sqlite3.DatabaseError as exc:
-        raise SourceError(f"Cannot read {src_path}: {exc}.",
-                          "Check the file is a readable SQLite database (not encrypted, not "
-                          "truncated); `sqlite3 FILE 'PRAGMA integrity_check'`.") from None
+    except BaseException as exc:
+        for partial in (dest, dest.with_name(dest.name + "-journal")):
+            partial.unlink(missing_ok=True)  # never leave half a snapshot behind
+        if files.is_disk_full(exc):
+            raise SourceError(f"No room for the snapshot {dest}: {exc}; the partial copy was "
+                              "removed.",
+                              f"Free space on that disk (about {src_path.stat().st_size:,} "
+                              "bytes are needed) or choose a run folder on a larger one "
+                              "(--run-dir).") from None
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise SourceError(f"Cannot read {src_path}: {exc}.",
+                              "Check the file is a readable SQLite database (not encrypted, not "
+                              "truncated); `sqlite3 FILE 'PRAGMA integrity_check'`.") from None
+        raise
     return dest
 
 

@@ -313,6 +313,7 @@ class Migration:
             tables.append({"table": tp.name, "source_table": tp.source_name,
                            "source_rows": tp.source.rows, "loaded_rows": loaded.get(tp.name, 0),
                            "quarantined": flt.quarantined if flt else 0,
+                           "quarantine_file": flt.file if flt else "",
                            "primary_key": tp.primary_key,
                            "columns": [{"name": c.name, "source_name": c.source_name,
                                         "source_type": c.source_type,

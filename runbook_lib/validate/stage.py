@@ -158,7 +158,7 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     v.problems += schema.check_orphans(cur, where, p, actual)
     verdicts.account(v, mode, ctx["quarantine_dir"], ctx["policy"])
     if v.quarantined and v.samples is not None:
-        verdicts.label_quarantined(v, ctx["quarantine_dir"], spec)
+        verdicts.label_quarantined(v, ctx["quarantine_dir"], spec, entry)
     return v
 
 

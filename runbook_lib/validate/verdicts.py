@@ -8,8 +8,8 @@ VA001-VA011.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
+from ..core import files
 from ..core.errors import RunbookError
 from ..core.i18n import t
 from ..core.results import Check
@@ -43,25 +43,31 @@ def _note(v: TableVerdict, key: str, first: bool = False, **values) -> None:
 
 
 def quarantined_keys(folder: str, entry: dict, spec: TableSpec) -> set[tuple]:
-    """Primary keys of the rows stage 03 set aside (`<quarantine_dir>/<table>.csv`)."""
-    file = Path(folder or "") / f"{entry['table']}.csv"
-    if not folder or not file.is_file() or not spec.key:
+    """Primary keys of the rows stage 03 set aside, read from the file the manifest names
+    for the table (`quarantine_file`; a name that would leave the folder is refused)."""
+    name = entry.get("quarantine_file") or ""
+    if not folder or not name or not spec.key:
         return set()
-    with open(file, newline="", encoding="utf-8") as fh:
+    file = files.inside(folder, name)
+    if not file.is_file() or file.is_symlink():
+        return set()
+    with files.open_nofollow(file, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
         names = [c.source_name for c in spec.columns[:spec.key]]
+        offset = 1 if header[:1] == [files.QUARANTINE_TABLE] else 0  # the real table name
+        header = header[offset:]
         if not set(names) <= set(header):
             return set()
-        at = [header.index(n) for n in names]
+        at = [header.index(n) + offset for n in names]
         ints = [c.klass == "int" for c in spec.columns[:spec.key]]
         return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
                       for i, n in zip(at, ints, strict=True)) for r in reader}
 
 
-def label_quarantined(v: TableVerdict, folder: str, spec: TableSpec) -> None:
+def label_quarantined(v: TableVerdict, folder: str, spec: TableSpec, entry: dict) -> None:
     """Sample rows missing because stage 03 quarantined them say so."""
-    keys = quarantined_keys(folder, {"table": v.table}, spec)
+    keys = quarantined_keys(folder, entry, spec)
     names = spec.names[:spec.key]
     for i, row in v.samples.iterrows():
         if row["difference"] == "missing" and tuple(row[n] for n in names) in keys:

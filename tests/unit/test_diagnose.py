@@ -53,6 +53,8 @@ PASTED = [
     ('insert or update on table "spc_measurement" violates foreign key constraint '
      '"spc_measurement_product_id_fk"', "DX027"),
     ('invalid dsn: invalid connection option "init_command"', "DX028"),
+    ("OSError: [Errno 28] No space left on device", "DX029"),
+    ("SourceError: Cannot read /srv/db.sqlite3: database or disk is full.", "DX029"),
 ]
 
 

@@ -174,9 +174,11 @@ def test_bad_values_null_and_quarantine(fresh_db):
     result = migrate.run(fresh_db, progress=False)
     entry = result.section["tables"][0]
     assert (entry["loaded_rows"], entry["quarantined"]) == (2, 4)
+    assert entry["quarantine_file"] == "reading.csv"
     with open(Path(result.section["quarantine_dir"]) / "reading.csv") as fh:
         kept = list(csv.reader(fh))
-    assert [r[0] for r in kept[1:]] == ["2", "3", "4", "5"]
+    assert kept[0][:2] == ["runbook:table", "id"]
+    assert [r[:2] for r in kept[1:]] == [["reading", k] for k in ("2", "3", "4", "5")]
     with db.connection(fresh_db) as conn:
         assert_table_equal(conn, result.section["snapshot"], entry,
                            skip_source_rows={2, 3, 4, 5}) == 2

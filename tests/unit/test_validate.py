@@ -101,6 +101,7 @@ def record_migration(settings, path, zone: str = "UTC", quarantined: dict | None
         q = (quarantined or {}).get(name, 0)
         tables.append({"table": name, "source_table": name, "source_rows": n,
                        "loaded_rows": n - q, "quarantined": q,
+                       "quarantine_file": f"{name}-q.csv" if q else "",
                        "primary_key": ["id"] if "id" in types else [],
                        "columns": [{"name": c, "source_name": c, "source_type": "",
                                     "target_type": t} for c, t in types.items()]})
@@ -289,7 +290,9 @@ def test_quarantined_rows_are_expected_and_listed(migrated, tmp_path):
     alter(migrated, "DELETE FROM items WHERE id IN (9, 10)")
     record_migration(migrated, tmp_path / "snapshot.sqlite3", quarantined={"items": 2})
     (tmp_path / "quarantine").mkdir()
-    (tmp_path / "quarantine" / "items.csv").write_text("id,parent_id,qty\n9,1,63\n")
+    (tmp_path / "quarantine" / "items-q.csv").write_text(  # the file the manifest names
+        "runbook:table,id,parent_id,qty\nitems,9,1,63\n")
+    (tmp_path / "quarantine" / "items.csv").write_text("id,parent_id,qty\n10,1,64\n")
     report = validate.run(migrated)
     v = verdict(report, "items")
     assert v.verdict == "ok" and v.missing == 2

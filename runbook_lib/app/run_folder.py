@@ -1,0 +1,143 @@
+"""One run folder, one run: the lock, the kernels' private runtime folder, partial files.
+
+`lock(folder)` holds an exclusive `flock` on `<run folder>/.run.lock` for the whole run; a
+second `runbook run` on the same folder stops at once, naming the first (pid, user, host,
+start, command). The kernel dies with its holder, so a killed run leaves no stale lock.
+
+`kernel_runtime()` is a fresh private folder (mkdtemp, 0700) for the kernels' connection
+files and IPC sockets, removed when the run ends: never `notebooks/`, where two runs from
+one checkout used to share `kernel-ipc-N` sockets and cross-connect their kernels.
+
+`remove_partial(folder, since)` clears what a stage that ran out of disk was writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import itertools
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..core import files
+from ..core.errors import RunbookError
+
+LOCK_NAME = ".run.lock"
+KEPT = {LOCK_NAME, "manifest.json", "summary.json"}  # the run's state, written atomically
+
+
+class RunFolderBusy(RunbookError):
+    """Another `runbook run` is using this run folder."""
+
+
+def _holder(fd: int) -> dict:
+    try:
+        return json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def _busy(folder: Path, holder: dict) -> RunFolderBusy:
+    who = (f"pid {holder.get('pid', '?')} (user {holder.get('user', '?')} on "
+           f"{holder.get('host', '?')}, started {holder.get('started', '?')}: "
+           f"{holder.get('command', '?')})") if holder else "another process"
+    return RunFolderBusy(
+        f"The run folder {folder} is in use by another runbook run: {who}. Two runs in one "
+        "folder would overwrite each other's snapshot, manifest and notebooks.",
+        f"Wait for that run to finish, or stop it (kill {holder.get('pid', 'PID')}); or give "
+        "this run its own folder (leave out --run-dir, or --run-dir runs/<new name>).")
+
+
+@contextlib.contextmanager
+def lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold the run folder's lock for the duration of the block (or raise RunFolderBusy)."""
+    import fcntl
+
+    path = Path(folder) / LOCK_NAME
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, files.FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(Path(folder), _holder(fd)) from None
+        me = {"pid": os.getpid(), "user": getpass.getuser(), "host": socket.gethostname(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "command": " ".join(["runbook", *sys.argv[1:]])[:500]}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def kernel_runtime() -> Iterator[Path]:
+    """A private folder (0700, unpredictable name) for this run's kernel files; removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="runbook-kernels-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def kernel_manager(runtime: Path):
+    """A kernel manager class whose kernels talk over unix sockets (IPC, not loopback TCP:
+    other local users cannot connect to a kernel holding the passwords) kept in `runtime`."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    numbers = itertools.count(1)
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs) -> None:
+            n = next(numbers)
+            kwargs.setdefault("connection_file", str(runtime / f"kernel-{n}.json"))
+            kwargs.setdefault("ip", str(runtime / f"k{n}"))  # sockets k<n>-1 … k<n>-5
+            super().__init__(transport="ipc", **kwargs)
+
+    return IPCKernelManager
+
+
+def remove_partial(folder: str | os.PathLike, since: float) -> list[str]:
+    """Remove the files a failed stage wrote into the run folder since `since` (a disk-full
+    stage leaves half-written snapshots and dumps); the run's state files are kept."""
+    base = Path(folder)
+    removed = []
+    for path in sorted(base.rglob("*"), reverse=True):
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if path.name in KEPT and path.parent == base:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                if info.st_mtime >= since:
+                    path.rmdir()  # only once empty
+            continue
+        if info.st_mtime >= since and not _complete_notebook(path):
+            path.unlink(missing_ok=True)
+            removed.append(str(path.relative_to(base)))
+    return sorted(removed)
+
+
+def _complete_notebook(path: Path) -> bool:
+    """An executed notebook that was written whole: the record of the failure, kept."""
+    if path.suffix != ".ipynb" or path.is_symlink():
+        return False
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+__all__ = ["LOCK_NAME", "RunFolderBusy", "lock", "kernel_runtime", "kernel_manager",
+           "remove_partial"]
