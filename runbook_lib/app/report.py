@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..core import manifest
+from ..core import files, manifest
 from ..core.i18n import t
 from ..core.secrets import scrub
 
@@ -39,6 +39,9 @@ HEADINGS = {
                       "started {started}",
                 "ko": "상태 {status}: {count}개 단계, {seconds}초; 매개변수 {params}; "
                       "시작 {started}"},
+    "password_reset": {"en": "Stage 02 changed the password of an existing role "
+                             "(reset_password: true)",
+                       "ko": "02 단계가 기존 역할의 비밀번호를 바꿨습니다 (reset_password: true)"},
     "validation_ok": {"en": "Every table matches: nothing was lost.",
                       "ko": "모든 테이블이 일치합니다: 손실된 데이터가 없습니다."},
     "validation_bad": {"en": "Differences found: see the tables marked in red.",
@@ -111,6 +114,16 @@ def diagnosis_section(summary: dict, lang: str) -> str:
     if not parts:
         return ""
     return f"<h2>{_e(t(HEADINGS['diagnosis'], lang))}</h2>" + "".join(parts)
+
+
+def provision_section(data: dict, lang: str) -> str:
+    """A reset password is shown at the top, as a warning nobody can miss."""
+    provision = data.get("provision") or {}
+    if not isinstance(provision, dict) or not provision.get("password_reset"):
+        return ""
+    return (f"<div class='diagnosis' id='password-reset'><h2 class='warn'>"
+            f"{_e(t(HEADINGS['password_reset'], lang))}</h2>"
+            f"<p>{_e(provision.get('warning'))}</p></div>")
 
 
 def migration_section(data: dict, lang: str) -> str:
@@ -215,7 +228,8 @@ def render(folder: Path, summary: dict, language: str | None = None) -> str:
                 started=summary.get("started", ""))
     title = t(HEADINGS["title"], lang, run_id=summary.get("run_id", folder.name))
     body = (f"<h1>{_e(title)}</h1><p id='overall' class='{_e(summary.get('status'))}'>"
-            f"{_e(overall)}</p>{stages_section(folder, summary, lang)}"
+            f"{_e(overall)}</p>{provision_section(data, lang)}"
+            f"{stages_section(folder, summary, lang)}"
             f"{diagnosis_section(summary, lang)}{migration_section(data, lang)}"
             f"{validation_section(data, lang)}{benchmark_section(folder, data, lang)}"
             f"{parameters_section(run_parameters(folder, summary))}{_files(folder)}")
@@ -227,9 +241,7 @@ def render(folder: Path, summary: dict, language: str | None = None) -> str:
 def write_report(folder: Path, summary: dict) -> Path:
     """Write `report.html` into the run folder and return its path."""
     folder = Path(folder)
-    target = folder / "report.html"
-    target.write_text(render(folder, summary), encoding="utf-8")
-    return target
+    return files.write_private(folder / "report.html", render(folder, summary))
 
 
 __all__ = ["write_report", "render"]

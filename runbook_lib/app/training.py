@@ -61,13 +61,15 @@ def trainee(name: str) -> Trainee:
     return Trainee(name, paths.project_root() / FOLDER / name, f"spc_{name}", f"spc_{name}_user")
 
 
-def trainee_settings(who: Trainee, profile: str, password: str) -> Settings:
-    """The trainer's profile pointed at the trainee's database, with the trainee's password."""
+def trainee_settings(who: Trainee, profile: str, password: str,
+                     reset_password: bool = False) -> Settings:
+    """The trainer's profile pointed at the trainee's database, with the trainee's password
+    (`reset_password`: a new workspace's password replaces the training role's old one)."""
     env = f"RUNBOOK_TRAINEE_{who.name.upper()}_PASSWORD"
     os.environ[env] = password
     register(password)
     return load_settings(profile=profile, db_name=who.db_name, db_user=who.db_user,
-                         password_env=env)
+                         password_env=env, reset_password=reset_password)
 
 
 def copy_workspace(who: Trainee) -> None:
@@ -140,7 +142,7 @@ def prepare(name: str, profile: str, reset: bool = False) -> tuple[Trainee, Sett
     who = trainee(name)
     kept = None if reset else existing_password(who)
     password = kept or _random.token_urlsafe(18)
-    settings = trainee_settings(who, profile, password)
+    settings = trainee_settings(who, profile, password, reset_password=kept is None)
     server.ensure_target(settings)
     if reset:
         drop_database(settings)

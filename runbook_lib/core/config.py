@@ -37,6 +37,8 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "password_env": ("DB_PASSWORD", str, "environment variable holding the app password"),
     "admin_user": ("postgres", str, "role that creates the app role and database"),
     "admin_password_env": ("PGADMIN_PASSWORD", str, "environment variable of the admin password"),
+    "reset_password": (False, bool, "stage 02 may change an existing role's password "
+                       "(never otherwise)"),
     "schema": ("", ("", "django", "sqlite"), "empty: django when a project is set, else sqlite"),
     "method": ("copy", ("copy", "loaddata", "pgloader"), "how the rows are copied"),
     "data": (True, bool, "false: schema only (the guide's method C)"),
@@ -81,6 +83,7 @@ class Settings:
     password_env: str
     admin_user: str
     admin_password_env: str
+    reset_password: bool
     schema: str
     method: str
     data: bool

@@ -15,6 +15,7 @@ import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import warnings
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from . import paths
+from . import files, paths
 from .errors import ServerError
 
 SYSTEM_USER = "embedded_postgres"
@@ -133,10 +134,23 @@ class EmbeddedServer:
         return (self.data_dir / "PG_VERSION").is_file()
 
     # -- running programs as the server's system user -----------------------------------------
+    def _identity(self) -> dict:
+        """subprocess arguments: the server's own user AND group (never root's group), no
+        supplementary groups, umask 077."""
+        if not self.user:
+            return {"umask": files.PRIVATE_UMASK}
+        entry = self._entry()
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [],
+                "umask": files.PRIVATE_UMASK}
+
+    def _entry(self) -> pwd.struct_passwd:
+        """The server's system user (created on first use, as embedded-postgres does)."""
+        return _embedded().utils.ensure_user_exists(self.user)
+
     def _run(self, name: str, *args: str, timeout: float = 60) -> str:
         try:
             done = subprocess.run([str(tool(name)), *args], capture_output=True, text=True,
-                                  timeout=timeout, user=self.user, cwd="/")
+                                  timeout=timeout, cwd="/", **self._identity())
         except subprocess.TimeoutExpired:
             raise ServerError(f"{name} did not finish within {timeout:.0f} s.",
                               f"Look at the server log {self.log_file}.") from None
@@ -155,20 +169,32 @@ class EmbeddedServer:
         if not self.user:
             return
         utils = _embedded().utils
-        ensure_user_exists = utils.ensure_user_exists
-        ensure_prefix_permissions = utils.ensure_prefix_permissions
-        ensure_folder_permissions = utils.ensure_folder_permissions
+        utils.ensure_user_exists(self.user)
+        self._let_server_reach(self.data_dir)
+        utils.ensure_prefix_permissions(bin_dir())  # the programs: not private
+        utils.ensure_folder_permissions(bin_dir(), 0o055)
+        utils.ensure_folder_permissions(bin_dir().parent / "lib", 0o044)
 
-        ensure_user_exists(self.user)
-        ensure_prefix_permissions(self.data_dir)
-        ensure_prefix_permissions(bin_dir())
-        ensure_folder_permissions(bin_dir(), 0o055)
-        ensure_folder_permissions(bin_dir().parent / "lib", 0o044)
+    def _let_server_reach(self, path: Path) -> None:
+        """Let the server's user reach `path` without opening anything to others: the
+        private folder holding it (`.runbook/`, ours) is given the server's group and mode
+        0710 (pass through only); folders above gain only o+x where they lack it."""
+        entry = self._entry()
+        parent = path.parent
+        files.private_dir(parent, group_exec=True)
+        if parent.stat().st_uid == os.geteuid():
+            os.chown(parent, -1, entry.pw_gid, follow_symlinks=False)
+            parent.chmod(0o710)
+        for folder in parent.parents:
+            mode = stat.S_IMODE(folder.stat().st_mode)
+            if not mode & stat.S_IXOTH:
+                folder.chmod(mode | stat.S_IXOTH)
 
     # -- lifecycle -------------------------------------------------------------------------
     def init(self, admin_user: str, admin_password: str) -> None:
         """initdb with UTF8, scram-sha-256 on TCP and the admin password set."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.data_dir.parent, group_exec=True)
+        files.private_dir(self.data_dir)
         self._prepare_user()
         self._own(self.data_dir)
         self.data_dir.chmod(0o700)
@@ -186,11 +212,41 @@ class EmbeddedServer:
         (self.data_dir / "pg_hba.conf").write_text(HBA)
         self._own(self.data_dir / "pg_hba.conf")
 
-    def _write_conf(self) -> None:
+    def _socket_folder(self) -> Path:
+        """The socket folder, created fresh and private, or refused when something else is
+        there: a symbolic link, a file, a folder of another user or one others may enter.
+        Under $TMPDIR its name is predictable, so another local user could plant one."""
         sock = self.socket_dir
-        sock.mkdir(parents=True, exist_ok=True)
-        self._own(sock)
-        sock.chmod(0o700)
+        if sock.parent == self.data_dir.parent:  # `.runbook/sock`: in our private folder
+            files.private_dir(sock.parent, group_exec=True)
+        try:
+            os.mkdir(sock, 0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(sock)
+        owners = {os.geteuid()} | ({self._entry().pw_uid} if self.user else set())
+        problem = ("a symbolic link" if stat.S_ISLNK(info.st_mode) else
+                   "not a folder" if not stat.S_ISDIR(info.st_mode) else
+                   f"owned by another user (uid {info.st_uid})" if info.st_uid not in owners
+                   else f"open to others (mode {stat.S_IMODE(info.st_mode):o})"
+                   if stat.S_IMODE(info.st_mode) & 0o077 else "")
+        if problem:
+            raise ServerError(
+                f"The embedded server's socket folder {sock} already exists and is {problem}; "
+                "the runbook will not put the server's trusted socket there.",
+                f"If you did not create it, another local user may have: check it, remove it "
+                f"(rm -r {sock}) and start again; or set TMPDIR to a folder only you can write.")
+        fd = os.open(sock, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:  # through the descriptor: whatever replaces the name meanwhile is not touched
+            if self.user:
+                os.fchown(fd, self._entry().pw_uid, self._entry().pw_gid)
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+        return sock
+
+    def _write_conf(self) -> None:
+        sock = self._socket_folder()
         conf = self.data_dir / "runbook.conf"
         conf.write_text(
             "# written by the runbook at each start\n"
@@ -207,6 +263,9 @@ class EmbeddedServer:
         """Start (initialising on first use); a no-op when it already runs."""
         if self.is_running():
             return self.status()
+        self._socket_folder()  # refused before anything is created when it is not ours
+        if self.user and self.initialised:
+            self._let_server_reach(self.data_dir)
         if not self.initialised:
             if not admin_password:
                 raise ServerError("The embedded server needs an admin password to initialise.",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 
-from runbook_lib.core import db
-from runbook_lib.core.errors import ConfigError, ProvisionError
+from runbook_lib import require_ok
+from runbook_lib.app.report import render
+from runbook_lib.core import db, manifest
+from runbook_lib.core.errors import CheckFailed, ConfigError, ProvisionError
 from runbook_lib.prepare import provision
 
 
@@ -78,17 +82,114 @@ def test_second_run_changes_nothing(pg, make_settings, names):
     assert catalog(pg, role, name) == before
 
 
-def test_password_reset_only_when_it_does_not_authenticate(pg, make_settings, names):
+def test_existing_role_password_is_never_changed_and_both_remedies_work(pg, make_settings,
+                                                                        names, monkeypatch):
+    """Issue 16 point 1: a password that does not authenticate fails DB003 with two remedies;
+    each is applied and works; the reset says so in the check and the report."""
     role, name = names
-    pg.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'something-else'")
+    pg.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'the-real-one'")
     pg.execute(f"CREATE DATABASE {name}")  # owned by postgres, as the guide leaves it
     settings = make_settings(db_user=role, db_name=name)
+    before = pg.execute(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")
     rows = provision.create_database(settings)
-    assert provision.changed(rows) == ["DB003", "DB005"]
-    assert "owner changed from postgres" in rows[4].message
+    db003 = rows[2]
+    assert db003.id == "DB003" and db003.status == "fail"
+    assert "does not authenticate" in db003.message and "never changes" in db003.message
+    assert "DB_PASSWORD" in db003.hint and "-p reset_password=true" in db003.hint
+    assert next(r for r in rows if r.id == "DB007").status == "skip"
+    assert pg.execute(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'") == before
+    with pytest.raises(CheckFailed, match="DB003"):
+        require_ok(rows)
+
+    monkeypatch.setenv("DB_PASSWORD", "the-real-one")  # remedy 1: the environment fixed
+    rows = require_ok(provision.create_database(make_settings(db_user=role, db_name=name)))
+    assert rows[2].status == "ok" and "unchanged" in rows[2].message
+    assert pg.execute(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'") == before
+
+    monkeypatch.setenv("DB_PASSWORD", "a-new-one")  # remedy 2: reset on purpose
+    settings = make_settings(db_user=role, db_name=name, reset_password=True)
+    rows = require_ok(provision.create_database(settings))
+    assert rows[2].status == "warn" and "PASSWORD RESET" in rows[2].message
+    assert "DB003" in provision.changed(rows)
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SELECT current_user")
         assert cur.fetchone() == (role,)
+    section = manifest.read(settings.run_dir)["provision"]
+    assert section["password_reset"] is True and role in section["warning"]
+    page = render(Path(settings.run_dir), {"run_id": "r", "stages": []}, "en")
+    assert "id='password-reset'" in page and "PASSWORD RESET" in page
+
+    rows = provision.create_database(settings)  # works now: reset_password changes nothing
+    assert rows[2].status == "ok" and provision.changed(rows) == []
+
+
+def test_nologin_role_is_not_changed_without_reset(pg, make_settings, names):
+    role, name = names
+    pg.execute(f"CREATE ROLE {role} NOLOGIN")
+    rows = provision.create_database(make_settings(db_user=role, db_name=name))
+    assert rows[2].status == "fail" and "NOLOGIN" in rows[2].message
+    assert pg.execute(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'") == [(False,)]
+    rows = provision.create_database(make_settings(db_user=role, db_name=name,
+                                                   reset_password=True))
+    assert rows[2].status == "warn"
+    assert pg.execute(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'") == [(True,)]
+
+
+def _apply_fix(pg, hint: str, settings: dict) -> dict:
+    """Apply a refusal's fix as a user would: run its SQL as the admin, or take its -p."""
+    statement = re.search(r"run ((?:ALTER|REVOKE) [^;]+;(?: REVOKE [^;]+;)*)", hint)
+    if statement:
+        pg.execute(statement.group(1))
+        return settings
+    name, value = re.search(r"-p (\w+)=(\w+)", hint).groups()
+    return {**settings, name: value}
+
+
+@pytest.mark.parametrize("case", ["admin", "superuser", "createrole", "server powers",
+                                  "postgres", "template1", "template"])
+def test_stage_02_takes_over_nothing_and_each_fix_works(pg, make_settings, names, case):
+    """Issue 13 class 6: the admin role, a superuser, CREATEROLE, server powers, the
+    maintenance database and a template are refused before any change; the fix, applied,
+    lets stage 02 pass."""
+    role, name = names
+    params = {"db_user": role, "db_name": name}
+    if case == "admin":
+        params["db_user"] = "postgres"
+    elif case == "superuser":
+        pg.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{os.environ['DB_PASSWORD']}'")
+    elif case == "createrole":
+        pg.execute(f"CREATE ROLE {role} LOGIN CREATEROLE PASSWORD '{os.environ['DB_PASSWORD']}'")
+    elif case == "server powers":
+        pg.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{os.environ['DB_PASSWORD']}'")
+        pg.execute(f"GRANT pg_execute_server_program, pg_write_server_files TO {role}")
+    elif case in ("postgres", "template1"):
+        params["db_name"] = case
+    else:
+        pg.execute(f"CREATE DATABASE {name} IS_TEMPLATE true")
+    before = catalog(pg, role, name)
+    admin_secret = pg.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'")
+    with pytest.raises(ProvisionError) as err:
+        provision.create_database(make_settings(**params))
+    assert "Nothing was changed" in err.value.message and err.value.hint
+    assert catalog(pg, role, name) == before
+    assert pg.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'") \
+        == admin_secret
+    fixed = _apply_fix(pg, err.value.hint, params)
+    created = [fixed[k] for k in ("db_user", "db_name") if fixed[k] != params[k]]
+    existed = {k: bool(pg.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{v}'")
+                       if k == "db_user" else
+                       pg.execute(f"SELECT 1 FROM pg_database WHERE datname = '{v}'"))
+               for k, v in fixed.items()}
+    try:
+        rows = require_ok(provision.create_database(make_settings(**fixed)))
+        assert rows[-1].id == "DB007" and rows[-1].status == "ok"
+    finally:
+        for value in created:
+            if value == fixed["db_name"] and not existed["db_name"]:
+                pg.execute(f"DROP DATABASE IF EXISTS {value} WITH (FORCE)")
+            if value == fixed["db_user"] and not existed["db_user"]:
+                pg.execute(f"DROP DATABASE IF EXISTS {fixed['db_name']} WITH (FORCE)")
+                pg.execute(f"DROP ROLE IF EXISTS {value}")
 
 
 def test_password_never_reaches_sql_text_or_server_log(pg, make_settings, names, weak_admin):
