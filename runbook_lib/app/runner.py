@@ -11,9 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..core import files, manifest, paths
+from ..core import files, manifest, paths, strict_yaml
 from ..core.config import check_parameters, load_profile
 from ..core.errors import ConfigError
 from ..core.escape import terminal
@@ -57,7 +55,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if "=" not in pair:
             raise ConfigError(f"-p {pair!r} is not name=value.", "Write -p name=value.")
         name, raw = pair.split("=", 1)
-        out[name.strip()] = yaml.safe_load(raw) if raw != "" else ""
+        out[name.strip()] = strict_yaml.load(raw, f"-p {name.strip()}") if raw != "" else ""
     return check_parameters(out)
 
 

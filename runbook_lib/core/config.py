@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dotenv import dotenv_values, load_dotenv
 
-from . import paths
+from . import paths, strict_yaml
 from .errors import ConfigError
 from .secrets import Secret
 
@@ -202,14 +201,17 @@ def load_profile(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"Parameters file {file} does not exist.",
                           "Pass one of the profiles in parameters/ (e.g. parameters/training.yaml)"
                           " or create the file.")
+    if file.stat().st_size > strict_yaml.MAX_BYTES:
+        raise ConfigError(f"Parameters file {file} is {file.stat().st_size:,} bytes; profiles "
+                          f"are limited to {strict_yaml.MAX_BYTES:,} bytes.",
+                          "A profile holds a few dozen short lines: check that this is the "
+                          "right file.")
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ConfigError(f"Parameters file {file} is not valid YAML{line}: "
-                          f"{getattr(exc, 'problem', exc)}.",
-                          "Fix the YAML syntax: one 'name: value' per line.") from None
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Parameters file {file} is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start}).", "Save the profile as UTF-8.") from None
+    data = strict_yaml.load(text, f"Parameters file {file}")
     if data is None:
         return {}
     if not isinstance(data, dict):

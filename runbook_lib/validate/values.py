@@ -9,7 +9,6 @@ semantics: key order and number spelling do not matter, values do).
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable
@@ -18,6 +17,9 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from operator import itemgetter
 from zoneinfo import ZoneInfo
+
+from .json_canonical import canonical as json_canonical
+from .json_canonical import decimal_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_NAIVE = datetime(1970, 1, 1)
@@ -99,14 +101,6 @@ def _float(v):
         return _bad(v)
 
 
-def decimal_text(d: Decimal) -> str:
-    """A decimal's value as exact text: 12.50 and 12.5 give "12.5", -0 gives "0"."""
-    if d.is_zero():
-        return "0"
-    text = f"{d:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _numeric(v):
     if v is None:
         return None
@@ -147,26 +141,18 @@ def _bytes(v):
     return v.encode("utf-8") if isinstance(v, str) else _bad(v)
 
 
-def _json_canon(x):
-    if isinstance(x, dict):
-        return ("{",) + tuple(sorted((k, _json_canon(v)) for k, v in x.items()))
-    if isinstance(x, list):
-        return ("[",) + tuple(_json_canon(v) for v in x)
-    if isinstance(x, Decimal):
-        return ("#", decimal_text(x) if x.is_finite() else str(x))
-    return x
-
-
 def _json(v):
+    """jsonb semantics, any depth (parsed without recursion)."""
     if v is None:
         return None
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return ("json", _json_canon(Decimal(repr(v) if isinstance(v, float) else v)))  # NUMERIC
+        return ("json", decimal_text(Decimal(repr(v) if isinstance(v, float) else v)))
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
     try:
-        parsed = json.loads(v, parse_float=Decimal, parse_int=Decimal)
+        return ("json", json_canonical(v))
     except (TypeError, ValueError):
         return _bad(v)
-    return ("json", _json_canon(parsed))
 
 
 def _uuid(v):
