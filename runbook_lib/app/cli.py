@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from ..core.errors import RunbookError
+from ..core.escape import terminal
 from ..core.secrets import scrub
 
 COMMANDS = {
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args._module.command(args)
     except RunbookError as exc:
-        print(f"error: {scrub(str(exc))}", file=sys.stderr)
+        print(f"error: {terminal(scrub(str(exc)), newlines=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

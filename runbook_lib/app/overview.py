@@ -56,4 +56,10 @@ def parameters_table(settings=None):
     return pd.DataFrame(rows)
 
 
-__all__ = ["STAGES", "stage_map", "parameters_table"]
+def styled(frame):
+    """A table as the notebook shows it: no index, every value HTML-escaped (pandas' Styler
+    does not escape by default, and a parameter's value is the user's text)."""
+    return frame.style.hide(axis="index").format(escape="html")
+
+
+__all__ = ["STAGES", "stage_map", "parameters_table", "styled"]

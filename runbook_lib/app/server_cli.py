@@ -6,6 +6,7 @@ import argparse
 
 from ..core import server
 from ..core.config import load_settings
+from ..core.escape import terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +24,10 @@ def command(args: argparse.Namespace) -> int:
         embedded.stop()
     st = embedded.status(user=settings.db_user, dbname=settings.db_name)
     print(f"running:   {'yes' if st.running else 'no'}")
-    print(f"host:      {st.host}\nport:      {st.port}\ndata dir:  {st.data_dir}")
+    print(f"host:      {terminal(st.host)}\nport:      {st.port}\n"
+          f"data dir:  {terminal(st.data_dir)}")
     print(f"version:   PostgreSQL {st.version}\npid:       {st.pid or '-'}")
-    print(f"dsn:       {st.dsn}")
+    print(f"dsn:       {terminal(st.dsn)}")
     return 0
 
 

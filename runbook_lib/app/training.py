@@ -24,6 +24,7 @@ from dotenv import dotenv_values
 from ..core import db, paths, server
 from ..core.config import Settings, load_profile, load_settings
 from ..core.errors import ConfigError
+from ..core.escape import terminal
 from ..core.identifiers import quote_ident
 from ..core.results import require_ok
 from ..core.secrets import register
@@ -183,9 +184,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     who, settings, fresh = prepare(args.trainee, args.params, reset=args.action == "reset")
     if not fresh:
-        print(f"{who.workspace} already exists and was kept (its database is ready); "
+        print(f"{terminal(who.workspace)} already exists and was kept (its database is ready); "
               f"`runbook training reset --trainee {who.name}` starts it over.")
-    print(instructions(who, settings))
+    print(terminal(instructions(who, settings), newlines=True))
     return 0
 
 

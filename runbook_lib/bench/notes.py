@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core import escape
 from ..core.i18n import t
 
 # id: (name, guide's SQLite ms, guide's PostgreSQL ms), from the guide's "성능 비교" table.
@@ -129,10 +130,11 @@ def notes(rows: list[dict], shape, language: str = "en") -> list[str]:
 
 
 def markdown(lines: list[str]):
-    """The sentences as a bulleted Markdown block for the notebook."""
+    """The sentences as a bulleted Markdown block for the notebook: each one literal text
+    (a table name from the user's data cannot add markup, HTML or links)."""
     from IPython.display import Markdown
 
-    return Markdown("\n".join(f"- {line}" for line in lines))
+    return Markdown("\n".join(f"- {escape.markdown(line)}" for line in lines))
 
 
 __all__ = ["SCENARIOS", "DESCRIPTIONS", "WHY_SQLITE_WINS", "TEMPLATES", "notes", "markdown"]

@@ -20,6 +20,7 @@ from dotenv import dotenv_values, load_dotenv
 
 from . import paths, strict_yaml
 from .errors import ConfigError
+from .escape import html
 from .secrets import Secret
 
 # name: (default, allowed values or type, one-line meaning). The single source of truth for
@@ -134,9 +135,11 @@ class Settings:
         return {name: getattr(self, name) for name in PARAMETERS}
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td><code>{k}</code></td><td>{v!r}</td></tr>"
+        """Every value escaped: paths and names are the user's, a file may be called
+        `<img src=x onerror=…>.sqlite3`."""
+        rows = "".join(f"<tr><td><code>{html(k)}</code></td><td>{html(repr(v))}</td></tr>"
                        for k, v in self.parameters().items())
-        rows += f"<tr><td>app DSN</td><td><code>{self.dsn()}</code></td></tr>"
+        rows += f"<tr><td>app DSN</td><td><code>{html(self.dsn())}</code></td></tr>"
         return f"<table>{rows}</table>"
 
 

@@ -53,7 +53,8 @@ class Diagnosis:
 
     def _repr_html_(self) -> str:
         causes = "".join(f"<li>{html.escape(c)}</li>" for c in self.causes)
-        link = f"<p><a href='{self.doc}'>{self.doc}</a></p>" if self.doc else ""
+        link = (f"<p><a href='{html.escape(self.doc)}'>{html.escape(self.doc)}</a></p>"
+                if self.doc else "")
         return (f"<b>{html.escape(self.title)}</b> <code>{self.problem_id}</code>"
                 f"<ol>{causes}</ol><p><b>{LABELS[self.language][1]}:</b> "
                 f"{html.escape(self.fix)}</p>{link}")

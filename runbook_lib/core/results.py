@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from .errors import CheckFailed
+from .escape import terminal
 
 STATUSES = ("ok", "warn", "fail", "skip")
 _COLOURS = {"ok": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "skip": "#57606a"}
@@ -52,8 +53,10 @@ class CheckTable(list):
                 "</table>")
 
     def __repr__(self) -> str:
-        return "\n".join(f"{c.id:<7} {c.status:<5} {c.name}: {c.message}"
-                         + (f"  → {c.hint}" if c.hint and c.status != "ok" else "") for c in self)
+        """One line per check; names and values from data cannot act on a terminal."""
+        return "\n".join(f"{c.id:<7} {c.status:<5} {terminal(c.name)}: {terminal(c.message)}"
+                         + (f"  → {terminal(c.hint)}" if c.hint and c.status != "ok" else "")
+                         for c in self)
 
 
 def table(checks: Iterable[Check]) -> CheckTable:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import files
+from ..core import escape, files
 from ..core.errors import MigrationError
 from ..core.identifiers import quote_ident
 from .scan import Scan
@@ -152,7 +152,7 @@ class Profile:
                         "in the source, or choose on_bad_value: null or quarantine.</p>",
                 "null": "<p><b>on_bad_value: null</b> — these values load as NULL.</p>",
                 "quarantine": "<p><b>on_bad_value: quarantine</b> — these rows are set aside "
-                              f"in {self.quarantine_dir}.</p>"}
+                              f"in {escape.html(self.quarantine_dir)}.</p>"}
         return head.get(self.policy, "") + self.frame().to_html()
 
 

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import db, manifest
+from ..core import db, escape, manifest
 from ..core.errors import MigrationError
 from . import methods, postload, schema, source, target, transfer
 from .profile import Profile, profile, start
@@ -356,8 +356,8 @@ class _Bars:
         self.bars["*"] = tqdm(total=total, desc="all tables", unit=" rows", position=0)
         big = [t for t in self.plan.tables if t.source.rows][:12]
         for i, tp in enumerate(big, 1):
-            self.bars[tp.name] = tqdm(total=tp.source.rows, desc=tp.name[:30], unit=" rows",
-                                      position=i, leave=True)
+            self.bars[tp.name] = tqdm(total=tp.source.rows, desc=escape.label(tp.name),
+                                      unit=" rows", position=i, leave=True)
         return self
 
     def update(self, table: str, rows: int) -> None:

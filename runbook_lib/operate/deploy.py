@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from ..core.escape import fence
 from ..core.results import Check
 
 __all__ = ["compose_text", "write_compose", "check_compose", "cloud_settings",
@@ -200,4 +201,4 @@ def code_block(text_or_path: str | Path, language: str = ""):
     from IPython.display import Markdown
 
     text = text_or_path.read_text() if isinstance(text_or_path, Path) else text_or_path
-    return Markdown(f"```{language}\n{text.rstrip()}\n```")
+    return Markdown(fence(text, language))  # no run of backticks inside can close it

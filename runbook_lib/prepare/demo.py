@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ..core import django_project, paths
 from ..core.errors import RunbookError, SourceError
+from ..core.escape import terminal
 
 SAMPLE_DB = "examples/spc_backend/db.sqlite3"
 GROUP_SIZE = 5
@@ -258,7 +259,7 @@ def command(args: argparse.Namespace) -> int:
     out = paths.resolve(args.out) if args.out else paths.project_root() / SAMPLE_DB
     info = build(out, rows=args.rows, products=args.products, seed=args.seed, force=args.force,
                  progress=True)
-    print(f"built {info['path']}")
+    print(f"built {terminal(info['path'])}")
     print(f"rows: {info['rows']}  products: {info['products']}  out of spec: "
           f"{info['out_of_spec']}  seconds: {info['seconds']}  size: "
           f"{info['bytes'] / 1e6:.1f} MB")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..core import manifest, paths
 from ..core.diagnose import Diagnosis, explain
 from ..core.errors import RunbookError
+from ..core.escape import terminal
 from ..core.i18n import Text, t
 from ..core.results import Check, CheckTable, table
 from . import data_faults as d
@@ -363,14 +364,15 @@ def command(args: argparse.Namespace) -> int:
         raise DrillError(f"`runbook drill {args.action}` needs a drill name.",
                          f"Known drills: {', '.join(DRILLS)}.")
     if args.action == "start":
-        print(f"{args.name}: {start(settings, args.name)}")
+        print(f"{args.name}: {terminal(start(settings, args.name), newlines=True)}")
         print(f"Now: `runbook drill check {args.name}`")
     elif args.action == "check":
         outcome = check(settings, args.name)
-        print(outcome)
+        print(terminal(outcome, newlines=True))
         return 1 if outcome.failed else 0
     elif args.action == "fix":
-        print(fix(settings, args.name))
+        print(terminal(fix(settings, args.name), newlines=True))
     else:
-        print("restored: " + (", ".join(reset(settings, args.name)) or "nothing was started"))
+        print("restored: " + terminal(", ".join(reset(settings, args.name))
+                                      or "nothing was started"))
     return 0
