@@ -94,14 +94,15 @@ def script_text(settings, tool: Tool, folder: Path, script: Path) -> str:
 
 
 def write_script(settings, tool: Tool | None = None, path: Path | None = None) -> Path:
-    """Write backup.sh (mode 0755) into the run folder; return its path."""
+    """Write backup.sh (mode 0700: run by its owner, read by nobody else) into the run
+    folder; return its path."""
     from .backup import find_tool
 
     tool = tool or find_tool(settings)
     folder = backup_dir(settings)
     path = path or Path(settings.run_dir) / "backup.sh"
     path.write_text(script_text(settings, tool, folder, path))
-    path.chmod(0o755)
+    path.chmod(0o700)
     return path
 
 
