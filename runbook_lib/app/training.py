@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 from dotenv import dotenv_values
 
-from ..core import db, paths, server
+from ..core import db, files, paths, server
 from ..core.config import Settings, load_profile, load_settings
 from ..core.errors import ConfigError
 from ..core.escape import terminal
@@ -76,15 +76,18 @@ def trainee_settings(who: Trainee, profile: str, password: str,
 def copy_workspace(who: Trainee) -> None:
     """A fresh copy of the notebooks, profiles and sample project (the old one removed)."""
     root = paths.project_root()
-    if who.workspace.is_symlink():
-        raise ConfigError(f"{who.workspace} is a symbolic link; refusing to replace it.",
-                          "Remove the link by hand, then run the command again.")
+    for folder in (who.workspace.parent, who.workspace):
+        if folder.is_symlink():
+            raise ConfigError(f"{folder} is a symbolic link; refusing to replace what it "
+                              "points to.", "Remove the link by hand, then run the command "
+                              "again.")
+    files.inside(root / FOLDER, who.name)  # a trainee's folder never leaves training/
     shutil.rmtree(who.workspace, ignore_errors=True)
     who.workspace.mkdir(parents=True)
     for name in COPIED:
         if (root / name).is_dir():
             shutil.copytree(root / name, who.workspace / name, ignore=SKIP)
-    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    paths.make_state_dir()
     (who.workspace / ".runbook").symlink_to(paths.state_dir(), target_is_directory=True)
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core import manifest, paths
+from ..core import files, manifest, paths
 from ..core.diagnose import Diagnosis, explain
 from ..core.errors import RunbookError
 from ..core.escape import terminal
@@ -109,9 +109,8 @@ def _state() -> dict:
 
 
 def _save(state: dict) -> None:
-    file = state_file()
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(json.dumps(state, indent=2, default=str))
+    paths.make_state_dir()
+    files.write_private(state_file(), json.dumps(state, indent=2, default=str))
 
 
 def _require(settings, name: str | None = None) -> Drill | None:

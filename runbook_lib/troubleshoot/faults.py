@@ -22,7 +22,7 @@ import psutil
 import psycopg2
 from dotenv import dotenv_values
 
-from ..core import db, paths, server
+from ..core import db, files, paths, server
 from ..core.secrets import register
 
 LISTENER_MARK = "runbook-drill-listener"
@@ -48,10 +48,7 @@ while time.time() < end:
 
 
 def drill_dir() -> Path:
-    folder = paths.state_dir() / "drills"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    return folder
+    return files.private_dir(paths.make_state_dir() / "drills")
 
 
 def admin(settings, dbname: str | None = None):

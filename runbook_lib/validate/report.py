@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import manifest
+from ..core import files, manifest
 from ..core.i18n import t
 from ..core.results import CheckTable
 
@@ -164,11 +164,9 @@ class ValidationReport:
 def write(report: ValidationReport, run_dir: str | Path, name: str = "") -> Path:
     """`validation.json` and the manifest section report.html reads."""
     data = report.as_dict()
-    suffix = f"-{name}" if name else ""
-    target = Path(run_dir) / f"validation{suffix}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False),
-                      encoding="utf-8")
+    suffix = f"-{files.safe_name(name)}" if name else ""
+    target = files.inside(files.private_dir(run_dir, tighten=False), f"validation{suffix}.json")
+    files.write_private(target, json.dumps(data, indent=2, default=str, ensure_ascii=False))
     section = {"ok": report.ok, "mode": report.mode, "database": report.database,
                "file": target.name,
                "tables": [{k: v[k] for k in ("table", "verdict", "source_rows", "target_rows",

@@ -171,3 +171,28 @@ def test_create_private_never_follows_or_overwrites(tmp_path):
         fh.write("new")
     assert victim.read_text() == "keep" and not (tmp_path / "planted").is_symlink()
     assert stat.S_IMODE(os.stat(tmp_path / "planted").st_mode) == 0o600
+
+
+def test_training_folder_that_is_a_link_is_refused(tmp_path, monkeypatch):
+    from runbook_lib.app import training
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "kim").mkdir(parents=True)
+    (elsewhere / "kim" / "precious.txt").write_text("keep")
+    home = tmp_path / "project"
+    home.mkdir()
+    (home / "training").symlink_to(elsewhere)
+    monkeypatch.setenv("RUNBOOK_HOME", str(home))
+    with pytest.raises(ConfigError, match="symbolic link"):
+        training.copy_workspace(training.trainee("kim"))
+    assert (elsewhere / "kim" / "precious.txt").read_text() == "keep"
+
+
+def test_validation_file_name_from_a_database_name_stays_in_the_run(tmp_path):
+    from runbook_lib.core.results import table
+    from runbook_lib.validate.report import ValidationReport, write
+
+    report = ValidationReport(mode="counts", tables=[], checks=table([]))
+    target = write(report, tmp_path, name="../../escape")
+    assert target.parent == tmp_path.resolve() and target.name.startswith("validation-")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
