@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -78,14 +79,38 @@ def lock(folder: str | os.PathLike) -> Iterator[Path]:
         os.close(fd)  # releases the lock
 
 
+RUNTIME_PREFIX = "runbook-kernels-"
+
+
 @contextlib.contextmanager
 def kernel_runtime() -> Iterator[Path]:
-    """A private folder (0700, unpredictable name) for this run's kernel files; removed after."""
-    folder = Path(tempfile.mkdtemp(prefix="runbook-kernels-"))
+    """A private folder (0700, unpredictable name) for this run's kernel files; removed after.
+    Folders left by killed runs of this user are removed first."""
+    remove_stale_runtimes()
+    folder = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX))
+    (folder / "runner.pid").write_text(str(os.getpid()))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_runtimes() -> list[Path]:
+    """Runtime folders of this user whose runner is gone (killed runs): removed."""
+    import psutil
+
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(RUNTIME_PREFIX + "*"):
+        try:
+            info = folder.lstat()
+            pid = int((folder / "runner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+                and not psutil.pid_exists(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def kernel_manager(runtime: Path):
@@ -139,5 +164,5 @@ def _complete_notebook(path: Path) -> bool:
     return True
 
 
-__all__ = ["LOCK_NAME", "RunFolderBusy", "lock", "kernel_runtime", "kernel_manager",
-           "remove_partial"]
+__all__ = ["LOCK_NAME", "RunFolderBusy", "lock", "kernel_runtime", "remove_stale_runtimes",
+           "kernel_manager", "remove_partial"]
