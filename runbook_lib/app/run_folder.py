@@ -8,7 +8,8 @@ start, command). The kernel dies with its holder, so a killed run leaves no stal
 files and IPC sockets, removed when the run ends: never `notebooks/`, where two runs from
 one checkout used to share `kernel-ipc-N` sockets and cross-connect their kernels.
 
-`remove_partial(folder, since)` clears what a stage that ran out of disk was writing.
+`remove_partial(folder, before)` clears what a stage that ran out of disk was writing
+(`before`: the folder's `inventory` when the stage started; the source is never touched).
 """
 
 from __future__ import annotations
@@ -130,24 +131,39 @@ def kernel_manager(runtime: Path):
     return IPCKernelManager
 
 
-def remove_partial(folder: str | os.PathLike, since: float) -> list[str]:
-    """Remove the files a failed stage wrote into the run folder since `since` (a disk-full
-    stage leaves half-written snapshots and dumps); the run's state files are kept."""
+def inventory(folder: str | os.PathLike) -> set[tuple[str, int]]:
+    """(path, inode) of every file in the run folder: what existed before a stage."""
+    out = set()
+    for path in Path(folder).rglob("*"):
+        with contextlib.suppress(OSError):
+            out.add((str(path), path.lstat().st_ino))
+    return out
+
+
+def remove_partial(folder: str | os.PathLike, before: set[tuple[str, int]],
+                   protect: list[str | os.PathLike] = ()) -> list[str]:
+    """Remove the files a failed stage created in the run folder (a stage that ran out of
+    disk leaves half-written snapshots and dumps). Files that existed before the stage, the
+    run's state files, a notebook written whole and anything in `protect` (the source
+    database and its journals) are kept."""
     base = Path(folder)
+    kept = {str(Path(p).resolve()) for p in protect}
+    kept |= {k + suffix for k in list(kept) for suffix in ("-wal", "-shm", "-journal")}
     removed = []
     for path in sorted(base.rglob("*"), reverse=True):
         try:
             info = path.lstat()
         except OSError:
             continue
+        if (str(path), info.st_ino) in before or str(path.resolve()) in kept:
+            continue
         if path.name in KEPT and path.parent == base:
             continue
-        if path.is_dir() and not path.is_symlink():
+        if stat.S_ISDIR(info.st_mode):
             with contextlib.suppress(OSError):
-                if info.st_mtime >= since:
-                    path.rmdir()  # only once empty
+                path.rmdir()  # only once empty
             continue
-        if info.st_mtime >= since and not _complete_notebook(path):
+        if not _complete_notebook(path):
             path.unlink(missing_ok=True)
             removed.append(str(path.relative_to(base)))
     return sorted(removed)
@@ -165,4 +181,4 @@ def _complete_notebook(path: Path) -> bool:
 
 
 __all__ = ["LOCK_NAME", "RunFolderBusy", "lock", "kernel_runtime", "remove_stale_runtimes",
-           "kernel_manager", "remove_partial"]
+           "kernel_manager", "inventory", "remove_partial"]

@@ -114,7 +114,7 @@ def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
     failed = None
     for book in books:
         result = StageResult(stage=book.stem[:2], notebook=book.name)
-        started, since = time.perf_counter(), time.time() - 1
+        started, before = time.perf_counter(), run_folder.inventory(folder)
         try:
             _execute(book, folder / book.name, params, runtime)
             recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
@@ -125,8 +125,9 @@ def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
             result.error, result.diagnosis = _failure(exc, params)
             failed = result
             if files.is_disk_full(exc) or files.is_disk_full(result.error["message"]):
-                result.details["removed_partial_files"] = run_folder.remove_partial(folder,
-                                                                                    since)
+                result.details["removed_partial_files"] = run_folder.remove_partial(
+                    folder, before, protect=[paths.resolve(p) for p in
+                                             [params.get("sqlite_path")] if p])
         result.duration_s = round(time.perf_counter() - started, 2)
         _add_html(result, folder / book.name)
         summary["stages"].append(asdict(result))

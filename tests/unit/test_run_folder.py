@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -114,21 +113,27 @@ def test_settings_make_the_run_folder_private(make_settings, tmp_path):
     assert stat.S_IMODE(Path(settings.run_dir).stat().st_mode) == 0o700
 
 
-def test_partial_files_of_a_failed_stage_are_removed(tmp_path):
+def test_partial_files_of_a_failed_stage_are_removed_never_the_source(tmp_path):
     (tmp_path / "manifest.json").write_text("{}")
     (tmp_path / "kept.csv").write_text("older")
-    old = time.time() - 3600
-    os.utime(tmp_path / "kept.csv", (old, old))
-    since = time.time() - 1
+    source = tmp_path / "db.sqlite3"  # a source inside the run folder, written meanwhile
+    source.write_bytes(b"live")
+    before = run_folder.inventory(tmp_path)
+    (tmp_path / "kept.csv").write_text("rewritten in place: it existed before")
+    source.write_bytes(b"live, still being written")
+    Path(f"{source}-wal").write_bytes(b"wal")
+    (tmp_path / "manifest.json").unlink()
+    (tmp_path / "manifest.json").write_text('{"new": 1}')
     (tmp_path / "snapshot.sqlite3").write_bytes(b"half")
     (tmp_path / "03_migrate.ipynb").write_text('{"cells": []}')
     (tmp_path / "04_validate.ipynb").write_text('{"cells": [')  # cut short
     (tmp_path / "backups").mkdir()
     (tmp_path / "backups" / "db.dump").write_bytes(b"half")
-    removed = run_folder.remove_partial(tmp_path, since)
+    removed = run_folder.remove_partial(tmp_path, before, protect=[source])
     assert removed == ["04_validate.ipynb", "backups/db.dump", "snapshot.sqlite3"]
     assert {p.name for p in tmp_path.iterdir()} == {"manifest.json", "kept.csv",
-                                                    "03_migrate.ipynb"}
+                                                    "03_migrate.ipynb", "db.sqlite3",
+                                                    "db.sqlite3-wal"}
 
 
 def test_disk_full_is_recognised():
