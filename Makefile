@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PARAMS ?= parameters/training.yaml
 ARGS   ?=
 
-.PHONY: run test lab lint clean-runs
+.PHONY: run test lab lab-ko lint clean-runs
 
 # A venv with pip. Debian without the python3-venv package has no ensurepip: say so.
 $(BIN)/python:
@@ -32,6 +32,10 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+# The Korean notebooks (generated from the English ones: python -m runbook_lib.app.notebook_tools sync).
+lab-ko: $(STAMP)
+	$(BIN)/jupyter lab notebooks/ko/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

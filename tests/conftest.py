@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from runbook_lib.core import server
+from runbook_lib.core import i18n, server
 from runbook_lib.core.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,3 +97,84 @@ def _no_batch_env(monkeypatch):
     monkeypatch.delenv("RUNBOOK_BATCH", raising=False)
     monkeypatch.setenv("RUNBOOK_HOME", str(ROOT))
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    yield
+    i18n.use("en")  # load_settings(language="ko") sets the display language: not for the next
+
+
+@pytest.fixture(scope="session")
+def korean_run(tmp_path_factory):
+    """One complete training run with `language: ko`: (workspace, completed process, run
+    folder). The e2e Korean tests scan it; the browser test screenshots its report."""
+    import shutil
+    import tempfile
+
+    from workspace import make_workspace
+
+    # Outside pytest's temp root: another pytest session may reset that root to mode 700 and
+    # lock the embedded server's system user out of its data folder (as in tests/browser).
+    top = Path(tempfile.mkdtemp(prefix="runbook-korean-"))
+    top.chmod(0o755)
+    ws = make_workspace(top / "runbook")
+    try:
+        done = ws.run("-p", "language=ko", run_dir="runs/ko")
+        yield ws, done, ws.path / "runs" / "ko"
+    finally:
+        ws.destroy()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+# -- headless Chromium for tests/browser: Debian's `chromium` (and a font with Hangul, for the
+# Korean pages), installed with apt-get when missing; driven by Playwright for Python
+# (`executable_path`, never `playwright install`).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _apt(*args: str) -> bool:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(["apt-get", *args], capture_output=True, env=env, timeout=1200)
+    return done.returncode == 0
+
+
+def ensure_chromium() -> Path:
+    """Debian's chromium, installed with apt-get when missing; skip where that is impossible."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("Chromium is not installed and cannot be installed here (needs root and "
+                    "apt-get): run `sudo apt-get install -y chromium`.")
+    if not _apt("install", "-y", "-q", "chromium"):
+        _apt("update", "-q")
+        if not _apt("install", "-y", "-q", "chromium"):
+            pytest.skip("apt-get install -y chromium failed (no package source reachable).")
+    return CHROMIUM
+
+
+def ensure_hangul_font() -> bool:
+    """A font that draws Korean (Debian's fonts-nanum), so the screenshots are readable."""
+    def present() -> bool:
+        done = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True)
+        return bool(done.stdout.strip())
+
+    if shutil.which("fc-list") and present():
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    return _apt("install", "-y", "-q", "fonts-nanum") or (
+        _apt("update", "-q") and _apt("install", "-y", "-q", "fonts-nanum"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = ensure_chromium()
+    ensure_hangul_font()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

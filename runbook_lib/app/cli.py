@@ -11,6 +11,7 @@ import sys
 
 from ..core.errors import RunbookError
 from ..core.escape import terminal
+from ..core.i18n import LANGUAGES, t, use
 from ..core.secrets import scrub
 
 COMMANDS = {
@@ -38,15 +39,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SAY = {"error": {"en": "error: {message}", "ko": "오류: {message}"},
+       "interrupted": {"en": "interrupted", "ko": "중단됨"}}
+
+
+def language(args: argparse.Namespace) -> str:
+    """The language the command's profile (and `-p language=…`) asks for; English otherwise."""
+    chosen = "en"
+    for pair in getattr(args, "overrides", None) or []:
+        if pair.replace(" ", "").startswith("language="):
+            chosen = pair.split("=", 1)[1].strip()
+    if chosen == "en" and getattr(args, "params", None):
+        from ..core.config import load_profile
+
+        try:
+            chosen = load_profile(args.params).get("language", "en")
+        except RunbookError:
+            pass
+    return chosen if chosen in LANGUAGES else "en"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use(language(args))  # errors (and their "Fix:" line) in the user's language
     try:
         return args._module.command(args)
     except RunbookError as exc:
-        print(f"error: {terminal(scrub(str(exc)), newlines=True)}", file=sys.stderr)
+        print(t(SAY["error"], message=terminal(scrub(str(exc)), newlines=True)),
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(t(SAY["interrupted"]), file=sys.stderr)
         return 130
 
 

@@ -1,7 +1,9 @@
 """Authoring helpers for the stage notebooks: the shared parameters cell, clean saving.
 
 `python -m runbook_lib.app.notebook_tools sync` rewrites every notebook's parameters cell from
-`config.PARAMETERS` and clears outputs, so the notebooks never drift from the profiles.
+`config.PARAMETERS`, clears outputs, then updates the translation catalogues and regenerates
+the Korean notebooks (`app.translate`), so the notebooks never drift from the profiles or
+from each other.
 """
 
 from __future__ import annotations
@@ -12,20 +14,25 @@ from pathlib import Path
 import nbformat
 
 from ..core import paths
-from ..core.config import PARAMETERS
+from ..core.config import MEANINGS, PARAMETERS
+from ..core.i18n import t
 
 
-def parameters_source() -> str:
-    """The literal-only parameters cell, one trailing comment per parameter."""
+def parameters_source(language: str = "en") -> str:
+    """The literal-only parameters cell, one trailing comment per parameter (in `language`;
+    the Korean notebooks default to `language = 'ko'`)."""
     lines = []
-    for name, (default, _kind, meaning) in PARAMETERS.items():
-        lines.append(f"{name} = {default!r}  # {meaning}")
+    for name, (default, _kind, _meaning) in PARAMETERS.items():
+        value = language if name == "language" else default
+        lines.append(f"{name} = {value!r}  # {t(MEANINGS[name], language)}")
     return "\n".join(lines)
 
 
-def parameters_cell() -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(parameters_source())
+def parameters_cell(language: str = "en") -> nbformat.NotebookNode:
+    """The parameters cell, folded in JupyterLab (the settings cell below summarises it)."""
+    cell = nbformat.v4.new_code_cell(parameters_source(language))
     cell.metadata["tags"] = ["parameters"]
+    cell.metadata["jupyter"] = {"source_hidden": True}
     return cell
 
 
@@ -65,12 +72,14 @@ def save(nb: nbformat.NotebookNode, path: Path) -> None:
 
 
 def sync(folder: Path | None = None) -> list[Path]:
+    """Rewrite the English notebooks' parameters cells (outputs cleared)."""
     changed = []
     for path in sorted((folder or paths.project_root() / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         for cell in nb.cells:
             if "parameters" in cell.metadata.get("tags", []):
                 cell.source = parameters_source()
+                cell.metadata["jupyter"] = {"source_hidden": True}
         save(nb, path)
         changed.append(path)
     return changed
@@ -79,8 +88,24 @@ def sync(folder: Path | None = None) -> list[Path]:
 __all__ = ["parameters_source", "parameters_cell", "clean", "build", "save", "sync"]
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] != ["sync"]:
-        sys.exit("usage: python -m runbook_lib.app.notebook_tools sync")
+def main(argv: list[str]) -> int:
+    from . import translate
+
+    if argv != ["sync"]:
+        print("usage: python -m runbook_lib.app.notebook_tools sync", file=sys.stderr)
+        return 2
     for p in sync():
         print("synced", p)
+    written, gaps = translate.sync(parameters_source(translate.LANGUAGE), save)
+    for p in written:
+        print("translated", p)
+    for gap in gaps:
+        print(gap, file=sys.stderr)
+    if gaps:
+        print(f"{len(gaps)} markdown cell(s) have no Korean yet; their notebooks in "
+              f"notebooks/{translate.LANGUAGE}/ were not regenerated.", file=sys.stderr)
+    return 1 if gaps else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

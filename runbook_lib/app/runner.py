@@ -13,10 +13,27 @@ from typing import Any
 
 from ..core import files, manifest, paths, strict_yaml
 from ..core.config import check_parameters, load_profile
-from ..core.errors import ConfigError
+from ..core.errors import FIX_LABEL, ConfigError
 from ..core.escape import terminal
+from ..core.i18n import t
 from ..core.secrets import scrub
 from . import run_folder
+
+# What `runbook run` prints, in the run's `language`.
+SAY = {
+    "start": {"en": "run {run}: {n} stage(s), results in {folder}",
+              "ko": "실행 {run}: 단계 {n}개, 결과 폴더 {folder}"},
+    "ok": {"en": "ok", "ko": "정상"},
+    "warn": {"en": "warn", "ko": "경고"},
+    "failed": {"en": "failed", "ko": "실패"},
+    "failed_at": {"en": "FAILED: notebook {notebook}, cell {cell}: {type}: {message}",
+                  "ko": "실패: 노트북 {notebook}, 셀 {cell}: {type}: {message}"},
+    "diagnosis": {"en": "Diagnosis [{problem}]: {title}\nFix: {fix}",
+                  "ko": "진단 [{problem}]: {title}\n해결 방법: {fix}"},
+    "report": {"en": "report: {path}", "ko": "보고서: {path}"},
+    "removed": {"en": "Removed the stage's partial files: {files}",
+                "ko": "이 단계가 남긴 불완전한 파일을 지웠습니다: {files}"},
+}
 
 
 @dataclass
@@ -31,12 +48,15 @@ class StageResult:
     details: dict = field(default_factory=dict)
 
 
-def notebooks() -> list[Path]:
-    return sorted((paths.project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+def notebooks(language: str = "en") -> list[Path]:
+    """The stage notebooks in `language`: notebooks/ for English, notebooks/<language>/ (the
+    generated translations, see `app.translate`) for any other."""
+    folder = paths.project_root() / "notebooks"
+    return sorted((folder if language == "en" else folder / language).glob("[0-9][0-9]_*.ipynb"))
 
 
-def select(only: str | None) -> list[Path]:
-    books = notebooks()
+def select(only: str | None, language: str = "en") -> list[Path]:
+    books = notebooks(language)
     if not only:
         return books
     wanted = [w.strip() for w in only.split(",") if w.strip()]
@@ -75,8 +95,11 @@ def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
     cell = getattr(exc, "exec_count", None)
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = scrub(str(getattr(exc, "evalue", exc)))
+    message = evalue
+    for label in FIX_LABEL.values():  # a runbook error's own fix goes to the diagnosis, once
+        message = message.split(f"\n{label}: ", 1)[0]
     error = {"cell": cell, "cell_index": getattr(exc, "cell_index", None), "type": ename,
-             "message": evalue}
+             "message": message}
     diagnosis = explain(f"{ename}: {evalue}", SimpleNamespace(**params)).as_dict()
     return error, diagnosis
 
@@ -85,7 +108,11 @@ def _render_html(executed: Path) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:  # the settings cell's output summarises the parameters: show it once
+        if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", [])):
+            cell.metadata["transient"] = {"remove_source": True}
+    body, _ = HTMLExporter().from_notebook_node(nb)
     target = executed.with_suffix(".html")
     files.write_private(target, scrub(body))
     return target.name
@@ -96,7 +123,7 @@ def run(params_file: str, only: str | None = None, run_dir: str | None = None,
     """Run the stages; return the exit status (0 only when every stage that ran is ok)."""
     params = load_profile(params_file)
     params.update(parse_overrides(overrides or []))
-    books = select(only)
+    books = select(only, params.get("language", "en"))
     run_id = paths.new_run_id()
     folder = paths.make_run_dir(paths.resolve(run_dir) if run_dir else paths.runs_dir() / run_id)
     params["run_dir"] = str(folder)
@@ -109,8 +136,9 @@ def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
                 runtime: Path, out) -> int:
     summary = {"run_id": folder.name, "params_file": params_file, "status": "running",
                "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": []}
-    print(f"run {terminal(folder.name)}: {len(books)} stage(s), results in "
-          f"{terminal(folder)}", file=out)
+    lang = params.get("language", "en")
+    print(t(SAY["start"], lang, run=terminal(folder.name), n=len(books), folder=terminal(folder)),
+          file=out)
     failed = None
     for book in books:
         result = StageResult(stage=book.stem[:2], notebook=book.name)
@@ -132,7 +160,8 @@ def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
         _add_html(result, folder / book.name)
         summary["stages"].append(asdict(result))
         _write_summary(folder, summary, out)
-        print(f"  [{result.status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
+        status = t(SAY[result.status], lang) if result.status in SAY else result.status
+        print(f"  [{status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
         if failed:
             break
     summary["status"] = "failed" if failed else "ok"
@@ -140,9 +169,9 @@ def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
     _write_summary(folder, summary, out)
     report = _write_report(folder, summary, out)
     if failed:
-        _print_failure(failed, out)
+        _print_failure(failed, out, lang)
     if report:
-        print(f"report: {report}", file=out)
+        print(t(SAY["report"], lang, path=report), file=out)
     return 1 if failed else 0
 
 
@@ -158,17 +187,17 @@ def _add_html(result: StageResult, executed: Path) -> None:
         result.details["html"] = f"not written: {exc}"
 
 
-def _print_failure(failed: StageResult, out) -> None:
-    """The failing stage in three lines; names and messages from data cannot act on the
-    terminal (escape sequences, carriage returns and newlines are shown, not obeyed)."""
+def _print_failure(failed: StageResult, out, lang: str = "en") -> None:
+    """The failing stage in three lines, in the run's language; names and messages from data
+    cannot act on the terminal (escape sequences, carriage returns and newlines are shown)."""
     err, diag = failed.error, failed.diagnosis
-    print(f"\nFAILED: notebook {failed.notebook}, cell {err['cell']}: "
-          f"{terminal(err['type'])}: {terminal(err['message'])}", file=out)
-    print(f"Diagnosis [{diag['problem']}]: {terminal(diag['title'])}\n"
-          f"Fix: {terminal(diag['fix'])}", file=out)
+    print("\n" + t(SAY["failed_at"], lang, notebook=failed.notebook, cell=err["cell"],
+                    type=terminal(err["type"]), message=terminal(err["message"])), file=out)
+    print(t(SAY["diagnosis"], lang, problem=diag["problem"], title=terminal(diag["title"]),
+            fix=terminal(diag["fix"])), file=out)
     removed = failed.details.get("removed_partial_files")
     if removed:
-        print(f"Removed the stage's partial files: {terminal(', '.join(removed))}", file=out)
+        print(t(SAY["removed"], lang, files=terminal(", ".join(removed))), file=out)
 
 
 def _write_summary(folder: Path, summary: dict, out=sys.stdout) -> None:

@@ -25,6 +25,7 @@ from ..core import db, files, paths, server
 from ..core.config import Settings, load_profile, load_settings
 from ..core.errors import ConfigError
 from ..core.escape import terminal
+from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..core.results import require_ok
 from ..core.secrets import register
@@ -160,19 +161,37 @@ def prepare(name: str, profile: str, reset: bool = False) -> tuple[Trainee, Sett
     return who, settings, True
 
 
+INSTRUCTIONS = {
+    "en": "Trainee {name} is ready.\n"
+          "  workspace: {ws}\n"
+          "  database:  {dsn}  (password in {env})\n"
+          "Open the notebooks in JupyterLab:\n"
+          "  cd {ws} && RUNBOOK_HOME=$PWD {jupyter} lab {notebooks}\n"
+          "Or run every stage headlessly:\n"
+          "  cd {ws} && RUNBOOK_HOME=$PWD {runbook} run --params parameters/trainee.yaml\n"
+          "Start again from scratch: runbook training reset --trainee {name}",
+    "ko": "교육생 {name} 준비 완료.\n"
+          "  작업 공간: {ws}\n"
+          "  데이터베이스: {dsn}  (비밀번호는 {env})\n"
+          "JupyterLab에서 노트북 열기:\n"
+          "  cd {ws} && RUNBOOK_HOME=$PWD {jupyter} lab {notebooks}\n"
+          "또는 모든 단계를 헤드리스로 실행:\n"
+          "  cd {ws} && RUNBOOK_HOME=$PWD {runbook} run --params parameters/trainee.yaml\n"
+          "처음부터 다시: runbook training reset --trainee {name}",
+}
+KEPT = {"en": "{ws} already exists and was kept (its database is ready); "
+              "`runbook training reset --trainee {name}` starts it over.",
+        "ko": "{ws}이(가) 이미 있어 그대로 두었습니다 (데이터베이스 준비됨); "
+              "`runbook training reset --trainee {name}`으로 처음부터 시작합니다."}
+
+
 def instructions(who: Trainee, settings: Settings) -> str:
-    """How to open the workspace: the `make lab` equivalent, and a batch run."""
+    """How to open the workspace (the Korean notebooks for `language: ko`), and a batch run."""
     bin_dir = Path(sys.executable).parent
     ws = who.workspace
-    return (f"Trainee {who.name} is ready.\n"
-            f"  workspace: {ws}\n"
-            f"  database:  {settings.dsn()}  (password in {ws / '.env'})\n"
-            "Open the notebooks in JupyterLab:\n"
-            f"  cd {ws} && RUNBOOK_HOME=$PWD {bin_dir / 'jupyter'} lab notebooks/\n"
-            "Or run every stage headlessly:\n"
-            f"  cd {ws} && RUNBOOK_HOME=$PWD {bin_dir / 'runbook'} run "
-            "--params parameters/trainee.yaml\n"
-            f"Start again from scratch: runbook training reset --trainee {who.name}")
+    return t(INSTRUCTIONS, settings.language, name=who.name, ws=ws, dsn=settings.dsn(),
+             env=ws / ".env", jupyter=bin_dir / "jupyter", runbook=bin_dir / "runbook",
+             notebooks="notebooks/ko/" if settings.language == "ko" else "notebooks/")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -187,8 +206,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     who, settings, fresh = prepare(args.trainee, args.params, reset=args.action == "reset")
     if not fresh:
-        print(f"{terminal(who.workspace)} already exists and was kept (its database is ready); "
-              f"`runbook training reset --trainee {who.name}` starts it over.")
+        print(t(KEPT, settings.language, ws=terminal(who.workspace), name=who.name))
     print(terminal(instructions(who, settings), newlines=True))
     return 0
 

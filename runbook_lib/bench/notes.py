@@ -10,30 +10,53 @@ SCENARIOS: dict[str, tuple[dict, float, float]] = {
     "single_insert": ({"en": "single INSERT", "ko": "단일 INSERT"}, 5, 3),
     "bulk_insert": ({"en": "bulk INSERT (1000 rows)", "ko": "일괄 INSERT (1000)"}, 500, 150),
     "simple_select": ({"en": "simple SELECT (by id)", "ko": "단순 SELECT (id 조회)"}, 2, 1),
-    "complex_join": ({"en": "complex JOIN (SPC report)", "ko": "복잡한 JOIN (SPC 보고서)"},
-                     50, 10),
+    "complex_join": ({"en": "complex JOIN (report)", "ko": "복잡한 JOIN (보고서)"}, 50, 10),
     "concurrent_writes": ({"en": "concurrent writes (10 writers)", "ko": "동시 쓰기 (10명)"},
                           200, 30),
 }
 DESCRIPTIONS = {
     "single_insert": {
-        "en": "one row inserted and committed (durable: fsync on both engines)",
-        "ko": "한 행 INSERT 후 커밋 (두 엔진 모두 fsync로 영속화)"},
+        "en": "one row inserted into a copy of {table} and committed (durable: fsync on both "
+              "engines)",
+        "ko": "{table}의 복사본에 한 행 INSERT 후 커밋 (두 엔진 모두 fsync로 영속화)"},
     "bulk_insert": {
-        "en": "1000 rows in one transaction (executemany / one multi-row INSERT)",
-        "ko": "한 트랜잭션에 1000행 (executemany / 다중 행 INSERT)"},
+        "en": "1000 rows of {table} in one transaction (executemany / one multi-row INSERT)",
+        "ko": "한 트랜잭션에 {table} 1000행 (executemany / 다중 행 INSERT)"},
     "simple_select": {
-        "en": "one measurement fetched by primary key",
-        "ko": "기본 키로 측정값 한 행 조회"},
+        "en": "one row of {table} fetched by primary key",
+        "ko": "기본 키로 {table}의 한 행 조회"},
     "complex_join": {
-        "en": "measurements JOIN products, grouped per product: count, mean, min, max, "
-              "out-of-spec count",
-        "ko": "측정값 JOIN 제품, 제품별 그룹: 건수, 평균, 최소, 최대, 규격 이탈 건수"},
+        "en": "{table} JOIN {parent}, grouped per {parent} row: count, mean, min, max "
+              "(and out-of-spec count when {parent} has spec limits)",
+        "ko": "{table} JOIN {parent}, {parent} 행별 그룹: 건수, 평균, 최소, 최대 "
+              "({parent}에 규격 한계가 있으면 규격 이탈 건수까지)"},
     "concurrent_writes": {
-        "en": "10 writers on 10 connections each commit one row at the same moment; "
-              "time until all 10 are done",
-        "ko": "10개 연결의 10명이 동시에 한 행씩 커밋; 10명 모두 끝날 때까지의 시간"},
+        "en": "10 writers on 10 connections each commit one row of {table} at the same "
+              "moment; time until all 10 are done",
+        "ko": "10개 연결의 10명이 동시에 {table}에 한 행씩 커밋; 10명 모두 끝날 때까지의 시간"},
 }
+# Before the benchmark finds the tables (the largest table with a foreign key, and its parent).
+SOME_TABLES = {"table": {"en": "the largest table with a foreign key",
+                         "ko": "외래 키가 있는 가장 큰 테이블"},
+               "parent": {"en": "its parent table", "ko": "그 부모 테이블"}}
+
+
+def label(name: str, language: str | None = None, shape=None) -> str:
+    """A scenario's name; the JOIN names the user's own tables once they are known."""
+    text = t(SCENARIOS[name][0], language)
+    if name == "complex_join" and shape is not None:
+        return text.split(" (")[0] + f" ({shape.table} × {shape.parent})"
+    return text
+
+
+def describe(name: str, language: str | None = None, shape=None) -> str:
+    """What a scenario runs, on the user's tables when `shape` is known."""
+    if shape is None:
+        tables = {k: t(v, language) for k, v in SOME_TABLES.items()}
+    else:
+        tables = {"table": shape.table, "parent": shape.parent}
+    return t(DESCRIPTIONS[name], language, **tables)
+
 
 WHY_SQLITE_WINS = {
     "single_insert": {
@@ -117,7 +140,7 @@ def notes(rows: list[dict], shape, language: str = "en") -> list[str]:
         name = r["scenario"]
         ratio = r["ratio"] or 0.0
         kind = _verdict(ratio, r["guide_ratio"])
-        out.append(t(TEMPLATES[kind], language, name=t(SCENARIOS[name][0], language),
+        out.append(t(TEMPLATES[kind], language, name=label(name, language, shape),
                      g=r["guide_ratio"], r=ratio, s=f"{r['sqlite_ms']:.2f}",
                      p=f"{r['pg_ms']:.2f}", inv=round(1 / ratio, 1) if ratio else "∞",
                      why=t(WHY_SQLITE_WINS[name], language)))
@@ -137,4 +160,5 @@ def markdown(lines: list[str]):
     return Markdown("\n".join(f"- {escape.markdown(line)}" for line in lines))
 
 
-__all__ = ["SCENARIOS", "DESCRIPTIONS", "WHY_SQLITE_WINS", "TEMPLATES", "notes", "markdown"]
+__all__ = ["SCENARIOS", "DESCRIPTIONS", "WHY_SQLITE_WINS", "TEMPLATES", "notes", "markdown",
+           "label", "describe"]

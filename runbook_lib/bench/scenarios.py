@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,12 +23,14 @@ import psycopg2.errors
 from ..core import db, manifest, server
 from ..core.errors import RunbookError
 from ..core.i18n import t
-from .notes import DESCRIPTIONS, SCENARIOS, notes
+from ..core.results import batch_mode
+from .notes import SCENARIOS, describe, label, notes
 from .sql import SCRATCH, Shape, discover, pg_scratch, sqlite_copy, sqlite_scratch
 from .writers import Ids as _Ids
 from .writers import WriterPool
 
-__all__ = ["SCENARIOS", "run", "chart", "BenchResult", "scenarios_frame"]
+__all__ = ["SCENARIOS", "run", "chart", "figure", "BenchResult", "scenarios_frame",
+           "hangul_font"]
 
 WARMUP = 2
 MIN_REPEATS = 3
@@ -156,7 +159,7 @@ def _snapshot(settings) -> Path:
 def _progress(total: int):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="benchmark", unit="scenario")
+    return tqdm(total=total, desc="benchmark", unit="scenario", disable=batch_mode())
 
 
 def run(settings, seconds: float | None = None) -> BenchResult:
@@ -204,10 +207,10 @@ class BenchResult:
 
     def rows(self) -> list[dict]:
         out = []
-        for name, (label, guide_sqlite, guide_pg) in SCENARIOS.items():
+        for name, (_label, guide_sqlite, guide_pg) in SCENARIOS.items():
             lite, pg = self.measured[name]["sqlite"], self.measured[name]["postgresql"]
             out.append({
-                "scenario": name, "label": label["en"],
+                "scenario": name, "label": label(name, "en", self.shape),
                 "guide_sqlite_ms": guide_sqlite, "guide_pg_ms": guide_pg,
                 "guide_ratio": round(guide_sqlite / guide_pg, 1),
                 "sqlite_ms": round(lite.median, 3), "pg_ms": round(pg.median, 3),
@@ -225,7 +228,7 @@ class BenchResult:
         import pandas as pd
 
         frame = pd.DataFrame([{
-            "scenario": t(SCENARIOS[r["scenario"]][0], language),
+            "scenario": label(r["scenario"], language, self.shape),
             "guide SQLite ms": r["guide_sqlite_ms"], "guide PostgreSQL ms": r["guide_pg_ms"],
             "guide ratio": r["guide_ratio"],
             "SQLite ms (median)": r["sqlite_ms"],
@@ -249,40 +252,99 @@ class BenchResult:
         return self.frame()._repr_html_()
 
 
-def scenarios_frame(language: str = "en"):
-    """What each scenario does, with the guide's claimed numbers."""
+def scenarios_frame(language: str = "en", settings=None):
+    """What each scenario does, with the guide's claimed numbers; with `settings`, on the
+    user's own tables (found in the SQLite file the benchmark will copy)."""
     import pandas as pd
 
+    shape = _shape(settings) if settings is not None else None
+    return pd.DataFrame([{"scenario": label(name, language, shape), "guide SQLite ms": lite,
+                          "guide PostgreSQL ms": pg, "what runs": describe(name, language, shape)}
+                         for name, (_label, lite, pg) in SCENARIOS.items()]).set_index("scenario")
 
-    return pd.DataFrame([{"scenario": t(label, language), "guide SQLite ms": lite,
-                          "guide PostgreSQL ms": pg, "what runs": t(DESCRIPTIONS[name], language)}
-                         for name, (label, lite, pg) in SCENARIOS.items()]).set_index("scenario")
+
+def _shape(settings) -> Shape | None:
+    """The tables the benchmark will use, read from the SQLite file (None when it cannot)."""
+    try:
+        conn = sqlite3.connect(f"file:{_snapshot(settings)}?mode=ro", uri=True)
+    except (BenchError, sqlite3.Error):
+        return None
+    try:
+        return discover(conn)
+    except (RunbookError, sqlite3.Error):
+        return None
+    finally:
+        conn.close()
+
+
+CHART = {
+    "sqlite": {"en": "SQLite (measured)", "ko": "SQLite (측정)"},
+    "pg": {"en": "PostgreSQL (measured)", "ko": "PostgreSQL (측정)"},
+    "guide": {"en": "guide's claim", "ko": "가이드의 주장"},
+    "axis": {"en": "milliseconds (median, log scale)", "ko": "밀리초 (중앙값, 로그 눈금)"},
+    "title": {"en": "{table} ({rows:,} rows) and {parent}: lower is better",
+              "ko": "{table} ({rows:,}행)과 {parent}: 낮을수록 빠름"},
+}
+# Fonts with Hangul, by file name: system fonts first, then the one koreanize-matplotlib ships.
+HANGUL_FONTS = ("NanumGothic", "NotoSansCJK", "NotoSansKR", "malgun", "AppleSDGothicNeo",
+                "AppleGothic", "UnDotum", "SourceHanSans")
+
+
+def hangul_font() -> str | None:
+    """A font file that draws Korean, or None. Never imports koreanize_matplotlib (which would
+    change matplotlib's global settings): only its font file is used."""
+    import importlib.util
+
+    from matplotlib import font_manager
+
+    found = [f for f in font_manager.findSystemFonts()
+             if any(name.lower() in Path(f).name.lower() for name in HANGUL_FONTS)]
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec and spec.submodule_search_locations:
+        bundled = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "NanumGothic.ttf"
+        found += [str(bundled)] if bundled.is_file() else []
+    return found[0] if found else None
 
 
 def chart(result: BenchResult, path: str | Path, language: str = "en"):
     """Bar chart (log scale) of measured medians with the guide's claims marked; PNG + Image."""
     from IPython.display import Image
-    from matplotlib.figure import Figure
 
-    rows = result.rows()
-    labels = [t(SCENARIOS[r["scenario"]][0], language) for r in rows]
-    fig = Figure(figsize=(9, 4.5), layout="constrained")
-    ax = fig.subplots()
-    xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], [r["sqlite_ms"] for r in rows], 0.4, label="SQLite (measured)",
-           color="#6e7781")
-    ax.bar([x + 0.2 for x in xs], [r["pg_ms"] for r in rows], 0.4,
-           label="PostgreSQL (measured)", color="#336791")
-    ax.scatter([x - 0.2 for x in xs], [r["guide_sqlite_ms"] for r in rows], marker="_", s=400,
-               color="black", label="guide's claim", zorder=3)
-    ax.scatter([x + 0.2 for x in xs], [r["guide_pg_ms"] for r in rows], marker="_", s=400,
-               color="black", zorder=3)
-    ax.set_yscale("log")
-    ax.set_ylabel("milliseconds (median, log scale)")
-    ax.set_xticks(list(xs), labels, rotation=15, ha="right", fontsize=8)
-    ax.set_title(f"{result.shape.table}: {result.shape.rows:,} rows; lower is better")
-    ax.legend(fontsize=8)
+    fig = figure(result, language)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return Image(filename=str(path))
+
+
+def figure(result: BenchResult, language: str = "en"):
+    """The chart as a matplotlib Figure, labelled in `language` with the user's table names."""
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    font = hangul_font() if language == "ko" else None
+    if language == "ko" and font is None:
+        warnings.warn("No font with Hangul found (install fonts-nanum or pip install "
+                      "koreanize-matplotlib): the chart's labels stay in English.", stacklevel=2)
+        language = "en"
+    prop = FontProperties(fname=font) if font else FontProperties()
+    rows, shape = result.rows(), result.shape
+    labels = [label(r["scenario"], language, shape) for r in rows]
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r["sqlite_ms"] for r in rows], 0.4,
+           label=t(CHART["sqlite"], language), color="#6e7781")
+    ax.bar([x + 0.2 for x in xs], [r["pg_ms"] for r in rows], 0.4,
+           label=t(CHART["pg"], language), color="#336791")
+    ax.scatter([x - 0.2 for x in xs], [r["guide_sqlite_ms"] for r in rows], marker="_", s=400,
+               color="black", label=t(CHART["guide"], language), zorder=3)
+    ax.scatter([x + 0.2 for x in xs], [r["guide_pg_ms"] for r in rows], marker="_", s=400,
+               color="black", zorder=3)
+    ax.set_yscale("log")
+    ax.set_ylabel(t(CHART["axis"], language), fontproperties=prop)
+    ax.set_xticks(list(xs), labels, rotation=15, ha="right", fontproperties=prop, fontsize=8)
+    ax.set_title(t(CHART["title"], language, table=shape.table, rows=shape.rows,
+                   parent=shape.parent), fontproperties=prop)
+    ax.legend(prop=FontProperties(fname=font, size=8) if font else {"size": 8})
+    return fig

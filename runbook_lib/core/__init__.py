@@ -4,12 +4,12 @@
 tree), `diagnose` + `catalogue` (any exception → a known problem and its fix), `db`
 (connections that fail with a diagnosis), `server` (the embedded PostgreSQL, client tools),
 `django_project` (runs the project's `manage.py`), `results` (checks), `manifest` (state
-between stages), `i18n`, `paths`, `files` (private, safely named files), `escape` (text from
-data shown in HTML, Markdown or a terminal), `strict_yaml` (bounded profiles), `identifiers`,
-`hba` (pg_hba.conf address rules).
+between stages), `i18n`, `display` (how tables and checks look in a notebook), `paths`,
+`files` (private, safely named files), `escape` (text from data shown in HTML, Markdown or a
+terminal), `strict_yaml` (bounded profiles), `identifiers`, `hba` (pg_hba.conf address rules).
 Import the modules by name: `from runbook_lib.core import db, server`.
 """
 
-__all__ = ["catalogue", "config", "db", "diagnose", "django_project", "errors", "escape",
-           "files", "hba", "i18n", "identifiers", "manifest", "paths", "results", "secrets",
-           "server", "strict_yaml"]
+__all__ = ["catalogue", "config", "db", "diagnose", "display", "django_project", "errors",
+           "escape", "files", "hba", "i18n", "identifiers", "manifest", "paths", "results",
+           "secrets", "server", "strict_yaml"]

@@ -20,7 +20,6 @@ from dotenv import dotenv_values, load_dotenv
 
 from . import paths, strict_yaml
 from .errors import ConfigError
-from .escape import html
 from .secrets import Secret
 
 # name: (default, allowed values or type, one-line meaning). The single source of truth for
@@ -61,6 +60,47 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "backup_dir": ("", str, "empty: <run_dir>/backups"),
     "run_dir": ("", str, "set by `runbook run`; empty: runs/interactive"),
 }
+
+# The meanings in Korean (the parameters cell of notebooks/ko/, stage 00's table). A new
+# parameter without its Korean fails tests/unit/test_i18n.py, naming it.
+_MEANINGS_KO = {
+    "sqlite_path": "원본 SQLite 파일",
+    "django_project": "manage.py가 있는 폴더; 비우면 Django 없는 SQLite 파일",
+    "django_settings": "Django 프로젝트의 settings 모듈",
+    "target": "embedded: 로컬 내장 서버, server: 기존 서버",
+    "db_host": "비우면 $DB_HOST, 없으면 localhost",
+    "db_port": "0이면 $DB_PORT, 없으면 5432 (내장 서버는 55432)",
+    "db_name": "비우면 $DB_NAME, 없으면 spc_db",
+    "db_user": "비우면 $DB_USER, 없으면 spc_user",
+    "password_env": "애플리케이션 비밀번호를 담은 환경 변수",
+    "admin_user": "애플리케이션 역할과 데이터베이스를 만드는 역할",
+    "admin_password_env": "관리자 비밀번호를 담은 환경 변수",
+    "reset_password": "02단계가 기존 역할의 비밀번호를 바꿀 수 있음 (그 밖에는 절대 바꾸지 않음)",
+    "schema": "비우면 프로젝트가 있을 때 django, 없으면 sqlite",
+    "method": "행을 복사하는 방법",
+    "data": "false: 스키마만 (가이드의 방법 C)",
+    "if_exists": "대상이 비어 있지 않을 때의 처리",
+    "on_bad_value": "타입에 맞지 않는 값의 처리",
+    "workers": "병렬로 복사할 테이블(및 테이블 조각) 수",
+    "validate_mode": "검증에서 비교하는 범위",
+    "sample_fraction": "validate_mode가 sample일 때 비교하는 행의 비율",
+    "diff_samples": "테이블마다 나란히 보여 줄 차이 나는 행 수",
+    "dry_run": "계획만 세우고 아무것도 쓰지 않음",
+    "language": "사람이 읽는 메시지의 언어",
+    "source_timezone": "시간대 없는 타임스탬프의 시간대; 비우면 Django 설정, 없으면 UTC",
+    "type_overrides": "'table.column': 'postgres 타입' 형식의 타입 매핑 재정의",
+    "name_map": "63바이트를 넘는 식별자의 'long_name': 'short_name'",
+    "demo_rows": "샘플 SPC 데이터베이스의 행 수 (없을 때 생성)",
+    "run_drills": "05에서 장애 훈련 실행 (내장 서버 전용)",
+    "apply_settings": "PostgreSQL DATABASES 블록을 settings 파일에 기록",
+    "overwrite_env": "기존 .env 파일 교체",
+    "bench_seconds": "벤치마크 단계의 시간 예산(초)",
+    "backup_dir": "비우면 <run_dir>/backups",
+    "run_dir": "`runbook run`이 설정; 비우면 runs/interactive",
+}
+# name → {"en", "ko"}: what a person reads about each parameter.
+MEANINGS = {name: {"en": spec[2], "ko": _MEANINGS_KO.get(name, "")}
+            for name, spec in PARAMETERS.items()}
 
 ENV_FALLBACK = {"db_host": ("DB_HOST", "localhost"), "db_port": ("DB_PORT", 5432),
                 "db_name": ("DB_NAME", "spc_db"), "db_user": ("DB_USER", "spc_user")}
@@ -135,12 +175,10 @@ class Settings:
         return {name: getattr(self, name) for name in PARAMETERS}
 
     def _repr_html_(self) -> str:
-        """Every value escaped: paths and names are the user's, a file may be called
-        `<img src=x onerror=…>.sqlite3`."""
-        rows = "".join(f"<tr><td><code>{html(k)}</code></td><td>{html(repr(v))}</td></tr>"
-                       for k, v in self.parameters().items())
-        rows += f"<tr><td>app DSN</td><td><code>{html(self.dsn())}</code></td></tr>"
-        return f"<table>{rows}</table>"
+        """Source → target and the main choices; every parameter behind a fold (escaped)."""
+        from .display import settings_html
+
+        return settings_html(self)
 
 
 def valid_names() -> str:
@@ -299,7 +337,11 @@ def load_settings(ns: dict[str, Any] | None = None, profile: str | None = None,
     if ns:
         values.update(_from_namespace(ns))
     values.update(check_parameters(overrides))
-    return build_settings(values)
+    settings = build_settings(values)
+    from .display import install
+
+    install(settings.language)  # tables and checks shown in the notebook's language
+    return settings
 
 
 def _check_identifiers(values: dict[str, Any]) -> None:
@@ -309,6 +351,6 @@ def _check_identifiers(values: dict[str, Any]) -> None:
         check_identifier(values[name], name)
 
 
-__all__ = ["PARAMETERS", "Settings", "load_settings", "load_profile", "check_parameters",
+__all__ = ["PARAMETERS", "MEANINGS", "Settings", "load_settings", "load_profile", "check_parameters",
            "build_settings"]
 assert {f.name for f in fields(Settings)} == set(PARAMETERS) | {"password", "admin_password"}

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .catalogue import CATALOGUE, UNKNOWN, Problem
+from .errors import FIX_LABEL
 from .i18n import t
 from .secrets import scrub
 
@@ -229,9 +230,16 @@ def _port_owner(problem: Problem, values: dict, settings) -> dict:
     return {"port_owner": owner or "nothing (the port is free)"}
 
 
+OWN_TITLE = {"en": "stopped by the runbook's own check, with its fix",
+             "ko": "런북의 점검이 해결 방법과 함께 멈춤"}
+
+
 def _own_hint(error: BaseException | str) -> str:
     if isinstance(error, str):
-        return error.split("\nFix: ", 1)[1].strip() if "\nFix: " in error else ""
+        for label in FIX_LABEL.values():
+            if f"\n{label}: " in error:
+                return error.split(f"\n{label}: ", 1)[1].strip()
+        return ""
     return next((e.hint for e in _chain(error) if getattr(e, "hint", "")), "")
 
 
@@ -244,10 +252,12 @@ def explain(error: BaseException | str, settings=None, language: str | None = No
     extra = _port_owner(found, values, settings)
     values.update(extra)
     fix = t(found.fix, lang, **values)
-    if found is UNKNOWN and _own_hint(error):
-        fix = scrub(_own_hint(error))
+    title = t(found.title, lang)
     causes = [t(c, lang, **values) for c in _rank(found, settings, text)]
-    return Diagnosis(problem_id=found.id, title=t(found.title, lang), causes=causes, fix=fix,
+    if found is UNKNOWN and _own_hint(error):  # a RunbookError: its own message and fix
+        fix, title = scrub(_own_hint(error)), t(OWN_TITLE, lang)
+        causes = [text.split("\n", 1)[0][:500]]
+    return Diagnosis(problem_id=found.id, title=title, causes=causes, fix=fix,
                      doc=found.doc, error=text.split("\n", 1)[0][:500], extra=extra,
                      language=lang if lang in LABELS else "en")
 

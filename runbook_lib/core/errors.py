@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .i18n import t
+
+FIX_LABEL = {"en": "Fix", "ko": "해결 방법"}  # the line under an error that says what to do
+
 
 class RunbookError(Exception):
     """Base of every runbook error; `hint` says how to fix it."""
@@ -15,7 +19,7 @@ class RunbookError(Exception):
             self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message}\nFix: {self.hint}" if self.hint else self.message
+        return f"{self.message}\n{t(FIX_LABEL)}: {self.hint}" if self.hint else self.message
 
 
 class ConfigError(RunbookError):
@@ -50,5 +54,5 @@ class CheckFailed(RunbookError):
     """One or more checks of a stage failed."""
 
 
-__all__ = ["RunbookError", "ConfigError", "ConnectError", "ServerError", "ProvisionError",
+__all__ = ["FIX_LABEL", "RunbookError", "ConfigError", "ConnectError", "ServerError", "ProvisionError",
            "SourceError", "MigrationError", "ValidationFailed", "CheckFailed"]

@@ -1,4 +1,9 @@
-"""Messages users read most, in English and Korean, kept as data side by side."""
+"""Messages users read most, in English and Korean, kept as data side by side.
+
+`t(text, language)` picks a language. `use(language)` sets the language of displays that
+cannot be told one (a table's `_repr_html_` in a notebook): `load_settings` calls it with the
+notebook's `language`, and `current()` reads it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,24 @@ from collections.abc import Mapping
 
 LANGUAGES = ("en", "ko")
 Text = Mapping[str, str]  # {"en": "...", "ko": "..."}
+_current = "en"
 
 
-def t(text: Text | str, language: str = "en", **values) -> str:
-    """Pick the language (falling back to English) and fill `{placeholders}`."""
+def t(text: Text | str, language: str | None = None, **values) -> str:
+    """Pick the language (default: `current()`, falling back to English); fill `{placeholders}`."""
+    language = language or _current
     chosen = text if isinstance(text, str) else text.get(language) or text["en"]
     return chosen.format(**values) if values else chosen
 
 
-__all__ = ["LANGUAGES", "t"]
+def use(language: str) -> None:
+    """Set the language of displays that have no settings at hand."""
+    global _current
+    _current = language if language in LANGUAGES else "en"
+
+
+def current() -> str:
+    return _current
+
+
+__all__ = ["LANGUAGES", "Text", "t", "use", "current"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from .errors import CheckFailed
 from .escape import terminal
+from .i18n import t
+
+FAILED = {"en": "{n} check(s) failed: {lines}", "ko": "점검 {n}개 실패: {lines}"}
 
 STATUSES = ("ok", "warn", "fail", "skip")
 _COLOURS = {"ok": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "skip": "#57606a"}
@@ -32,6 +34,9 @@ class Check:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        return CheckTable([self])._repr_html_()
+
 
 class CheckTable(list):
     """A list of checks that renders as a status table in Jupyter."""
@@ -43,14 +48,23 @@ class CheckTable(list):
                              for c in self], columns=["id", "name", "status", "message", "hint"])
 
     def _repr_html_(self) -> str:
+        """The status table in the notebook's language (`i18n.current()`), left-aligned."""
+        from .display import NO_MATH, NONE, escape, header, word
+        from .i18n import t
+
+        if not self:
+            return f"<p><i>{escape(t(NONE))}</i></p>"
+        left = "style='text-align:left;vertical-align:top'"
         rows = "".join(
-            f"<tr><td><code>{c.id}</code></td><td>{html.escape(c.name)}</td>"
-            f"<td style='color:{_COLOURS[c.status]};font-weight:bold'>{c.status}</td>"
-            f"<td>{html.escape(c.message)}</td><td>{html.escape(c.hint)}</td></tr>"
+            f"<tr><td {left}><code>{escape(c.id)}</code></td><td {left}>{escape(c.name)}</td>"
+            f"<td style='text-align:left;vertical-align:top;color:{_COLOURS[c.status]};"
+            f"font-weight:bold'>{escape(word(c.status))}</td>"
+            f"<td {left}>{escape(c.message)}</td><td {left}>{escape(c.hint)}</td></tr>"
             for c in self)
-        return ("<table class='runbook-status'><thead><tr><th>id</th><th>check</th>"
-                f"<th>status</th><th>result</th><th>fix</th></tr></thead><tbody>{rows}</tbody>"
-                "</table>")
+        heads = "".join(f"<th {left}>{escape(header(h))}</th>"
+                        for h in ("id", "check", "status", "result", "fix"))
+        return (f"<div class='{NO_MATH}'><table class='runbook-status'><thead><tr>{heads}"
+                f"</tr></thead><tbody>{rows}</tbody></table></div>")
 
     def __repr__(self) -> str:
         """One line per check; names and values from data cannot act on a terminal."""
@@ -81,7 +95,7 @@ def require_ok(checks: Iterable[Check], allow_warn: bool = True) -> CheckTable:
     if bad:
         lines = "; ".join(f"{c.id} {c.name}: {c.message}" for c in bad)
         hints = " ".join(f"{c.id}: {c.hint}" for c in bad if c.hint)
-        raise CheckFailed(f"{len(bad)} check(s) failed: {lines}", hints)
+        raise CheckFailed(t(FAILED, n=len(bad), lines=lines), hints)
     return checks
 
 

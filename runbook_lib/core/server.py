@@ -80,6 +80,24 @@ class Status:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        from .display import escape
+        from .i18n import t
+
+        key = "running" if self.running else "stopped"
+        return "<p>" + escape(t(STATUS_TEXT[key], version=self.version, host=self.host,
+                                port=self.port, pid=self.pid, data=self.data_dir)) + "</p>"
+
+
+STATUS_TEXT = {
+    "running": {"en": "The embedded PostgreSQL {version} runs on {host}:{port} (pid {pid}), "
+                      "data in {data}.",
+                "ko": "내장 PostgreSQL {version} 서버가 {host}:{port}에서 실행 중입니다 "
+                      "(pid {pid}, 데이터 {data})."},
+    "stopped": {"en": "The embedded PostgreSQL is stopped (data in {data}).",
+                "ko": "내장 PostgreSQL 서버가 멈춰 있습니다 (데이터 {data})."},
+}
+
 
 def _is_root() -> bool:
     return platform.system() != "Windows" and os.geteuid() == 0

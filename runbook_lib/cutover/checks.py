@@ -24,7 +24,9 @@ from pathlib import Path
 
 from ..core import db, django_project, manifest, server
 from ..core.config import _lookup_secret
+from ..core.display import Pairs
 from ..core.errors import RunbookError
+from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
 from ..core.secrets import register, scrub
 
@@ -129,6 +131,69 @@ def running_server(settings, env: dict | None = None, label: str = "postgresql"
         _stop(process)
 
 
+NAMES = {
+    "DJ030": {"en": "manage.py check --database default",
+              "ko": "manage.py check --database default 실행"},
+    "DJ031": {"en": "showmigrations", "ko": "showmigrations"},
+    "DJ032": {"en": "migrate is a no-op", "ko": "migrate: 적용할 것 없음"},
+    "DJ033": {"en": "superuser", "ko": "슈퍼유저"},
+    "DJ034": {"en": "runserver starts", "ko": "runserver 시작"},
+    "DJ035": {"en": "admin page", "ko": "관리자 페이지"},
+    "DJ036": {"en": "API: products", "ko": "API: 제품"},
+    "DJ037": {"en": "API: measurements", "ko": "API: 측정값"},
+    "DJ038": {"en": "WebSocket", "ko": "WebSocket"},
+}
+TEXT = {
+    "check": {"en": "manage.py check says: {out}", "ko": "manage.py check 결과: {out}"},
+    "pending": {"en": "{n} not applied: {names}", "ko": "적용되지 않은 마이그레이션 {n}개: {names}"},
+    "applied": {"en": "all {n} migrations applied", "ko": "마이그레이션 {n}개 모두 적용됨"},
+    "noop": {"en": "No migrations to apply.", "ko": "적용할 마이그레이션 없음"},
+    "migrated": {"en": "migrate applied {n} migration(s) the migration had not",
+                 "ko": "마이그레이션 단계가 적용하지 않은 마이그레이션 {n}개를 migrate가 적용함"},
+    "superusers": {"en": "{n} superuser(s) already in PostgreSQL; none created",
+                   "ko": "PostgreSQL에 슈퍼유저 {n}명이 이미 있음; 새로 만들지 않음"},
+    "no_superuser": {"en": "no superuser, and DJANGO_SUPERUSER_PASSWORD is not set: set it (with "
+                           "DJANGO_SUPERUSER_USERNAME/EMAIL) and re-run",
+                     "ko": "슈퍼유저가 없고 DJANGO_SUPERUSER_PASSWORD도 설정되지 않음: "
+                           "(DJANGO_SUPERUSER_USERNAME/EMAIL과 함께) 설정하고 다시 실행하세요"},
+    "created": {"en": "created superuser {user}, password from {source}",
+                "ko": "슈퍼유저 {user} 생성, 비밀번호는 {source}에서 읽음"},
+    "no-asgi": {"en": "no ASGI_APPLICATION / Channels routing in the project settings",
+                "ko": "프로젝트 settings에 ASGI_APPLICATION / Channels 라우팅이 없음"},
+    "no-channels": {"en": "ASGI_APPLICATION is set but the channels package is not installed",
+                    "ko": "ASGI_APPLICATION은 설정되어 있지만 channels 패키지가 설치되지 않음"},
+    "skipped": {"en": "skipped: {reason}", "ko": "건너뜀: {reason}"},
+    "channels": {"en": "Channels routing found: runserver's smoke test does not open "
+                       "WebSockets; test them with the project's own client against daphne",
+                 "ko": "Channels 라우팅이 있음: runserver 스모크 테스트는 WebSocket을 열지 "
+                       "않으므로 daphne에 대해 프로젝트 자신의 클라이언트로 시험하세요"},
+    "no_api": {"en": "the project has no {api} (the sample SPC API)",
+               "ko": "프로젝트에 {api}(샘플 SPC API)가 없음"},
+    "products": {"en": "GET {api} → {status}, JSON from {db}: {n} products (SQLite source: "
+                       "{expected})",
+                 "ko": "GET {api} → {status}, {db}에서 읽은 JSON: 제품 {n}개 (SQLite 원본: "
+                       "{expected}개)"},
+    "no_products": {"en": "no products, so no measurements to read",
+                    "ko": "제품이 없어 읽을 측정값이 없음"},
+    "measurements": {"en": "GET {path} → {n} measurements of {code} from {db} (SQLite: "
+                           "{expected}); {stats}",
+                     "ko": "GET {path} → {db}에서 {code}의 측정값 {n}개 (SQLite: {expected}개); "
+                           "{stats}"},
+    "listening": {"en": "listening on {url} ({label})", "ko": "{url}에서 대기 중 ({label})"},
+    "no_project": {"en": "no django_project: nothing to run",
+                   "ko": "django_project 없음: 실행할 것 없음"},
+}
+
+
+def _n(settings, cid: str) -> str:
+    return t(NAMES[cid], settings.language)
+
+
+def _c(settings, key: str, **values) -> str:
+    return t(TEXT[key], settings.language, **values)
+
+
+
 def attempt(check_id: str, name: str, step: Callable[[], tuple[str, str]]) -> Check:
     """Run one step that returns (status, evidence); a RunbookError becomes a failed check."""
     try:
@@ -141,7 +206,7 @@ def attempt(check_id: str, name: str, step: Callable[[], tuple[str, str]]) -> Ch
 
 def _check_project(settings) -> tuple[str, str]:
     out = run_manage(settings, "check", "--database", "default").stdout.strip()
-    return "ok", out.splitlines()[-1] if out else "no issues"
+    return "ok", _c(settings, "check", out=out.splitlines()[-1] if out else "no issues")
 
 
 def _showmigrations(settings) -> tuple[str, str]:
@@ -149,16 +214,16 @@ def _showmigrations(settings) -> tuple[str, str]:
     pending = [ln.split("]", 1)[1].strip() for ln in lines if ln.startswith("[ ]")]
     applied = sum(ln.startswith("[X]") for ln in lines)
     if pending:
-        return "fail", f"{len(pending)} not applied: {', '.join(pending[:5])}"
-    return "ok", f"all {applied} migrations applied"
+        return "fail", _c(settings, "pending", n=len(pending), names=", ".join(pending[:5]))
+    return "ok", _c(settings, "applied", n=applied)
 
 
 def _migrate_noop(settings) -> tuple[str, str]:
     out = run_manage(settings, "migrate", "--noinput").stdout
     if "No migrations to apply" in out:
-        return "ok", "No migrations to apply."
+        return "ok", _c(settings, "noop")
     applied = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("Applying")]
-    return "warn", f"migrate applied {len(applied)} migration(s) the migration had not"
+    return "warn", _c(settings, "migrated", n=len(applied))
 
 
 SUPERUSER_COUNT = ("from django.contrib.auth import get_user_model; "
@@ -182,27 +247,26 @@ def _superuser_env(settings) -> dict[str, str] | None:
 def _superuser(settings) -> tuple[str, str]:
     count = superuser_count(settings)
     if count:
-        return "ok", f"{count} superuser(s) already in PostgreSQL; none created"
+        return "ok", _c(settings, "superusers", n=count)
     env = _superuser_env(settings)
     if env is None:
-        return "fail", ("no superuser, and DJANGO_SUPERUSER_PASSWORD is not set: set it (with "
-                        "DJANGO_SUPERUSER_USERNAME/EMAIL) and re-run")
+        return "fail", _c(settings, "no_superuser")
     run_manage(settings, "createsuperuser", "--noinput", env=env)
-    return "ok", (f"created superuser {env['DJANGO_SUPERUSER_USERNAME']!r}, password from "
-                  f"{env['RUNBOOK_SECRET_SOURCE']}")
+    return "ok", _c(settings, "created", user=repr(env["DJANGO_SUPERUSER_USERNAME"]),
+                    source=env["RUNBOOK_SECRET_SOURCE"])
 
 
 def ensure_superuser(settings) -> Check:
     """A superuser exists, created non-interactively from DJANGO_SUPERUSER_* when none did."""
-    return attempt("DJ033", "superuser", lambda: _superuser(settings))
+    return attempt("DJ033", _n(settings, "DJ033"), lambda: _superuser(settings))
 
 
 def manage_checks(settings) -> CheckTable:
     """check --database default, showmigrations, migrate no-op, superuser."""
     return table([
-        attempt("DJ030", "manage.py check --database default", lambda: _check_project(settings)),
-        attempt("DJ031", "showmigrations", lambda: _showmigrations(settings)),
-        attempt("DJ032", "migrate is a no-op", lambda: _migrate_noop(settings)),
+        attempt("DJ030", _n(settings, "DJ030"), lambda: _check_project(settings)),
+        attempt("DJ031", _n(settings, "DJ031"), lambda: _showmigrations(settings)),
+        attempt("DJ032", _n(settings, "DJ032"), lambda: _migrate_noop(settings)),
         ensure_superuser(settings),
     ])
 
@@ -242,8 +306,8 @@ def sha256(path: Path) -> str:
 
 def remember_source(settings) -> dict:
     """Record the SQLite file's checksum before the cutover (the rollback proves it unchanged)."""
-    info = {"sqlite_path": str(settings.sqlite_file), "sqlite_sha256": sha256(
-        settings.sqlite_file), "source_counts": source_counts(settings.sqlite_file)}
+    info = Pairs({"sqlite_path": str(settings.sqlite_file), "sqlite_sha256": sha256(
+        settings.sqlite_file), "source_counts": source_counts(settings.sqlite_file)})
     section = {**manifest.read(settings.run_dir).get("cutover", {}), **info}
     manifest.update(settings.run_dir, "cutover", section)
     return info
@@ -255,9 +319,7 @@ def has_channels(settings, env: dict | None = None) -> str:
             "print('no-asgi' if not getattr(s, 'ASGI_APPLICATION', None) else "
             "'no-channels' if not u.find_spec('channels') else 'ok')")
     answer = run_manage(settings, "shell", "-c", code, env=env).stdout.split()[-1]
-    return {"no-asgi": "no ASGI_APPLICATION / Channels routing in the project settings",
-            "no-channels": "ASGI_APPLICATION is set but the channels package is not installed",
-            }.get(answer, "")
+    return _c(settings, answer) if answer in ("no-asgi", "no-channels") else ""
 
 
 def websocket_check(settings) -> Check:
@@ -265,9 +327,8 @@ def websocket_check(settings) -> Check:
     def step() -> tuple[str, str]:
         reason = has_channels(settings)
         if reason:
-            return "skip", f"skipped: {reason}"
-        return "warn", ("Channels routing found: runserver's smoke test does not open "
-                        "WebSockets; test them with the project's own client against daphne")
+            return "skip", _c(settings, "skipped", reason=reason)
+        return "warn", _c(settings, "channels")
     return attempt("DJ038", "WebSocket", step)
 
 
@@ -283,7 +344,7 @@ def _source_measurements(settings, product_id: int) -> int:
         conn.close()
 
 
-def _admin(live: Running) -> tuple[str, str]:
+def _admin(live: Running) -> tuple[str, str]:  # GET /admin/login/ → 200: code, any language
     status, _body = live.get("/admin/login/")
     return ("ok" if status == 200 else "fail"), f"GET /admin/login/ → {status}"
 
@@ -291,22 +352,22 @@ def _admin(live: Running) -> tuple[str, str]:
 def _products(settings, live: Running, vendor: str) -> tuple[str, str]:
     status, body = live.get(PRODUCTS_API)
     if status == 404:
-        return "skip", f"the project has no {PRODUCTS_API} (the sample SPC API)"
+        return "skip", _c(settings, "no_api", api=PRODUCTS_API)
     data = json.loads(body) if status == 200 else {}
     expected = source_counts(settings.sqlite_file).get("spc_product")
     ok = status == 200 and data.get("database") == vendor and data.get("count") == expected
-    return ("ok" if ok else "fail"), (f"GET {PRODUCTS_API} → {status}, JSON from "
-                                      f"{data.get('database')}: {data.get('count')} products "
-                                      f"(SQLite source: {expected})")
+    return ("ok" if ok else "fail"), _c(settings, "products", api=PRODUCTS_API, status=status,
+                                        db=data.get("database"), n=data.get("count"),
+                                        expected=expected)
 
 
 def _measurements(settings, live: Running, vendor: str) -> tuple[str, str]:
     status, body = live.get(PRODUCTS_API)
     if status == 404:
-        return "skip", f"the project has no {PRODUCTS_API} (the sample SPC API)"
+        return "skip", _c(settings, "no_api", api=PRODUCTS_API)
     products = json.loads(body)["products"]
     if not products:
-        return "fail", "no products, so no measurements to read"
+        return "fail", _c(settings, "no_products")
     first = products[0]
     path = f"{PRODUCTS_API}{first['id']}/measurements/?limit=5"
     data = live.get_json(path)
@@ -314,9 +375,9 @@ def _measurements(settings, live: Running, vendor: str) -> tuple[str, str]:
     ok = data["database"] == vendor and data["count"] == expected
     stats = ", ".join(f"{k}={data[k]:.4g}" for k in ("mean", "std", "cp", "cpk")
                       if data.get(k) is not None)
-    return ("ok" if ok else "fail"), (f"GET {path} → {data['count']} measurements of "
-                                      f"{first['product_code']} from {data['database']} "
-                                      f"(SQLite: {expected}); {stats}")
+    return ("ok" if ok else "fail"), _c(settings, "measurements", path=path, n=data["count"],
+                                        code=first["product_code"], db=data["database"],
+                                        expected=expected, stats=stats)
 
 
 def smoke(settings, env: dict | None = None, vendor: str = "postgresql",
@@ -325,23 +386,23 @@ def smoke(settings, env: dict | None = None, vendor: str = "postgresql",
     try:
         with running_server(settings, env, label) as live:
             return table([
-                Check("DJ034", "runserver starts", "ok", f"listening on {live.url} ({label})"),
-                attempt("DJ035", "admin page", lambda: _admin(live)),
-                attempt("DJ036", "API: products", lambda: _products(settings, live, vendor)),
-                attempt("DJ037", "API: measurements",
+                Check("DJ034", _n(settings, "DJ034"), "ok",
+                      _c(settings, "listening", url=live.url, label=label)),
+                attempt("DJ035", _n(settings, "DJ035"), lambda: _admin(live)),
+                attempt("DJ036", _n(settings, "DJ036"),
+                        lambda: _products(settings, live, vendor)),
+                attempt("DJ037", _n(settings, "DJ037"),
                         lambda: _measurements(settings, live, vendor)),
             ])
     except CutoverError as exc:
-        return table([Check("DJ034", "runserver starts", "fail", exc.message, exc.hint)])
+        return table([Check("DJ034", _n(settings, "DJ034"), "fail", exc.message, exc.hint)])
 
 
 def check_target(settings) -> CheckTable:
     """Everything the cutover checks against PostgreSQL: manage.py steps, smoke, WebSocket."""
     if not settings.django_project:
-        return table(Check(i, n, "skip", "no django_project: nothing to run") for i, n in [
-            ("DJ030", "manage.py check"), ("DJ031", "showmigrations"), ("DJ032", "migrate"),
-            ("DJ033", "superuser"), ("DJ034", "runserver starts"), ("DJ035", "admin page"),
-            ("DJ036", "API: products"), ("DJ037", "API: measurements"), ("DJ038", "WebSocket")])
+        return table(Check(i, _n(settings, i), "skip", _c(settings, "no_project"))
+                     for i in NAMES)
     return table([*manage_checks(settings), *smoke(settings), websocket_check(settings)])
 
 

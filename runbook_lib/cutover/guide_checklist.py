@@ -27,14 +27,38 @@ ITEMS = {
 }
 FROM_TARGET = {"DJ054": "DJ033", "DJ055": "DJ034", "DJ056": "DJ035", "DJ057": "DJ036",
                "DJ058": "DJ037", "DJ060": "DJ038"}
-NOT_RUN = ("fail", "not checked: an earlier step failed")
+NOT_RUN = ("fail", {"en": "not checked: an earlier step failed",
+                   "ko": "확인하지 못함: 앞 단계가 실패함"})
+EVIDENCE = {
+    "server": {"en": "PostgreSQL {version} answers at {dsn}", "ko": "PostgreSQL {version}, {dsn}에서 응답"},
+    "shim": {"en": "{file} still uses its old DATABASES (apply_settings: false); the runbook ran "
+                   "the project on PostgreSQL through its settings shim",
+             "ko": "{file}은(는) 아직 이전 DATABASES를 씀 (apply_settings: false); 런북은 settings "
+                   "shim을 통해 프로젝트를 PostgreSQL에서 실행함"},
+    "block": {"en": "{file} holds the PostgreSQL block; the project's own settings connect to "
+                    "{vendor} database {name} (CONN_MAX_AGE {age})",
+              "ko": "{file}에 PostgreSQL 블록이 있음; 프로젝트 자신의 settings가 {vendor} "
+                    "데이터베이스 {name}에 접속 (CONN_MAX_AGE {age})"},
+    "missing": {"en": "missing tables: {tables}", "ko": "없는 테이블: {tables}"},
+    "fewer": {"en": "fewer rows: {tables}", "ko": "행이 모자란 테이블: {tables}"},
+    "invalid": {"en": "stage 04 validation failed", "ko": "04단계 검증 실패"},
+    "loaded": {"en": "{n} tables, {rows} source rows all in PostgreSQL",
+               "ko": "테이블 {n}개, 원본 {rows}행 모두 PostgreSQL에 있음"},
+    "validated": {"en": "{n} tables, {rows} source rows all in PostgreSQL and stage 04 "
+                        "validation ok",
+                  "ko": "테이블 {n}개, 원본 {rows}행 모두 PostgreSQL에 있고 04단계 검증 정상"},
+}
+
+
+def _e(settings, key: str, **values) -> str:
+    return t(EVIDENCE[key], settings.language, **values)
 
 
 def _server(settings) -> tuple[str, str]:
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SHOW server_version")
         version = cur.fetchone()[0]
-    return "ok", f"PostgreSQL {version} answers at {settings.dsn()}"
+    return "ok", _e(settings, "server", version=version, dsn=settings.dsn())
 
 
 VENDOR = ("from django.db import connection as c; "
@@ -43,17 +67,15 @@ VENDOR = ("from django.db import connection as c; "
 
 def _settings_changed(settings) -> tuple[str, str]:
     if not settings_block.has_project(settings):
-        return "skip", settings_block.NO_PROJECT
+        return "skip", t(settings_block.NO_PROJECT_TEXT, settings.language)
     file = settings_block.settings_file(settings)
     if not settings_block.applied(settings):
-        return "skip", (f"{file.name} still uses its old DATABASES (apply_settings: false); the "
-                        "runbook ran the project on PostgreSQL through its settings shim")
+        return "skip", _e(settings, "shim", file=file.name)
     out = checks.run_manage(settings, "shell", "-c", VENDOR,
                              env=checks.own_environment(settings)).stdout.split()
     vendor, name, age = out[-3:]
     status = "ok" if vendor == "postgresql" else "fail"
-    return status, (f"{file.name} holds the PostgreSQL block; the project's own settings "
-                    f"connect to {vendor} database {name} (CONN_MAX_AGE {age})")
+    return status, _e(settings, "block", file=file.name, vendor=vendor, name=name, age=age)
 
 
 def _migrated(target: dict[str, Check]) -> tuple[str, str]:
@@ -73,13 +95,13 @@ def _data_loaded(settings) -> tuple[str, str]:
              if target[n] is not None and target[n] < source[n]]
     verdict = manifest.read(settings.run_dir).get("validation", {}).get("ok")
     if missing or short or verdict is False:
-        detail = "; ".join(filter(None, [missing and f"missing tables: {', '.join(missing)}",
-                                         short and f"fewer rows: {', '.join(short)}",
-                                         verdict is False and "stage 04 validation failed"]))
+        detail = "; ".join(filter(None, [
+            missing and _e(settings, "missing", tables=", ".join(missing)),
+            short and _e(settings, "fewer", tables=", ".join(short)),
+            verdict is False and _e(settings, "invalid")]))
         return "fail", detail
     rows = sum(source.values())
-    checked = " and stage 04 validation ok" if verdict else ""
-    return "ok", f"{len(source)} tables, {rows} source rows all in PostgreSQL{checked}"
+    return "ok", _e(settings, "validated" if verdict else "loaded", n=len(source), rows=rows)
 
 
 def _api(target: dict[str, Check]) -> tuple[str, str]:
@@ -91,8 +113,9 @@ def _api(target: dict[str, Check]) -> tuple[str, str]:
     return status, " | ".join(c.message.split(" → ")[0] + " → " + c.status for c in steps)
 
 
-def _item(check_id: str, settings, status: str, evidence: str, hint: str = "") -> Check:
+def _item(check_id: str, settings, status: str, evidence, hint: str = "") -> Check:
     item = ITEMS[check_id]
+    evidence = evidence if isinstance(evidence, str) else t(evidence, settings.language)
     return Check(check_id, t(item, settings.language), status, evidence, hint,
                  {"item": dict(item)})
 

@@ -45,6 +45,43 @@ LEFT_HINT = {
           "입력하세요. 또는 롤백 대신 PostgreSQL에서 문제를 고치세요.",
 }
 
+NAMES = {
+    "DJ070": {"en": "SQLite file untouched", "ko": "SQLite 파일 변경 없음"},
+    "DJ075": {"en": "old settings use the SQLite file", "ko": "이전 settings가 SQLite 파일을 씀"},
+    "DJ076": {"en": "rows written after the cutover", "ko": "전환 후 기록된 행"},
+}
+TEXT = {
+    "no_checksum": {"en": "no checksum recorded before the cutover (run remember_source first)",
+                    "ko": "전환 전에 기록한 체크섬이 없음 (먼저 remember_source 실행)"},
+    "matches": {"en": "sha256 {sha}… matches the one recorded before the cutover",
+                "ko": "sha256 {sha}…: 전환 전에 기록한 값과 같음"},
+    "differs": {"en": "sha256 {sha}… differs from the one recorded before the cutover",
+                "ko": "sha256 {sha}…: 전환 전에 기록한 값과 다름"},
+    "differs_fix": {"en": "Something wrote to the SQLite file after the cutover; roll back from "
+                          "the stage 03 snapshot instead.",
+                    "ko": "전환 후 무언가가 SQLite 파일에 썼습니다. 대신 03단계의 스냅샷으로 "
+                          "롤백하세요."},
+    "connects": {"en": "old settings connect to {vendor} {name}",
+                 "ko": "이전 settings가 {vendor} {name}에 접속함"},
+    "connects_fix": {"en": "The old settings do not point at sqlite_path; fix sqlite_path or the "
+                           "old DATABASES block.",
+                     "ko": "이전 settings가 sqlite_path를 가리키지 않습니다. sqlite_path나 이전 "
+                           "DATABASES 블록을 고치세요."},
+    "nothing_lost": {"en": "PostgreSQL holds no rows beyond the SQLite file: nothing is lost by "
+                           "a rollback now",
+                     "ko": "PostgreSQL에 SQLite 파일보다 많은 행이 없음: 지금 롤백해도 잃는 것이 "
+                           "없음"},
+    "rollback": {"en": "rollback: {name}", "ko": "롤백: {name}"},
+}
+
+
+def _n(settings, cid: str) -> str:
+    return t(NAMES[cid], settings.language)
+
+
+def _r(settings, key: str, **values) -> str:
+    return t(TEXT[key], settings.language, **values)
+
 
 def old_settings_environment(settings) -> dict[str, str]:
     """Environment that runs the project with its pre-cutover settings file."""
@@ -63,14 +100,12 @@ def _untouched(settings) -> Check:
     recorded = manifest.read(settings.run_dir).get("cutover", {}).get("sqlite_sha256")
     now = checks.sha256(settings.sqlite_file)
     if not recorded:
-        return Check("DJ070", "SQLite file untouched", "skip",
-                     "no checksum recorded before the cutover (run remember_source first)",
+        return Check("DJ070", _n(settings, "DJ070"), "skip", _r(settings, "no_checksum"),
                      details={"sha256": now})
     same = recorded == now
-    return Check("DJ070", "SQLite file untouched", "ok" if same else "fail",
-                 f"sha256 {now[:16]}… {'matches' if same else 'differs from'} the one recorded "
-                 "before the cutover", "" if same else "Something wrote to the SQLite file "
-                 "after the cutover; roll back from the stage 03 snapshot instead.",
+    return Check("DJ070", _n(settings, "DJ070"), "ok" if same else "fail",
+                 _r(settings, "matches" if same else "differs", sha=now[:16]),
+                 "" if same else _r(settings, "differs_fix"),
                  {"sha256": now, "recorded": recorded})
 
 
@@ -78,10 +113,9 @@ def _old_database(settings, env: dict) -> Check:
     out = checks.run_manage(settings, "shell", "-c", cutover_vendor(), env=env).stdout.split()
     vendor, name = out[-2], out[-1]
     same = vendor == "sqlite" and Path(name).resolve() == settings.sqlite_file.resolve()
-    return Check("DJ075", "old settings use the SQLite file", "ok" if same else "fail",
-                 f"old settings connect to {vendor} {name}",
-                 "" if same else "The old settings do not point at sqlite_path; fix sqlite_path "
-                 "or the old DATABASES block.")
+    return Check("DJ075", _n(settings, "DJ075"), "ok" if same else "fail",
+                 _r(settings, "connects", vendor=vendor, name=name),
+                 "" if same else _r(settings, "connects_fix"))
 
 
 def cutover_vendor() -> str:
@@ -95,11 +129,9 @@ def left_behind(settings) -> Check:
     target = checks.target_counts(settings, list(source))
     extra = {n: target[n] - source[n] for n in source if target[n] and target[n] > source[n]}
     if not extra:
-        return Check("DJ076", "rows written after the cutover", "ok",
-                     "PostgreSQL holds no rows beyond the SQLite file: nothing is lost by a "
-                     "rollback now")
+        return Check("DJ076", _n(settings, "DJ076"), "ok", _r(settings, "nothing_lost"))
     tables = ", ".join(f"{n} +{c}" for n, c in extra.items())
-    return Check("DJ076", "rows written after the cutover", "warn",
+    return Check("DJ076", _n(settings, "DJ076"), "warn",
                  t(LEFT_BEHIND, settings.language, rows=sum(extra.values()), tables=tables),
                  t(LEFT_HINT, settings.language), {"extra": extra})
 
@@ -110,10 +142,11 @@ def verify_rollback(settings) -> CheckTable:
         env = old_settings_environment(settings)
         rows = [attempt_old_database(settings, env)]
         for check in checks.smoke(settings, env, vendor="sqlite", label="sqlite-rollback"):
-            rows.append(dataclasses.replace(check, id=IDS[check.id],
-                                            name="rollback: " + check.name))
+            rows.append(dataclasses.replace(check, id=IDS[check.id], name=_r(
+                settings, "rollback", name=check.name)))
     else:
-        rows = [settings_block.skipped("DJ075", "old settings use the SQLite file")]
+        rows = [settings_block.skipped("DJ075", t(NAMES["DJ075"], settings.language),
+                                       settings.language)]
     rows += [_untouched(settings), left_behind(settings)]
     return table(rows)
 
@@ -122,7 +155,7 @@ def attempt_old_database(settings, env: dict) -> Check:
     try:
         return _old_database(settings, env)
     except RunbookError as exc:
-        return Check("DJ075", "old settings use the SQLite file", "fail", exc.message, exc.hint)
+        return Check("DJ075", _n(settings, "DJ075"), "fail", exc.message, exc.hint)
 
 
 __all__ = ["verify_rollback", "old_settings_environment", "left_behind"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from ..core import django_project
+from ..core.display import Pairs
 from ..core.i18n import t
 from ..core.results import Check, table
 from .settings_lint import RULES, lint_file, lint_sources, module_files, settings_path
@@ -54,6 +55,9 @@ DATABASES = {{
 
 NO_PROJECT = ("django_project is empty (a plain SQLite file): there is no Django application "
               "to cut over")
+NO_PROJECT_TEXT = {"en": NO_PROJECT,
+                   "ko": "django_project가 비어 있음 (Django 없는 SQLite 파일): 전환할 Django "
+                         "애플리케이션이 없음"}
 
 
 def has_project(settings) -> bool:
@@ -61,8 +65,27 @@ def has_project(settings) -> bool:
     return bool(settings.django_project)
 
 
-def skipped(check_id: str, name: str) -> Check:
-    return Check(check_id, name, "skip", NO_PROJECT)
+
+BLOCK_TEXT = {
+    "settings_file": {"en": "settings file", "ko": "settings 파일"},
+    "holds": {"en": "{file} already holds the block", "ko": "{file}에 이미 블록이 있음"},
+    "unchanged": {"en": "apply_settings is false: {file} unchanged (diff shown above)",
+                  "ko": "apply_settings가 false: {file} 변경 없음 (위의 diff 참고)"},
+    "unchanged_fix": {"en": "Set apply_settings: true to write it (a backup is kept).",
+                      "ko": "쓰려면 apply_settings: true로 설정하세요 (백업이 남습니다)."},
+    "wrote": {"en": "wrote {file}; backup {backup}", "ko": "{file}을(를) 씀; 백업 {backup}"},
+    "added": {"en": "added {lines}", "ko": "추가함: {lines}"},
+    "listed": {"en": "already lists .env, *.pyc, __pycache__/",
+               "ko": ".env, *.pyc, __pycache__/가 이미 있음"},
+}
+
+
+def _b(settings, key: str, **values) -> str:
+    return t(BLOCK_TEXT[key], settings.language, **values)
+
+
+def skipped(check_id: str, name: str, language: str | None = None) -> Check:
+    return Check(check_id, name, "skip", t(NO_PROJECT_TEXT, language))
 
 
 def settings_file(settings) -> Path:
@@ -121,20 +144,18 @@ def applied(settings) -> bool:
 def apply_settings(settings) -> Check:
     """Write the PostgreSQL block when `apply_settings` is true, keeping a timestamped backup."""
     if not has_project(settings):
-        return skipped("DJ022", "settings file")
-    file = settings_file(settings)
+        return skipped("DJ022", _b(settings, "settings_file"), settings.language)
+    file, name = settings_file(settings), _b(settings, "settings_file")
     if applied(settings):
-        return Check("DJ022", "settings file", "ok", f"{file.name} already holds the block",
+        return Check("DJ022", name, "ok", _b(settings, "holds", file=file.name),
                      details={"file": str(file)})
     if not settings.apply_settings:
-        return Check("DJ022", "settings file", "skip",
-                     f"apply_settings is false: {file.name} unchanged (diff shown above)",
-                     "Set apply_settings: true to write it (a backup is kept).",
-                     {"file": str(file)})
+        return Check("DJ022", name, "skip", _b(settings, "unchanged", file=file.name),
+                     _b(settings, "unchanged_fix"), {"file": str(file)})
     backup = file.with_name(file.name + BACKUP_SUFFIX + datetime.now().strftime("%Y%m%d-%H%M%S"))
     shutil.copy2(file, backup)
     file.write_text(proposed_text(file.read_text("utf-8"), database_block(settings)), "utf-8")
-    return Check("DJ022", "settings file", "ok", f"wrote {file.name}; backup {backup.name}",
+    return Check("DJ022", name, "ok", _b(settings, "wrote", file=file.name, backup=backup.name),
                  details={"file": str(file), "backup": str(backup)})
 
 
@@ -158,7 +179,8 @@ def restore_settings(settings) -> Path | None:
 def lint_current(settings, environ=None):
     """Lint the project's settings module as it is now."""
     if not has_project(settings):
-        return table(skipped(rule, RULES[rule][0]) for rule in RULES)
+        return table(skipped(rule, t(RULES[rule][0], settings.language), settings.language)
+                     for rule in RULES)
     return lint_file(settings_file(settings), environ, settings.django_settings,
                      settings.language)
 
@@ -179,16 +201,29 @@ def env_path(settings) -> Path:
     return django_project.project_dir(settings) / ".env"
 
 
+LOCATION_LABELS = {
+    "project": {"en": "Django project folder", "ko": "Django 프로젝트 폴더"},
+    "settings": {"en": "settings file (DATABASES block)", "ko": "settings 파일 (DATABASES 블록)"},
+    "env": {"en": ".env (mode 0600, loaded by the block)",
+            "ko": ".env (권한 0600, 블록이 읽음)"},
+    "gitignore": {"en": ".gitignore", "ko": ".gitignore"},
+    "backups": {"en": "settings backups", "ko": "settings 백업"},
+    "none": {"en": "none: {why}", "ko": "없음: {why}"},
+}
+
+
 def locations(settings) -> dict[str, str]:
     """Where the cutover writes: all in the Django project folder (next to manage.py)."""
+    say = {key: t(text, settings.language) for key, text in LOCATION_LABELS.items()}
     if not has_project(settings):
-        return {"Django project folder": f"none: {NO_PROJECT}"}
+        return Pairs({say["project"]: t(LOCATION_LABELS["none"], settings.language,
+                                        why=t(NO_PROJECT_TEXT, settings.language))})
     project = django_project.project_dir(settings)
-    return {"Django project folder": str(project),
-            "settings file (DATABASES block)": str(settings_file(settings)),
-            ".env (mode 0600, loaded by the block)": str(env_path(settings)),
-            ".gitignore": str(project / ".gitignore"),
-            "settings backups": str(settings_file(settings)) + BACKUP_SUFFIX + "<timestamp>"}
+    return Pairs({say["project"]: str(project),
+                  say["settings"]: str(settings_file(settings)),
+                  say["env"]: str(env_path(settings)),
+                  say["gitignore"]: str(project / ".gitignore"),
+                  say["backups"]: str(settings_file(settings)) + BACKUP_SUFFIX + "<timestamp>"})
 
 
 def env_values(settings) -> dict[str, str]:
@@ -265,8 +300,8 @@ def ensure_gitignore(settings) -> Check:
         sep = "" if not text or text.endswith("\n") else "\n"
         path.write_text(text + sep + "\n".join(missing) + "\n", "utf-8")
     return Check("DJ021", ".gitignore", "ok",
-                 f"added {', '.join(missing)}" if missing else "already lists .env, *.pyc, "
-                 "__pycache__/", details={"path": str(path), "added": missing})
+                 _b(settings, "added", lines=", ".join(missing)) if missing
+                 else _b(settings, "listed"), details={"path": str(path), "added": missing})
 
 
 __all__ = ["database_block", "settings_diff", "apply_settings", "restore_settings", "backups",

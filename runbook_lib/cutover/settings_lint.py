@@ -21,8 +21,8 @@ LOOPBACK = {"", "localhost", "127.0.0.1", "::1"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 # id: (name, problem text, fix text). Problem texts take {where} and {names}.
-RULES: dict[str, tuple[str, dict, dict]] = {
-    "DJ010": ("MySQL-only init_command", {
+RULES: dict[str, tuple[dict, dict, dict]] = {
+    "DJ010": ({"en": "MySQL-only init_command", "ko": "MySQL 전용 init_command"}, {
         "en": "OPTIONS.init_command is a MySQL option ({where}); psycopg2 rejects it: "
               "invalid dsn: invalid connection option \"init_command\".",
         "ko": "OPTIONS.init_command는 MySQL 전용 옵션입니다 ({where}). psycopg2는 "
@@ -31,7 +31,7 @@ RULES: dict[str, tuple[str, dict, dict]] = {
               "in OPTIONS['options'] = '-c name=value'.",
         "ko": "init_command를 삭제하세요. PostgreSQL은 기본이 엄격 모드이며, 세션 설정은 "
               "OPTIONS['options'] = '-c 이름=값' 으로 지정합니다."}),
-    "DJ011": ("MySQL-only charset", {
+    "DJ011": ({"en": "MySQL-only charset", "ko": "MySQL 전용 charset"}, {
         "en": "OPTIONS.charset ({where}) is MySQL's; utf8mb4 does not exist in PostgreSQL, "
               "whose UTF8 encoding already stores 4-byte characters (emoji).",
         "ko": "OPTIONS.charset ({where})는 MySQL 옵션입니다. PostgreSQL에는 utf8mb4가 없고, "
@@ -40,7 +40,7 @@ RULES: dict[str, tuple[str, dict, dict]] = {
               "The client encoding is UTF8 by default in psycopg2.",
         "ko": "charset를 삭제하고 SHOW server_encoding; 으로 UTF8인지 확인하세요. "
               "psycopg2의 클라이언트 인코딩은 기본이 UTF8입니다."}),
-    "DJ012": ("non-existent query-log options", {
+    "DJ012": ({"en": "non-existent query-log options", "ko": "존재하지 않는 쿼리 로그 옵션"}, {
         "en": "OPTIONS.{names} ({where}) do not exist in Django or PostgreSQL; the connection "
               "fails with 'invalid connection option'.",
         "ko": "OPTIONS.{names} ({where})는 Django에도 PostgreSQL에도 없는 옵션이며, "
@@ -51,14 +51,14 @@ RULES: dict[str, tuple[str, dict, dict]] = {
         "ko": "삭제하세요. 느린 쿼리는 서버에서 기록합니다: ALTER DATABASE <db> SET "
               "log_min_duration_statement = '500ms'; (또는 postgresql.conf). Django 쿼리 로그는 "
               "DEBUG에서 'django.db.backends' 로거입니다."}),
-    "DJ013": ("environment variables unset", {
+    "DJ013": ({"en": "environment variables unset", "ko": "설정되지 않은 환경 변수"}, {
         "en": "Referenced but not set: {names}.",
         "ko": "참조하지만 설정되지 않은 환경 변수: {names}."}, {
         "en": "Set them in the Django project's .env (next to manage.py) or the environment; "
               "without a value Django uses the default in code or fails to start.",
         "ko": "Django 프로젝트 폴더(manage.py 옆)의 .env 또는 환경 변수에 설정하세요. 값이 없으면 "
               "코드의 기본값을 쓰거나 시작에 실패합니다."}),
-    "DJ014": ("DEBUG with a production database", {
+    "DJ014": ({"en": "DEBUG with a production database", "ko": "운영 데이터베이스에서 DEBUG"}, {
         "en": "DEBUG is on ({where}) while the database is a production PostgreSQL ({names}): "
               "error pages show settings and SQL, and every query is kept in memory.",
         "ko": "운영 PostgreSQL({names})을 쓰면서 DEBUG가 켜져 있습니다 ({where}). 오류 페이지에 "
@@ -66,7 +66,7 @@ RULES: dict[str, tuple[str, dict, dict]] = {
         "en": "Set DEBUG = os.environ.get('DJANGO_DEBUG') == '1' and leave it unset in production.",
         "ko": "DEBUG = os.environ.get('DJANGO_DEBUG') == '1' 로 바꾸고 운영에서는 설정하지 "
               "마세요."}),
-    "DJ015": ("hard-coded password", {
+    "DJ015": ({"en": "hard-coded password", "ko": "코드에 박힌 비밀번호"}, {
         "en": "A password is written in the code ({where}); it ends up in git history.",
         "ko": "비밀번호가 코드에 적혀 있습니다 ({where}). git 기록에 남습니다."}, {
         "en": "Read it from the environment with no default: os.environ['DB_PASSWORD'] "
@@ -228,7 +228,8 @@ def _where(hits: list[str]) -> str:
 
 def _row(rule: str, hits: list[str], language: str, status: str = "fail",
          names: str = "") -> Check:
-    name, problem, fix = RULES[rule]
+    label, problem, fix = RULES[rule]
+    name = t(label, language)
     if not hits:
         return Check(rule, name, "ok", t(OK_TEXT, language))
     return Check(rule, name, status, t(problem, language, where=_where(hits), names=names),

@@ -2,23 +2,60 @@
 
 from __future__ import annotations
 
+from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
 
-__all__ = ["stage_checks", "IDS"]
+__all__ = ["stage_checks", "IDS", "TEXT"]
 
 IDS = {
-    "MG001": "snapshot of the source",
-    "MG002": "schema plan",
-    "MG003": "bad values",
-    "MG004": "rows loaded",
-    "MG005": "keys, indexes, foreign keys, sequences",
-    "MG006": "manual follow-ups",
-    "MG007": "run completed",
+    "MG001": {"en": "snapshot of the source", "ko": "원본 스냅샷"},
+    "MG002": {"en": "schema plan", "ko": "스키마 계획"},
+    "MG003": {"en": "bad values", "ko": "잘못된 값"},
+    "MG004": {"en": "rows loaded", "ko": "적재된 행"},
+    "MG005": {"en": "keys, indexes, foreign keys, sequences",
+              "ko": "키, 인덱스, 외래 키, 시퀀스"},
+    "MG006": {"en": "manual follow-ups", "ko": "수동 후속 작업"},
+    "MG007": {"en": "run completed", "ko": "실행 완료"},
+}
+TEXT = {
+    "schema_only": {"en": "schema only (data: false)", "ko": "스키마만 (data: false)"},
+    "counts_differ": {"en": "row counts differ in {tables}", "ko": "행 수가 다른 테이블: {tables}"},
+    "counts_fix": {"en": "Re-run the stage with if_exists: replace.",
+                   "ko": "if_exists: replace로 이 단계를 다시 실행하세요."},
+    "rows": {"en": "{rows} rows in {tables} tables", "ko": "테이블 {tables}개, {rows}행"},
+    "not_profiled": {"en": "schema only (data: false): values not profiled",
+                     "ko": "스키마만 (data: false): 값은 검사하지 않음"},
+    "fits": {"en": "every value fits its target type", "ko": "모든 값이 대상 타입에 맞음"},
+    "quarantined": {"en": "quarantined in {folder}", "ko": "{folder}에 격리됨"},
+    "nulled": {"en": "loaded as NULL", "ko": "NULL로 적재됨"},
+    "bad": {"en": "{n} bad value(s), {where} (on_bad_value: {mode})",
+            "ko": "잘못된 값 {n}개, {where} (on_bad_value: {mode})"},
+    "bad_fix": {"en": "Review them before the cut-over.", "ko": "전환 전에 검토하세요."},
+    "snapshot": {"en": "{path} passed PRAGMA integrity_check",
+                 "ko": "{path}: PRAGMA integrity_check 통과"},
+    "plan": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes",
+             "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내"},
+    "dry_run": {"en": "dry_run: the plan only, nothing written",
+                "ko": "dry_run: 계획만, 아무것도 쓰지 않음"},
+    "postload": {"en": "{n} post-load statement(s) applied, sequences past max(id)",
+                 "ko": "적재 후 문장 {n}개 적용, 시퀀스는 max(id) 다음부터"},
+    "manual": {"en": "{n} item(s) to carry over by hand", "ko": "손으로 옮길 항목 {n}개"},
+    "none": {"en": "none", "ko": "없음"},
+    "manual_fix": {"en": "See the follow-up table (SQLite SQL included).",
+                   "ko": "후속 작업 표를 보세요 (SQLite SQL 포함)."},
+    "completed": {"en": "manifest section `migration` completed",
+                  "ko": "매니페스트의 `migration` 절 완료"},
+    "not_completed": {"en": "not completed", "ko": "완료되지 않음"},
+    "rerun": {"en": "Re-run the stage; an unfinished run is redone cleanly.",
+              "ko": "이 단계를 다시 실행하세요. 끝나지 않은 실행은 처음부터 깨끗하게 다시 합니다."},
 }
 
 
-def _check(cid: str, status: str, message: str, hint: str = "", **details) -> Check:
-    return Check(cid, IDS[cid], status, message, hint, details)
+def _check(m, cid: str, status: str, key: str, hint: str = "", details: dict | None = None,
+           **values) -> Check:
+    lang = m.settings.language
+    return Check(cid, t(IDS[cid], lang), status, t(TEXT[key], lang, **values),
+                 t(TEXT[hint], lang) if hint else "", details or {})
 
 
 def _rows(m) -> Check:
@@ -27,44 +64,39 @@ def _rows(m) -> Check:
              if t["loaded_rows"] != t["source_rows"] - t["quarantined"]]
     total = sum(t["loaded_rows"] for t in section["tables"])
     if not m.settings.data:
-        return _check("MG004", "skip", "schema only (data: false)")
+        return _check(m, "MG004", "skip", "schema_only")
     if wrong:
-        return _check("MG004", "fail", f"row counts differ in {', '.join(wrong)}",
-                      "Re-run the stage with if_exists: replace.", tables=wrong)
-    return _check("MG004", "ok", f"{total} rows in {len(section['tables'])} tables")
+        return _check(m, "MG004", "fail", "counts_differ", "counts_fix", {"tables": wrong},
+                      tables=", ".join(wrong))
+    return _check(m, "MG004", "ok", "rows", rows=total, tables=len(section["tables"]))
 
 
 def _bad(m) -> Check:
     prof = m.profile
     if not m.settings.data:
-        return _check("MG003", "skip", "schema only (data: false): values not profiled")
+        return _check(m, "MG003", "skip", "not_profiled")
     if prof is None or not prof.bad:
-        return _check("MG003", "ok", "every value fits its target type")
+        return _check(m, "MG003", "ok", "fits")
     n = sum(b.count for b in prof.bad)
-    where = f"quarantined in {prof.quarantine_dir}" if prof.quarantine_dir else "loaded as NULL"
-    return _check("MG003", "warn", f"{n} bad value(s), {where} (on_bad_value: "
-                  f"{m.settings.on_bad_value})", "Review them before the cut-over.")
+    lang = m.settings.language
+    where = (t(TEXT["quarantined"], lang, folder=prof.quarantine_dir) if prof.quarantine_dir
+             else t(TEXT["nulled"], lang))
+    return _check(m, "MG003", "warn", "bad", "bad_fix", n=n, where=where,
+                  mode=m.settings.on_bad_value)
 
 
 def stage_checks(m) -> CheckTable:
     """MG001–MG007 for a migration (a dry run reports the plan only)."""
     m.wait_integrity()
-    rows = [_check("MG001", "ok", f"{m.snapshot} passed PRAGMA integrity_check"),
-            _check("MG002", "ok", f"{len(m.plan.tables)} tables planned ({m.settings.schema} "
-                   "strategy), identifiers fit 63 bytes")]
+    rows = [_check(m, "MG001", "ok", "snapshot", path=m.snapshot),
+            _check(m, "MG002", "ok", "plan", n=len(m.plan.tables), strategy=m.settings.schema)]
     if m.settings.dry_run:
-        return table(rows + [_check("MG007", "skip", "dry_run: the plan only, nothing written")])
-    rows += [_bad(m), _rows(m),
-             _check("MG005", "ok", f"{len(m.plan.steps)} post-load statement(s) applied, "
-                    "sequences past max(id)")]
+        return table(rows + [_check(m, "MG007", "skip", "dry_run")])
+    rows += [_bad(m), _rows(m), _check(m, "MG005", "ok", "postload", n=len(m.plan.steps))]
     manual = m.manual
-    rows.append(_check("MG006", "warn" if manual else "ok",
-                       f"{len(manual)} item(s) to carry over by hand" if manual else "none",
-                       "See the follow-up table (SQLite SQL included)." if manual else ""))
+    rows.append(_check(m, "MG006", "warn", "manual", "manual_fix", n=len(manual)) if manual
+                else _check(m, "MG006", "ok", "none"))
     done = m._finished()
-    rows.append(_check("MG007", "ok" if done else "fail",
-                       "manifest section `migration` completed" if done else "not completed",
-                       "" if done else "Re-run the stage; an unfinished run is redone cleanly."))
+    rows.append(_check(m, "MG007", "ok", "completed") if done
+                else _check(m, "MG007", "fail", "not_completed", "rerun"))
     return table(rows)
-
-

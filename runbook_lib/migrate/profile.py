@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import escape, files
+from ..core import files
 from ..core.errors import MigrationError
+from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from .scan import Scan
 from .schema import Plan, TablePlan
@@ -146,14 +147,27 @@ class Profile:
                                      "examples (key, value)"])
 
     def _repr_html_(self) -> str:
+        """What was found, in the notebook's language (`i18n.current()`)."""
+        from ..core.display import escape, frame_html
+
         if not self.bad:
-            return "<p>No bad values: every value fits its target type.</p>"
-        head = {"fail": "<p><b>on_bad_value: fail</b> — nothing will be copied: fix these rows "
-                        "in the source, or choose on_bad_value: null or quarantine.</p>",
-                "null": "<p><b>on_bad_value: null</b> — these values load as NULL.</p>",
-                "quarantine": "<p><b>on_bad_value: quarantine</b> — these rows are set aside "
-                              f"in {escape.html(self.quarantine_dir)}.</p>"}
-        return head.get(self.policy, "") + self.frame().to_html()
+            return f"<p>{escape(t(SHOWN['none']))}</p>"
+        head = t(SHOWN[self.policy], folder=self.quarantine_dir) if self.policy in SHOWN else ""
+        return (f"<p><b>on_bad_value: {escape(self.policy)}</b> — {escape(head)}</p>"
+                + frame_html(self.frame()))
+
+
+SHOWN = {
+    "none": {"en": "No bad values: every value fits its target type.",
+             "ko": "잘못된 값 없음: 모든 값이 대상 타입에 맞습니다."},
+    "fail": {"en": "nothing will be copied: fix these rows in the source, or choose "
+                   "on_bad_value: null or quarantine.",
+             "ko": "아무것도 복사하지 않습니다: 원본에서 이 행들을 고치거나 on_bad_value: null 또는 "
+                   "quarantine을 고르세요."},
+    "null": {"en": "these values load as NULL.", "ko": "이 값들은 NULL로 적재됩니다."},
+    "quarantine": {"en": "these rows are set aside in {folder}.",
+                   "ko": "이 행들은 {folder}에 따로 보관됩니다."},
+}
 
 
 def conditions(tp: TablePlan) -> dict[tuple, str]:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..core.errors import MigrationError
+from ..core.i18n import t
 from ..core.identifiers import MAX_BYTES, quote_ident, too_long
 from .source import Index, SourceSchema, Table
 
@@ -26,37 +27,52 @@ class Rule:
     name: str
     pattern: str
     target: str
-    note: str
+    note: dict  # {"en", "ko"}
     rowid_alias_only: bool = False
 
 
 TYPE_RULES: list[Rule] = [
-    Rule("rowid key", r"INTEGER", "bigint", "INTEGER PRIMARY KEY (the rowid) → bigint identity, "
-         "set past max(id) and sqlite_sequence", rowid_alias_only=True),
-    Rule("boolean", r"BOOL(EAN)?", "boolean", "0/1, 't'/'f', 'true'/'false', 'yes'/'no'"),
-    Rule("json", r"JSONB?", "jsonb", "checked with json_valid() before the load"),
-    Rule("uuid", r"UUID", "uuid", "32 or 36 hex digits"),
+    Rule("rowid key", r"INTEGER", "bigint", {"en": "INTEGER PRIMARY KEY (the rowid) → bigint identity, set past max(id) and "
+               "sqlite_sequence",
+         "ko": "INTEGER PRIMARY KEY(rowid) → bigint identity, max(id)와 sqlite_sequence "
+               "다음 값부터 시작"}, rowid_alias_only=True),
+    Rule("boolean", r"BOOL(EAN)?", "boolean", {"en": "0/1, 't'/'f', 'true'/'false', 'yes'/'no'",
+                                            "ko": "0/1, 't'/'f', 'true'/'false', 'yes'/'no' 값"}),
+    Rule("json", r"JSONB?", "jsonb", {"en": "checked with json_valid() before the load",
+                                   "ko": "적재 전에 json_valid()로 확인"}),
+    Rule("uuid", r"UUID", "uuid", {"en": "32 or 36 hex digits", "ko": "16진수 32자 또는 36자"}),
     Rule("timestamp", r"(DATETIME|TIMESTAMP)(\s*\(\d\))?( WITH(OUT)? TIME ZONE)?",
-         "timestamp with time zone", "naive text read in source_timezone (the session's zone)"),
-    Rule("date", r"DATE", "date", "ISO 8601 text"),
-    Rule("time", r"TIME", "time", "ISO 8601 text"),
+         "timestamp with time zone",
+         {"en": "naive text read in source_timezone (the session's zone)",
+          "ko": "시간대 없는 텍스트는 source_timezone(세션의 시간대) 기준으로 읽음"}),
+    Rule("date", r"DATE", "date", {"en": "ISO 8601 text", "ko": "ISO 8601 텍스트"}),
+    Rule("time", r"TIME", "time", {"en": "ISO 8601 text", "ko": "ISO 8601 텍스트"}),
     Rule("small integer", r"(SMALLINT|INT2|TINYINT)(\s*\(\d+\))?( UNSIGNED)?", "smallint",
-         "range -32768..32767 checked"),
-    Rule("integer", r".*INT.*", "bigint", "SQLite integers are 64-bit: bigint holds every one"),
+         {"en": "range -32768..32767 checked", "ko": "범위 -32768..32767 확인"}),
+    Rule("integer", r".*INT.*", "bigint", {"en": "SQLite integers are 64-bit: bigint holds every one",
+          "ko": "SQLite 정수는 64비트이므로 bigint에 모두 들어감"}),
     Rule("float", r".*(REAL|FLOA|DOUB).*", "double precision",
-         "8 bytes, bit-exact (pgloader's `real` loses precision)"),
+         {"en": "8 bytes, bit-exact (pgloader's `real` loses precision)",
+          "ko": "8바이트, 비트 단위로 정확 (pgloader의 `real`은 정밀도를 잃음)"}),
     Rule("decimal(p,s)", r"(DECIMAL|NUMERIC)\s*\(\s*(?P<p>\d+)\s*,\s*(?P<s>\d+)\s*\)",
-         "numeric({p},{s})", "range checked: |x| < 10^(p-s)"),
+         "numeric({p},{s})", {"en": "range checked: |x| < 10^(p-s)",
+                             "ko": "범위 확인: |x| < 10^(p-s)"}),
     Rule("decimal(p)", r"(DECIMAL|NUMERIC)\s*\(\s*(?P<p>\d+)\s*\)", "numeric({p})",
-         "range checked"),
-    Rule("numeric", r"DECIMAL|NUMERIC|MONEY", "numeric", "exact, any precision"),
+         {"en": "range checked", "ko": "범위 확인"}),
+    Rule("numeric", r"DECIMAL|NUMERIC|MONEY", "numeric", {"en": "exact, any precision",
+                                                          "ko": "정확, 정밀도 제한 없음"}),
     Rule("varchar(n)", r"(N?VARCHAR|CHARACTER VARYING|VARYING CHARACTER|N?CHAR|CHARACTER|"
          r"NATIVE CHARACTER)\s*\(\s*(?P<n>\d+)\s*\)", "varchar({n})",
-         "length checked (SQLite never enforced it); char(n) is not blank-padded"),
-    Rule("text", r".*(CHAR|CLOB|TEXT|STRING).*", "text", "NUL bytes are refused by PostgreSQL"),
-    Rule("blob", r"BLOB|BYTEA|(VAR)?BINARY.*", "bytea", "hex-encoded in COPY"),
-    Rule("no type", r"", "text", "no declared type (any value): text"),
-    Rule("other", r".*", "text", "unknown declared type: text; override in type_overrides"),
+         {"en": "length checked (SQLite never enforced it); char(n) is not blank-padded",
+          "ko": "길이 확인 (SQLite는 검사하지 않음); char(n)은 공백으로 채우지 않음"}),
+    Rule("text", r".*(CHAR|CLOB|TEXT|STRING).*", "text", {"en": "NUL bytes are refused by PostgreSQL",
+                                                              "ko": "PostgreSQL은 NUL 바이트를 거부함"}),
+    Rule("blob", r"BLOB|BYTEA|(VAR)?BINARY.*", "bytea", {"en": "hex-encoded in COPY",
+                                                           "ko": "COPY에서 16진수로 인코딩"}),
+    Rule("no type", r"", "text", {"en": "no declared type (any value): text",
+                                    "ko": "선언된 타입 없음 (어떤 값이든): text"}),
+    Rule("other", r".*", "text", {"en": "unknown declared type: text; override in type_overrides",
+                                  "ko": "알 수 없는 선언 타입: text; type_overrides로 재정의"}),
 ]
 _COMPILED = [(r, re.compile(r.pattern, re.IGNORECASE)) for r in TYPE_RULES]
 
@@ -114,6 +130,27 @@ class Plan:
     def ddl(self) -> str:
         return ";\n\n".join(self.create + [s.sql for s in self.steps]) + ";\n"
 
+    def ddl_view(self, language: str | None = None):
+        """The DDL as a code block; behind a fold when `schema: django` builds the tables."""
+        from IPython.display import HTML
+
+        from ..core.display import escape
+
+        code = f"<pre><code class='language-sql'>{escape(self.ddl)}</code></pre>"
+        if self.strategy == "sqlite":
+            return HTML(code)
+        summary = t(PLAN_TEXT["folded"], language, n=len(self.create))
+        return HTML(f"<details><summary>{escape(summary)}</summary>{code}</details>")
+
+    def order_view(self, language: str | None = None):
+        """The load order and the tables in foreign-key cycles, as two sentences."""
+        from IPython.display import Markdown
+
+        none = t(PLAN_TEXT["none"], language)
+        order = " → ".join(f"`{name}`" for name in self.load_order) or none
+        cycles = ", ".join(f"`{name}`" for name in self.cycles) or none
+        return Markdown(t(PLAN_TEXT["order"], language, order=order, cycles=cycles))
+
     @property
     def mapping(self):
         import pandas as pd
@@ -124,12 +161,25 @@ class Plan:
         return pd.DataFrame(rows)
 
 
-def rules_frame():
+PLAN_TEXT = {
+    "folded": {"en": "DDL that schema: sqlite would run ({n} tables): not used in this run, "
+                     "where Django's migrate builds the tables (open to compare)",
+               "ko": "schema: sqlite일 때 실행할 DDL (테이블 {n}개): 이번 실행에서는 Django의 "
+                     "migrate가 테이블을 만들므로 쓰지 않음 (펼쳐서 비교)"},
+    "order": {"en": "**Load order:** {order}\n\n**Tables in a foreign-key cycle:** {cycles}",
+              "ko": "**적재 순서:** {order}\n\n**외래 키 순환에 속한 테이블:** {cycles}"},
+    "none": {"en": "none", "ko": "없음"},
+}
+
+
+def rules_frame(language: str | None = None):
     """The type-mapping rules as a table (the user's documentation)."""
     import pandas as pd
 
-    return pd.DataFrame([{"rule": r.name, "sqlite declared type": r.pattern or "(empty)",
-                          "postgresql": r.target, "note": r.note} for r in TYPE_RULES])
+    empty = t({"en": "(empty)", "ko": "(없음)"}, language)
+    return pd.DataFrame([{"rule": r.name, "sqlite declared type": r.pattern or empty,
+                          "postgresql": r.target, "note": t(r.note, language)}
+                         for r in TYPE_RULES])
 
 
 def map_type(declared: str, rowid_alias: bool = False) -> tuple[str, str]:

@@ -15,11 +15,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import db, escape, manifest
+from ..core.display import Notes, sentence
 from ..core.errors import MigrationError
+from ..core.i18n import t
+from ..core.results import batch_mode
 from . import methods, postload, schema, source, target, transfer
 from .profile import Profile, profile, start
 
-__all__ = ["Migration", "MigrationResult", "run", "source_timezone"]
+__all__ = ["Migration", "MigrationResult", "run", "source_timezone", "NOTES"]
+
+NOTES = {
+    "nothing": {"en": "The target needed no clearing.", "ko": "대상에서 비울 것이 없었습니다."},
+    "dry_run": {"en": "dry_run: nothing written", "ko": "dry_run: 아무것도 쓰지 않음"},
+    "emptied": {"en": "emptied {n} table(s) that migrate filled: {tables} (the source's rows "
+                      "and ids win)",
+                "ko": "migrate가 채운 테이블 {n}개를 비웠습니다: {tables} (원본의 행과 id를 "
+                      "그대로 씀)"},
+    "unfinished": {"en": "run {run} did not finish (killed?): its tables are loaded again "
+                         "from scratch",
+                   "ko": "실행 {run}이(가) 끝나지 않았습니다 (중단됨?): 그 테이블을 처음부터 다시 "
+                         "적재합니다"},
+    "dropped": {"en": "dropped {n} existing table(s) ({mode})",
+                "ko": "기존 테이블 {n}개를 삭제했습니다 ({mode})"},
+    "truncated": {"en": "truncated {n} table(s) (if_exists: truncate)",
+                  "ko": "테이블 {n}개를 비웠습니다 (if_exists: truncate)"},
+    "not_django": {"en": "{n} table(s) not made by Django's migrations were created from the "
+                         "SQLite schema: {tables}",
+                   "ko": "Django 마이그레이션이 만들지 않은 테이블 {n}개를 SQLite 스키마로 "
+                         "만들었습니다: {tables}"},
+    "skip_dry_run": {"en": "skipped: dry_run", "ko": "건너뜀: dry_run"},
+    "skip_schema_only": {"en": "skipped: data: false (schema only)",
+                         "ko": "건너뜀: data: false (스키마만)"},
+    "intent_write": {"en": "**Writing** the target database `{db}` (if_exists: `{mode}`): the "
+                           "cells below create and fill its tables.",
+                     "ko": "대상 데이터베이스 `{db}`에 **씁니다** (if_exists: `{mode}`): 아래 셀이 "
+                           "테이블을 만들고 채웁니다."},
+    "intent_dry": {"en": "**Dry run**: the plan only; the cells below write nothing and report "
+                         "*skipped*.",
+                   "ko": "**시험 실행(dry run)**: 계획만 세웁니다. 아래 셀은 아무것도 쓰지 않고 "
+                         "*건너뜀*으로 보고합니다."},
+}
 
 
 @dataclass
@@ -62,7 +97,7 @@ class Migration:
         self._warm = None
         self._ahead = None
         self.results: list[dict] = []
-        self.notes: list[str] = []
+        self.notes = Notes(empty=NOTES["nothing"])
         self.manual: list[dict] = []
         self.timezone = "UTC"
         self.keep_migrate_rows = settings.method == "loaddata"  # it keeps migrate's rows
@@ -121,10 +156,10 @@ class Migration:
         return self.plan
 
     # -- 3. target schema ----------------------------------------------------------------------
-    def prepare_target(self) -> list[str]:
+    def prepare_target(self) -> Notes:
         """Check the target is empty (or apply if_exists), create the schema, drop indexes."""
         if not self.writes:
-            return ["dry_run: nothing written"]
+            return Notes([t(NOTES["dry_run"], self.settings.language)])
         if self.settings.data:  # the profile scans run while the schema is built
             self._scans = start(self.snapshot, self.plan, self.settings.workers,
                                 django=self.settings.schema == "django")
@@ -141,8 +176,7 @@ class Migration:
                 conn, [t.name for t in self.plan.tables])
             target.truncate(conn, filled)
             if filled:
-                self.notes.append(f"emptied {len(filled)} table(s) that migrate filled: "
-                                  f"{', '.join(filled)} (the source's rows and ids win)")
+                self._note("emptied", n=len(filled), tables=", ".join(filled))
             existing = [t.name for t in self.plan.tables if t.name not in created]
             drops, steps = postload.capture(conn, existing) if existing else ([], [])
             with conn.cursor() as cur:
@@ -160,6 +194,15 @@ class Migration:
             conn.close()
         return self.notes
 
+    def _note(self, key: str, **values) -> None:
+        self.notes.append(t(NOTES[key], self.settings.language, **values))
+
+    def intent(self):
+        """One sentence: will the cells below write the target, or is this a dry run?"""
+        key = "intent_write" if self.writes else "intent_dry"
+        return sentence(t(NOTES[key], self.settings.language, db=self.settings.db_name,
+                          mode=self.settings.if_exists))
+
     def _run_id(self) -> str:
         return self.run_id
 
@@ -172,18 +215,17 @@ class Migration:
         non_empty = [t for t in relevant if have[t]]
         mode = self.settings.if_exists
         if unfinished:
-            self.notes.append(f"run {unfinished[0][0]} did not finish (killed?): "
-                              "its tables are loaded again from scratch")
+            self._note("unfinished", run=unfinished[0][0])
             mode = "replace"
         elif non_empty and mode == "fail":
             target.refuse_non_empty(non_empty, self.settings.dsn())
         if mode == "replace" or (self.settings.schema == "sqlite" and not non_empty):
             target.drop(conn, relevant)
             if relevant:
-                self.notes.append(f"dropped {len(relevant)} existing table(s) ({mode})")
+                self._note("dropped", n=len(relevant), mode=mode)
         elif non_empty:
             target.truncate(conn, non_empty)
-            self.notes.append(f"truncated {len(non_empty)} table(s) (if_exists: truncate)")
+            self._note("truncated", n=len(non_empty))
 
     def _create_schema(self, conn) -> set[str]:
         if self.settings.schema == "django":
@@ -204,8 +246,7 @@ class Migration:
                     cur.execute(sql)
                     created.add(tp.name)
         if self.settings.schema == "django" and created:
-            self.notes.append(f"{len(created)} table(s) not made by Django's migrations were "
-                              f"created from the SQLite schema: {', '.join(sorted(created))}")
+            self._note("not_django", n=len(created), tables=", ".join(sorted(created)))
         return created
 
     def _bind_types(self, conn) -> None:
@@ -220,10 +261,11 @@ class Migration:
                 col.target_type = types[col.name]
 
     # -- 4. data -------------------------------------------------------------------------------
-    def check_values(self) -> Profile | str:
+    def check_values(self) -> Profile | Notes:
         """Bad values per column and dangling references, found before any COPY."""
         if not self.writes or not self.settings.data:
-            return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+            key = "skip_dry_run" if not self.writes else "skip_schema_only"
+            return Notes([t(NOTES[key], self.settings.language)])
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
                                self.settings.run_dir, self.settings.workers, self._scans)
         self._scans = None
@@ -232,7 +274,8 @@ class Migration:
     def load(self):
         """COPY every table (workers in parallel); the per-table summary."""
         if not self.writes or not self.settings.data:
-            return "skipped: " + ("dry_run" if not self.writes else "data: false (schema only)")
+            key = "skip_dry_run" if not self.writes else "skip_schema_only"
+            return Notes([t(NOTES[key], self.settings.language)])
         if self.profile is None:
             self.check_values()
         if self.profile.blocking:
@@ -318,7 +361,8 @@ class Migration:
                            "columns": [{"name": c.name, "source_name": c.source_name,
                                         "source_type": c.source_type,
                                         "target_type": c.target_type} for c in tp.columns]})
-        return {"snapshot": str(self.snapshot), "schema": self.settings.schema,
+        return {"source": str(self.settings.sqlite_file), "target": self.settings.dsn(),
+                "snapshot": str(self.snapshot), "schema": self.settings.schema,
                 "method": self.settings.method, "source_timezone": self.timezone,
                 "completed": completed, "data": self.settings.data,
                 "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
@@ -343,7 +387,9 @@ class _Bars:
     """tqdm.auto bars: one overall, one per table (only for tables with rows)."""
 
     def __init__(self, plan, prof: Profile, enabled: bool) -> None:
-        self.enabled = enabled
+        # Under `runbook run` nobody watches the bars, and the executed notebook would keep a
+        # widget frozen at 0 %: the summary table after the load says it all.
+        self.enabled = enabled and not batch_mode()
         self.plan, self.prof = plan, prof
         self.bars: dict = {}
 

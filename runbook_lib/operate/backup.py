@@ -22,6 +22,7 @@ from ..core.errors import ConnectError, RunbookError
 from ..core.identifiers import quote_ident
 from ..core.results import Check, table
 from ..core.secrets import scrub
+from . import wording as w
 
 __all__ = ["find_tool", "dump", "verify", "prove", "backup_dir", "record", "Tool", "BackupError"]
 
@@ -210,7 +211,7 @@ def _drop(settings, scratch: str) -> list[Check]:
     try:
         _recreate(settings, scratch, create=False)
     except RunbookError as exc:
-        return [Check("OP006", "scratch database dropped", "warn", exc.message, exc.hint)]
+        return [Check("OP006", w.name(settings, "OP006"), "warn", exc.message, exc.hint)]
     return []
 
 
@@ -223,13 +224,13 @@ def verify(settings, tool: Tool, path: Path) -> tuple[list[Check], object]:
     frame = None
     try:
         seconds = restore(settings, tool, path, scratch)
-        checks.append(Check("OP003", "restore", "ok",
-                            f"pg_restore into {scratch} took {seconds} s.",
+        checks.append(Check("OP003", w.name(settings, "OP003"), "ok",
+                            w.say(settings, "restored", db=scratch, seconds=seconds),
                             details={"seconds": seconds}))
         frame, check = compare(settings, scratch)
         checks += [check, validation_check(settings, scratch)]
     except RunbookError as exc:
-        checks.append(Check("OP003", "restore", "fail", exc.message, exc.hint))
+        checks.append(Check("OP003", w.name(settings, "OP003"), "fail", exc.message, exc.hint))
     finally:
         checks += _drop(settings, scratch)
     return checks, frame
@@ -241,17 +242,18 @@ def prove(settings) -> Proof:
     try:
         tool = find_tool(settings)
     except BackupError as exc:
-        return Proof(None, None, [Check("OP001", "pg_dump version", "fail", exc.message,
+        return Proof(None, None, [Check("OP001", w.name(settings, "OP001"), "fail", exc.message,
                                         exc.hint)])
     note = f" {tool.passed_over}." if tool.passed_over else ""
-    checks = [Check("OP001", "pg_dump version", "ok",
-                    f"pg_dump {tool.major} from {tool.source} ({tool.pg_dump}); server "
-                    f"{tool.server_major}.{note}",
-                    f"To back up from another machine: {install_command(tool.server_major)}"
+    checks = [Check("OP001", w.name(settings, "OP001"), "ok",
+                    w.say(settings, "tool", major=tool.major, source=tool.source,
+                        path=tool.pg_dump, server=tool.server_major) + note,
+                    w.say(settings, "other_machine", command=install_command(tool.server_major))
                     if note else "", details={"path": tool.pg_dump})]
     made = dump(settings, tool)
-    checks.append(Check("OP002", "pg_dump -Fc", "ok",
-                        f"{made.path.name}: {made.bytes / 1e6:.2f} MB in {made.seconds} s.",
+    checks.append(Check("OP002", w.name(settings, "OP002"), "ok",
+                        w.say(settings, "dumped", file=made.path.name, size=f"{made.bytes / 1e6:.2f}",
+                            seconds=made.seconds),
                         details={"path": str(made.path), "bytes": made.bytes}))
     more, frame = verify(settings, tool, made.path)
     proof = Proof(tool, made, checks + more, frame)

@@ -6,6 +6,7 @@ from ..core import db, manifest
 from ..core.errors import ValidationFailed
 from ..core.identifiers import quote_ident
 from ..core.results import Check
+from . import wording as w
 
 TABLES = """
 SELECT n.nspname, c.relname,
@@ -56,14 +57,12 @@ def compare(settings, scratch: str):
     bad = frame[frame["verdict"] != "ok"]
     if bad.empty:
         total = int(frame["source rows"].fillna(0).sum())
-        return frame, Check("OP004", "restore equals source", "ok",
-                            f"{len(frame)} tables and sequences, {total:,} rows: identical "
-                            "counts, row hashes, indexes and constraints.")
+        return frame, Check("OP004", w.name(settings, "OP004"), "ok",
+                            w.say(settings, "equal", n=len(frame), rows=f"{total:,}"))
     names = ", ".join(bad["table"].head(5))
-    return frame, Check("OP004", "restore equals source", "fail",
-                        f"{len(bad)} table(s) differ after restore: {names}.",
-                        "The dump is incomplete or damaged: take a new backup and restore it "
-                        "again before relying on it.", {"tables": list(bad["table"])})
+    return frame, Check("OP004", w.name(settings, "OP004"), "fail",
+                        w.say(settings, "differ", n=len(bad), names=names),
+                        w.say(settings, "differ_fix"), {"tables": list(bad["table"])})
 
 
 def _detail(a: dict | None, b: dict | None) -> str:
@@ -75,22 +74,19 @@ def _detail(a: dict | None, b: dict | None) -> str:
 
 def validation_check(settings, scratch: str) -> Check:
     """The validation stage's checks (SQLite source vs the restore), keeping stage 04's record."""
-    name = "validation checks on the restore"
+    label = w.name(settings, "OP005")
     if not manifest.read(settings.run_dir).get("migration"):
-        return Check("OP005", name, "skip", "No migration recorded in this run, so there is "
-                     "no SQLite snapshot to validate the restore against.",
-                     "Run 03_migrate and 04_validate in the same run to add this check.")
+        return Check("OP005", label, "skip", w.say(settings, "no_migration"),
+                     w.say(settings, "no_migration_fix"))
     from ..validate import run as validate
 
     try:  # recorded as validation-<scratch>.json; stage 04's record stays as it is
         report = validate(settings, dbname=scratch)
     except ValidationFailed as exc:
-        return Check("OP005", name, "fail", exc.message, exc.hint)
+        return Check("OP005", label, "fail", exc.message, exc.hint)
     if report.ok:
-        return Check("OP005", name, "ok", "The restored database passes the validation "
-                     "stage's checks against the SQLite snapshot.")
-    return Check("OP005", name, "fail", "The restored database fails validation against "
-                 "the SQLite snapshot.", "Open 04_validate's report for the differing tables.")
+        return Check("OP005", label, "ok", w.say(settings, "passes"))
+    return Check("OP005", label, "fail", w.say(settings, "fails"), w.say(settings, "fails_fix"))
 
 
 __all__ = ["TABLES", "SEQUENCES", "fingerprint", "compare", "validation_check"]

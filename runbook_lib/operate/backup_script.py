@@ -22,6 +22,7 @@ from ..core.errors import RunbookError
 from ..core.i18n import t
 from ..core.results import Check
 from ..core.secrets import scrub
+from . import wording as w
 from .backup import Tool, backup_dir, child_env
 
 RETENTION_DAYS = 7
@@ -136,11 +137,11 @@ def check_script(settings, path: Path) -> Check:
     secret = settings.password.reveal() if settings.password else ""
     if syntax.returncode != 0 or (secret and secret in text):
         problem = syntax.stderr.strip() or "the script contains the password"
-        return Check("OP010", "backup.sh generated", "fail", problem,
-                     "Regenerate it with backup_script.write_script.")
-    return Check("OP010", "backup.sh generated", "ok",
-                 f"{path}: custom format, {RETENTION_DAYS}-day retention, password from "
-                 f"${settings.password_env} or ~/.pgpass.", details={"path": str(path)})
+        return Check("OP010", w.name(settings, "OP010"), "fail", problem,
+                     w.say(settings, "script_fix"))
+    return Check("OP010", w.name(settings, "OP010"), "ok",
+                 w.say(settings, "script", path=path, days=RETENTION_DAYS,
+                     env=settings.password_env), details={"path": str(path)})
 
 
 def retention_drill(settings, path: Path, folder: Path | None = None) -> Check:
@@ -162,10 +163,11 @@ def retention_drill(settings, path: Path, folder: Path | None = None) -> Check:
     expected_gone = {f for f, d in fakes.items() if d > RETENTION_DAYS and f.startswith(name + "_")}
     new = sorted(f for f in left if f not in fakes)
     ok = not (left & expected_gone) and set(fakes) - expected_gone <= left and len(new) == 2
-    message = (f"two runs made {len(new)} new dumps, deleted {sorted(expected_gone - left)}, "
-               f"kept {sorted((set(fakes) - expected_gone) & left)}.")
-    return Check("OP011", "backup.sh retention", "ok" if ok else "fail", message,
-                 "" if ok else "The find -mtime rule deleted the wrong files: fix backup.sh.",
+    message = w.say(settings, "retention", n=len(new),
+                  deleted=", ".join(sorted(expected_gone - left)),
+                  kept=", ".join(sorted((set(fakes) - expected_gone) & left)))
+    return Check("OP011", w.name(settings, "OP011"), "ok" if ok else "fail", message,
+                 "" if ok else w.say(settings, "retention_fix"),
                  {"left": sorted(left)})
 
 
@@ -186,25 +188,26 @@ def django_json_backup(settings, folder: Path | None = None) -> Check:
 
     caveat = t(JSON_CAVEATS, settings.language)
     if not settings.django_project:
-        return Check("OP012", "Django JSON backup", "skip", "No Django project configured.",
+        return Check("OP012", w.name(settings, "OP012"), "skip", w.say(settings, "no_project"),
                      caveat)
     rows = _total_rows(settings)
     target = (folder or backup_dir(settings)) / f"{settings.db_name}_{time.strftime('%Y%m%d_%H%M%S')}.json"
     command = ("python manage.py dumpdata --natural-foreign --natural-primary -e contenttypes "
                f"-e auth.permission -e sessions -o {target.name}")
     if rows > JSON_MAX_ROWS:
-        return Check("OP012", "Django JSON backup", "skip",
-                     f"{rows:,} rows: too slow to run here; run it yourself: {command}", caveat)
+        return Check("OP012", w.name(settings, "OP012"), "skip",
+                     w.say(settings, "too_big", rows=f"{rows:,}", command=command), caveat)
     started = time.perf_counter()
     try:
         manage(settings, "dumpdata", "--natural-foreign", "--natural-primary", "-e",
                "contenttypes", "-e", "auth.permission", "-e", "sessions", "-o", str(target))
     except ManageError as exc:
-        return Check("OP012", "Django JSON backup", "warn", exc.message, caveat)
+        return Check("OP012", w.name(settings, "OP012"), "warn", exc.message, caveat)
     seconds = round(time.perf_counter() - started, 1)
-    return Check("OP012", "Django JSON backup", "ok",
-                 f"{target.name}: {target.stat().st_size / 1e6:.2f} MB, {rows:,} rows in "
-                 f"{seconds} s.", caveat, {"path": str(target), "command": command})
+    return Check("OP012", w.name(settings, "OP012"), "ok",
+                 w.say(settings, "json", file=target.name, size=f"{target.stat().st_size / 1e6:.2f}",
+                     rows=f"{rows:,}", seconds=seconds), caveat,
+                 {"path": str(target), "command": command})
 
 
 __all__ = ["RETENTION_DAYS", "TEMPLATE", "JSON_CAVEATS", "JSON_MAX_ROWS", "ScriptError",

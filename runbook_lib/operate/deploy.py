@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from ..core.escape import fence
+from ..core.display import code_block
 from ..core.results import Check
+from . import wording as w
 
 __all__ = ["compose_text", "write_compose", "check_compose", "cloud_settings",
            "check_cloud_settings", "CLOUD_PROVIDERS", "code_block"]
@@ -162,17 +163,17 @@ def check_compose(path: Path, settings) -> Check:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return Check("OP030", "docker-compose.yml", "fail", f"not valid YAML: {exc}",
-                     "Regenerate it with deploy.write_compose.")
+        return Check("OP030", "docker-compose.yml", "fail", w.say(settings, "not_yaml", error=exc),
+                     w.say(settings, "compose_fix"))
     problems = _compose_problems(doc if isinstance(doc, dict) else {}, settings)
     if settings.password and settings.password.reveal() in text:
         problems.append("the password itself is in the file")
     if problems:
         return Check("OP030", "docker-compose.yml", "fail", "; ".join(problems),
-                     "Regenerate it with deploy.write_compose.")
+                     w.say(settings, "compose_fix"))
     return Check("OP030", "docker-compose.yml", "ok",
-                 f"{path}: services db (with pg_isready health check, named volume) and "
-                 f"backend; password from ${settings.password_env}.", details={"path": str(path)})
+                 w.say(settings, "compose", path=path, env=settings.password_env),
+                 details={"path": str(path)})
 
 
 def cloud_settings(settings, provider: str = "rds") -> str:
@@ -187,18 +188,10 @@ def check_cloud_settings(text: str, settings) -> Check:
     try:
         ast.parse(text)
     except SyntaxError as exc:
-        return Check("OP031", "cloud settings", "fail", f"not valid Python: {exc}")
+        return Check("OP031", w.name(settings, "OP031"), "fail",
+                     w.say(settings, "not_python", error=exc))
     leaked = settings.password and settings.password.reveal() in text
     if '"sslmode": "require"' not in text or leaked:
-        return Check("OP031", "cloud settings", "fail",
-                     "sslmode=require missing" if not leaked else "password inline")
-    return Check("OP031", "cloud settings", "ok",
-                 "DATABASES for RDS / Cloud SQL: password from the environment, sslmode=require.")
-
-
-def code_block(text_or_path: str | Path, language: str = ""):
-    """A generated file (or text) shown as a fenced code block in the notebook."""
-    from IPython.display import Markdown
-
-    text = text_or_path.read_text() if isinstance(text_or_path, Path) else text_or_path
-    return Markdown(fence(text, language))  # no run of backticks inside can close it
+        return Check("OP031", w.name(settings, "OP031"), "fail",
+                     w.say(settings, "no_ssl" if not leaked else "inline"))
+    return Check("OP031", w.name(settings, "OP031"), "ok", w.say(settings, "cloud"))

@@ -10,16 +10,21 @@ the `pg_stat_statements` extension are what record slow queries.
 from __future__ import annotations
 
 from ..core import db
+from ..core.i18n import t
 from ..core.results import Check
+from . import wording as w
 
 __all__ = ["database_size", "table_sizes", "connections", "slow_queries", "cache_hit",
            "unused_indexes", "fk_without_index", "sequences", "checks", "ENABLE_STATEMENTS",
            "slow_query_settings"]
 
-ENABLE_STATEMENTS = (
-    "In postgresql.conf: shared_preload_libraries = 'pg_stat_statements' (restart the "
-    "server), then as a superuser in the database: CREATE EXTENSION pg_stat_statements; "
-    "(on RDS/Cloud SQL: set it in the parameter group / database flags).")
+ENABLE_STATEMENTS = {
+    "en": "In postgresql.conf: shared_preload_libraries = 'pg_stat_statements' (restart the "
+          "server), then as a superuser in the database: CREATE EXTENSION pg_stat_statements; "
+          "(on RDS/Cloud SQL: set it in the parameter group / database flags).",
+    "ko": "postgresql.conf에 shared_preload_libraries = 'pg_stat_statements'를 넣고 (서버 "
+          "재시작), 데이터베이스에서 슈퍼유저로 CREATE EXTENSION pg_stat_statements; 실행 "
+          "(RDS/Cloud SQL: 파라미터 그룹 / 데이터베이스 플래그에서 설정)."}
 
 SQL = {
     "database_size": """
@@ -165,17 +170,31 @@ def slow_query_settings(settings):
 
     threshold = _setting(settings, "log_min_duration_statement")
     installed = statements_available(settings)
+    lang = settings.language
+    say = {k: t(v, lang) for k, v in SLOW_TEXT.items()}
     return pd.DataFrame([
-        {"setting": "log_min_duration_statement", "value": threshold,
-         "meaning": "statements slower than this are logged; -1 = never. Set it with "
-                    "ALTER DATABASE <db> SET log_min_duration_statement = '500ms' (superuser) "
-                    "or in postgresql.conf"},
-        {"setting": "pg_stat_statements installed", "value": "yes" if installed else "no",
-         "meaning": "per-statement totals and means" if installed else ENABLE_STATEMENTS},
+        {"setting": "log_min_duration_statement", "value": threshold, "meaning": say["threshold"]},
+        {"setting": "pg_stat_statements installed", "value": say["yes"] if installed else say["no"],
+         "meaning": say["totals"] if installed else t(ENABLE_STATEMENTS, lang)},
         {"setting": "pg_stat_statements available", "value":
-         "yes" if available_extension(settings) else "no (install postgresql-contrib)",
-         "meaning": "shipped with the server's contrib modules"},
+         say["yes"] if available_extension(settings) else say["contrib"],
+         "meaning": say["shipped"]},
     ])
+
+
+SLOW_TEXT = {
+    "threshold": {"en": "statements slower than this are logged; -1 = never. Set it with ALTER "
+                        "DATABASE <db> SET log_min_duration_statement = '500ms' (superuser) or "
+                        "in postgresql.conf",
+                  "ko": "이보다 느린 문장을 기록함; -1 = 기록 안 함. ALTER DATABASE <db> SET "
+                        "log_min_duration_statement = '500ms'(슈퍼유저)나 postgresql.conf로 설정"},
+    "totals": {"en": "per-statement totals and means", "ko": "문장별 합계와 평균"},
+    "shipped": {"en": "shipped with the server's contrib modules",
+                "ko": "서버의 contrib 모듈에 포함됨"},
+    "yes": {"en": "yes", "ko": "예"},
+    "no": {"en": "no", "ko": "아니요"},
+    "contrib": {"en": "no (install postgresql-contrib)", "ko": "아니요 (postgresql-contrib 설치)"},
+}
 
 
 def slow_queries(settings):
@@ -211,19 +230,18 @@ def checks(settings) -> list[Check]:
     """Warnings worth acting on: connections, sequences, unindexed foreign keys."""
     out = []
     conn = connections(settings).iloc[0]
-    out.append(Check("OP020", "connections", "warn" if conn.used_percent > 80 else "ok",
-                     f"{conn.connections} of {conn.max_connections - conn.reserved} usable "
-                     f"connections in use ({conn.used_percent}%).",
-                     "Use a connection pooler (PgBouncer) or CONN_MAX_AGE, or raise "
-                     "max_connections." if conn.used_percent > 80 else ""))
+    out.append(Check("OP020", w.name(settings, "OP020"), "warn" if conn.used_percent > 80 else "ok",
+                     w.say(settings, "connections", used=int(conn.connections),
+                         usable=int(conn.max_connections - conn.reserved),
+                         percent=conn.used_percent),
+                     w.say(settings, "pooler") if conn.used_percent > 80 else ""))
     seqs = sequences(settings)
     near = seqs[seqs["used_percent"] > 75]
-    out.append(Check("OP021", "sequences", "warn" if len(near) else "ok",
-                     f"{len(near)} of {len(seqs)} sequences past 75% of their limit.",
-                     "ALTER the column and sequence to bigint before they run out."
-                     if len(near) else ""))
+    out.append(Check("OP021", w.name(settings, "OP021"), "warn" if len(near) else "ok",
+                     w.say(settings, "sequences", n=len(near), total=len(seqs)),
+                     w.say(settings, "bigint") if len(near) else ""))
     fks = fk_without_index(settings)
-    out.append(Check("OP022", "foreign keys without index", "warn" if len(fks) else "ok",
-                     f"{len(fks)} foreign key(s) without an index.",
+    out.append(Check("OP022", w.name(settings, "OP022"), "warn" if len(fks) else "ok",
+                     w.say(settings, "fks", n=len(fks)),
                      "; ".join(fks["fix"].head(3)) if len(fks) else ""))
     return out

@@ -14,6 +14,7 @@ import sqlite3
 from ..core import db, manifest
 from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
+from . import wording as w
 
 __all__ = ["conditions", "SETTINGS_SNIPPET", "STEPS"]
 
@@ -74,10 +75,9 @@ def source_sound(settings) -> Check:
     except sqlite3.Error as exc:
         detail = str(exc)
     if detail == "ok":
-        return Check("OP040", "SQLite file to roll back to", "ok", _t("sound", settings, file=file))
-    return Check("OP040", "SQLite file to roll back to", "fail",
-                 _t("missing", settings, file=file, detail=detail),
-                 "Roll back from the stage 03 snapshot (runs/<id>/snapshot) instead.")
+        return Check("OP040", w.name(settings, "OP040"), "ok", _t("sound", settings, file=file))
+    return Check("OP040", w.name(settings, "OP040"), "fail",
+                 _t("missing", settings, file=file, detail=detail), w.say(settings, "snapshot_fix"))
 
 
 def _migrations_sqlite(settings) -> set[tuple[str, str]] | None:
@@ -101,27 +101,27 @@ def _migrations_pg(settings) -> set[tuple[str, str]] | None:
 
 def migrations_in_step(settings) -> Check:
     """OP041: no Django migration applied on PostgreSQL only."""
-    name = "Django migrations in step"
+    label = w.name(settings, "OP041")
     lite, pg = _migrations_sqlite(settings), _migrations_pg(settings)
     if lite is None or pg is None:
-        return Check("OP041", name, "skip", "No django_migrations table on one side.")
+        return Check("OP041", label, "skip", w.say(settings, "no_table"))
     ahead = sorted(pg - lite)
     if ahead:
         names = ", ".join(f"{a}.{n}" for a, n in ahead[:5])
-        return Check("OP041", name, "warn",
+        return Check("OP041", label, "warn",
                      _t("migrations_ahead", settings, n=len(ahead), names=names),
-                     "Run manage.py migrate against the SQLite file before switching back.")
-    return Check("OP041", name, "ok", _t("migrations_same", settings, n=len(pg)))
+                     w.say(settings, "migrate_first"))
+    return Check("OP041", label, "ok", _t("migrations_same", settings, n=len(pg)))
 
 
 def verified_backup(settings) -> Check:
     """OP042: this run holds a PostgreSQL backup that was restored and compared."""
     backup = (manifest.read(settings.run_dir).get("operate") or {}).get("backup") or {}
     if backup.get("restore_verified"):
-        return Check("OP042", "restore-verified backup", "ok",
-                     f"{backup.get('dump')} was restored and matched the database.")
-    return Check("OP042", "restore-verified backup", "warn", "No restore-verified backup in "
-                 "this run.", "Run the backup cells above (backup.prove) first.")
+        return Check("OP042", w.name(settings, "OP042"), "ok",
+                     w.say(settings, "verified", dump=backup.get("dump")))
+    return Check("OP042", w.name(settings, "OP042"), "warn", w.say(settings, "unverified"),
+                 w.say(settings, "prove_first"))
 
 
 def conditions(settings) -> CheckTable:

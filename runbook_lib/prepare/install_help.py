@@ -77,13 +77,18 @@ def install_hint(what: str, language: str = "en", family: str | None = None) -> 
     return t(LEAD[what], language, cmd=install_command(what, family))
 
 
-def commands_table():
+HERE = {"en": "{os} (this machine)", "ko": "{os} (이 머신)"}
+
+
+def commands_table(language: str | None = None):
     """Every install command per OS as a DataFrame; this machine's column is marked."""
     import pandas as pd
 
     here = os_family()
-    frame = pd.DataFrame(COMMANDS).T
-    return frame.rename(columns={here: f"{here} (this machine)"})
+    frame = pd.DataFrame(COMMANDS).T.rename(columns={here: t(HERE, language, os=here)})
+    frame.index.name = "install"
+    frame.attrs["code"] = list(frame.columns)  # commands: shown as code, never translated
+    return frame
 
 
 __all__ = ["COMMANDS", "os_family", "install_command", "install_hint", "commands_table"]

@@ -336,6 +336,31 @@ def apply(conn, settings, state: State, actions: list[str]) -> None:
                     "Read the server's message above; stage 02 can be run again once it is "
                     "fixed (it only does what is still missing).") from None
 
+NAMES = {
+    "DB001": {"en": "admin privileges", "ko": "관리자 권한"},
+    "DB002": {"en": "application role", "ko": "애플리케이션 역할"},
+    "DB003": {"en": "role password", "ko": "역할 비밀번호"},
+    "DB004": {"en": "database", "ko": "데이터베이스"},
+    "DB005": {"en": "database owner", "ko": "데이터베이스 소유자"},
+    "DB006": {"en": "schema public rights", "ko": "public 스키마 권한"},
+    "DB007": {"en": "connect as app role", "ko": "애플리케이션 역할로 접속"},
+    "DB000": {"en": "dry run", "ko": "시험 실행 (dry run)"},
+}
+MISSING_SCHEMA = {"en": "schema public is missing", "ko": "public 스키마가 없음"}
+MISSING_SCHEMA_FIX = {"en": "As {admin}: CREATE SCHEMA public AUTHORIZATION {role};",
+                      "ko": "{admin}(으)로 실행하세요: CREATE SCHEMA public AUTHORIZATION {role};"}
+NO_TABLE = {"en": "{user} cannot create a table: {error}",
+            "ko": "{user}은(는) 테이블을 만들 수 없음: {error}"}
+NO_TABLE_FIX = {"en": "Make {role} the owner: ALTER DATABASE {db} OWNER TO {role}; (stage 02 "
+                      "does this).",
+                "ko": "{role}을(를) 소유자로 만드세요: ALTER DATABASE {db} OWNER TO {role}; "
+                      "(02단계가 하는 일)."}
+NOTHING = {"en": "nothing", "ko": "없음"}
+
+
+def _name(cid: str, language: str | None) -> str:
+    return t(NAMES[cid], language)
+
 
 def _row(cid: str, label: str, key: str, changed: bool, language: str, **values) -> Check:
     if "what" in values:
@@ -348,17 +373,17 @@ def _password_row(state: State, actions: list[str], settings, password_ok: bool)
     lang, role = settings.language, settings.db_user
     source = settings.password.source if settings.password else "~/.pgpass"
     if "create_role" in actions:
-        return _row("DB003", "role password", "pw_set", True, lang, source=source)
+        return _row("DB003", _name("DB003", lang), "pw_set", True, lang, source=source)
     if "set_password" in actions:
-        return Check("DB003", "role password", "warn",
+        return Check("DB003", _name("DB003", lang), "warn",
                      t(PW_RESET, lang, role=role, source=source),
                      t(PW_RESET_FIX, lang, role=role),
                      details={"changed": True, "password_reset": True})
     if state.role_login and password_ok:
-        return _row("DB003", "role password", "pw_ok", False, lang, source=source)
+        return _row("DB003", _name("DB003", lang), "pw_ok", False, lang, source=source)
     values = {"role": role, "source": source, "password_env": settings.password_env,
               "nologin": "" if state.role_login else t(PW_NOLOGIN, lang)}
-    return Check("DB003", "role password", "fail", t(PW_WRONG, lang, **values),
+    return Check("DB003", _name("DB003", lang), "fail", t(PW_WRONG, lang, **values),
                  t(PW_WRONG_FIX, lang, **values), details={"changed": False})
 
 
@@ -368,23 +393,23 @@ def summarise(state: State, actions: list[str], settings,
     lang, user, name = settings.language, settings.db_user, settings.db_name
     who = "superuser" if state.superuser else "CREATEROLE" * state.createrole + (
         " CREATEDB" * state.createdb)
-    rows = [Check("DB001", "admin privileges", "ok", f"{settings.admin_user}: {who.strip()}",
+    rows = [Check("DB001", _name("DB001", lang), "ok", f"{settings.admin_user}: {who.strip()}",
                   details={"changed": False})]
     if "create_role" in actions:
-        rows.append(_row("DB002", "application role", "created", True, lang, what="role",
+        rows.append(_row("DB002", _name("DB002", lang), "created", True, lang, what="role",
                          name=user))
     else:
-        rows.append(_row("DB002", "application role", "exists", False, lang, what="role",
+        rows.append(_row("DB002", _name("DB002", lang), "exists", False, lang, what="role",
                          name=user))
     rows.append(_password_row(state, actions, settings, password_ok))
     created = "create_database" in actions
-    rows.append(_row("DB004", "database", "created" if created else "exists", created, lang,
+    rows.append(_row("DB004", _name("DB004", lang), "created" if created else "exists", created, lang,
                      what="database", name=name))
     if "set_owner" in actions:
-        rows.append(_row("DB005", "database owner", "owner_set", True, lang, owner=user,
+        rows.append(_row("DB005", _name("DB005", lang), "owner_set", True, lang, owner=user,
                          old=state.db_owner))
     else:
-        rows.append(_row("DB005", "database owner", "owner_new" if created else "owner_ok",
+        rows.append(_row("DB005", _name("DB005", lang), "owner_new" if created else "owner_ok",
                          created, lang, owner=user))
     return rows
 
@@ -398,16 +423,17 @@ def check_schema_rights(settings) -> Check:
             cur.execute(query, (settings.db_user,))
             row = cur.fetchone()
             if row is None:
-                return Check("DB006", "schema public rights", "fail", "schema public is missing",
-                             f"As {settings.admin_user}: CREATE SCHEMA public AUTHORIZATION "
-                             f"{settings.db_user};")
+                return Check("DB006", _name("DB006", settings.language), "fail",
+                             t(MISSING_SCHEMA, settings.language),
+                             t(MISSING_SCHEMA_FIX, settings.language, admin=settings.admin_user,
+                               role=settings.db_user))
             if row[0]:
-                return Check("DB006", "schema public rights", "ok",
+                return Check("DB006", _name("DB006", settings.language), "ok",
                              t(SCHEMA_OK, settings.language, role=settings.db_user,
                                owner=row[1]), details={"changed": False})
             cur.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(
                 sql.Identifier(settings.db_user)))
-    return Check("DB006", "schema public rights", "ok",
+    return Check("DB006", _name("DB006", settings.language), "ok",
                  t(SCHEMA_SET, settings.language, role=settings.db_user),
                  details={"changed": True})
 
@@ -421,14 +447,15 @@ def check_app_login(settings) -> Check:
             user, name, version = cur.fetchone()
             cur.execute("CREATE TABLE public.runbook_probe (id integer PRIMARY KEY)")
     except psycopg2.Error as exc:
-        return Check("DB007", "connect as app role", "fail",
-                     f"{user} cannot create a table: {exc.pgerror or exc}".strip(),
-                     f"Make {settings.db_user} the owner: ALTER DATABASE {settings.db_name} "
-                     f"OWNER TO {settings.db_user}; (stage 02 does this).")
+        return Check("DB007", _name("DB007", settings.language), "fail",
+                     t(NO_TABLE, settings.language, user=user,
+                       error=str(exc.pgerror or exc).strip()),
+                     t(NO_TABLE_FIX, settings.language, role=settings.db_user,
+                       db=settings.db_name))
     finally:
         conn.rollback()
         conn.close()
-    return Check("DB007", "connect as app role", "ok",
+    return Check("DB007", _name("DB007", settings.language), "ok",
                  t(LOGIN_OK, settings.language, dsn=settings.dsn(), role=user, db=name),
                  details={"changed": False, "server": version})
 
@@ -443,9 +470,9 @@ def create_database(settings) -> CheckTable:
         actions = plan(state, settings, pw_ok)
         require_privileges(state, actions, settings)
         if settings.dry_run:
-            return table([Check("DB000", "dry run", "skip",
+            return table([Check("DB000", _name("DB000", settings.language), "skip",
                                 t(MSG["would"], settings.language,
-                                  action=", ".join(actions) or "nothing"),
+                                  action=", ".join(actions) or t(NOTHING, settings.language)),
                                 details={"changed": False, "actions": actions})])
         apply(conn, settings, state, actions)
     rows = summarise(state, actions, settings, pw_ok)
@@ -470,5 +497,10 @@ def changed(rows) -> list[str]:
     return [r.id for r in rows if r.details.get("changed")]
 
 
+def changes(rows) -> CheckTable:
+    """The rows that changed something on the server (an empty table says: nothing)."""
+    return CheckTable([r for r in rows if r.details.get("changed")])
+
+
 __all__ = ["create_database", "inspect", "plan", "refuse_takeover", "password_works", "changed",
-           "MAINTENANCE_DBS"]
+           "changes", "MAINTENANCE_DBS"]

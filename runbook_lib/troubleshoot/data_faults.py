@@ -13,7 +13,7 @@ from pathlib import Path
 from psycopg2 import sql
 
 from ..core import db, django_project
-from .faults import app_rolled_back, drill_dir, ensure_server, run_admin
+from .faults import app_rolled_back, drill_dir, ensure_server, run_admin, said
 
 # -- 5. relation pre-created before migrate ----------------------------------------------------
 PRECREATED = "drill_precreated"
@@ -63,14 +63,10 @@ def relation_fix(settings, memory: dict) -> str:
     if memory["mode"] == "django":
         django_project.manage(settings, "migrate", memory["app"], "--fake-initial", "--noinput",
                           timeout=300)
-        return (f"The tables of app {memory['app']} match its models exactly, so "
-                f"`manage.py migrate {memory['app']} --fake-initial` recorded the initial "
-                "migration without running it.")
+        return said(settings, "fake_initial", app=memory["app"])
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute(f"DROP TABLE {PRECREATED}")
-    return (f"{PRECREATED} was empty and differs from the planned table (varchar(10), no "
-            "primary key), so --fake-initial would have kept the wrong definition: dropped it "
-            "so the migration creates it correctly.")
+    return said(settings, "dropped", table=PRECREATED)
 
 
 def relation_reset(settings, memory: dict) -> None:
@@ -116,7 +112,7 @@ def schema_check(settings, memory: dict) -> None:
 def schema_fix(settings, memory: dict) -> str:
     run_admin(settings, sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(
         sql.Identifier(settings.db_user)), dbname=settings.db_name)
-    return f"GRANT USAGE, CREATE ON SCHEMA public TO {settings.db_user}; (as the admin)"
+    return said(settings, "grant", user=settings.db_user)
 
 
 def schema_reset(settings, memory: dict) -> None:
@@ -189,8 +185,8 @@ def sequence_fix(settings, memory: dict) -> str:
     statement = sql.SQL("SELECT setval(%s, (SELECT max({c}) FROM {t}))").format(
         c=sql.Identifier(memory["column"]), t=sql.SQL(memory["table"]))
     run_admin(settings, statement, (memory["sequence"],), settings.db_name)
-    return (f"SELECT setval('{memory['sequence']}', (SELECT max({memory['column']}) FROM "
-            f"{memory['table']})); (what `manage.py sqlsequencereset` prints)")
+    return said(settings, "setval", statement=f"SELECT setval('{memory['sequence']}', (SELECT "
+                f"max({memory['column']}) FROM {memory['table']}));")
 
 
 def sequence_reset(settings, memory: dict) -> None:
@@ -295,7 +291,7 @@ def nul_fix(settings, memory: dict) -> str:
         con.commit()
     finally:
         con.close()
-    return f"Removed the NUL characters at the source, in SQLite (repeat until 0 rows): {statement};"
+    return said(settings, "nul", statement=statement)
 
 
 def nul_reset(settings, memory: dict) -> None:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from ..core import files, manifest, paths
 from ..core.diagnose import Diagnosis, explain
+from ..core.display import Notes
 from ..core.errors import RunbookError
 from ..core.escape import terminal
-from ..core.i18n import Text, t
+from ..core.i18n import Text, current, t
 from ..core.results import Check, CheckTable, table
 from . import data_faults as d
 from . import faults as f
@@ -143,10 +144,22 @@ class Outcome:
 
     def __str__(self) -> str:
         if not self.failed:
-            return f"{self.drill}: the step works"
-        return f"{self.drill}: {self.error}\n\nDiagnosis: {self.diagnosis}"
+            return t(CLI["works"], drill=self.drill)
+        return t(CLI["broken"], drill=self.drill, error=self.error, diagnosis=self.diagnosis)
 
     __repr__ = __str__
+
+
+# What `runbook drill` prints (in the profile's language, set by the command line).
+CLI = {
+    "works": {"en": "{drill}: the step works", "ko": "{drill}: 단계가 정상 동작합니다"},
+    "broken": {"en": "{drill}: {error}\n\nDiagnosis: {diagnosis}",
+               "ko": "{drill}: {error}\n\n진단: {diagnosis}"},
+    "started": {"en": " (started)", "ko": " (시작됨)"},
+    "now": {"en": "Now: `runbook drill check {name}`", "ko": "이제: `runbook drill check {name}`"},
+    "restored": {"en": "restored: {what}", "ko": "복구함: {what}"},
+    "nothing": {"en": "nothing was started", "ko": "시작된 것이 없음"},
+}
 
 
 def list_drills(language: str = "en") -> list[dict]:
@@ -208,13 +221,17 @@ def reset(settings, name: str | None = None) -> list[str]:
 def recover(settings) -> list[str]:
     """Undo drills left started by an interrupted session (embedded target only)."""
     if settings.target != "embedded" or not _state()["active"]:
-        return []
+        return Notes(empty=NOTHING_LEFT)
     from ..core.server import ensure_target
 
     first = ("port_taken", "port_in_use", "server_stopped")  # these bring the server back
     done = [each for name in first for each in reset(settings, name)]
     ensure_target(settings)  # the other resets talk to the server
-    return done + reset(settings)
+    return Notes(done + reset(settings), empty=NOTHING_LEFT)
+
+
+NOTHING_LEFT = {"en": "No drill was left over from an earlier session.",
+                "ko": "이전 세션에서 남은 훈련이 없습니다."}
 
 
 def _values(settings) -> dict:
@@ -282,10 +299,15 @@ class Walk:
 def enabled(settings) -> str:
     """Why drills are skipped here, or '' when they run."""
     if not settings.run_drills:
-        return "run_drills is false"
+        return t(SKIPPED["off"], settings.language)
     if settings.target != "embedded":
-        return "drills only run against the embedded server"
+        return t(SKIPPED["server"], settings.language)
     return ""
+
+
+SKIPPED = {"off": {"en": "run_drills is false", "ko": "run_drills가 false임"},
+           "server": {"en": "drills only run against the embedded server",
+                      "ko": "훈련은 내장 서버에서만 실행됨"}}
 
 
 def walk(settings, name: str) -> Walk:
@@ -328,17 +350,27 @@ def summary(settings) -> dict:
 def results(settings) -> CheckTable:
     """DX2xx: one row per drill walked in this run (from the manifest)."""
     done = manifest.read(settings.run_dir).get("drills", {})
-    rows = []
+    rows, lang = [], settings.language
     for number, name in enumerate(DRILLS, 1):
-        entry = done.get(name)
+        entry, cid = done.get(name), f"DX2{number:02d}"
+        label = t(RESULT["drill"], lang, name=name)
         if entry is None:
-            rows.append(Check(f"DX2{number:02d}", f"drill {name}", "skip", "not walked"))
+            rows.append(Check(cid, label, "skip", t(RESULT["not_walked"], lang)))
         elif entry["skipped"]:
-            rows.append(Check(f"DX2{number:02d}", f"drill {name}", "skip", entry["skipped"]))
+            rows.append(Check(cid, label, "skip", entry["skipped"]))
         else:
-            rows.append(Check(f"DX2{number:02d}", f"drill {name}", "ok" if entry["ok"] else "fail",
-                              f"expected {entry['expected']}, diagnosed {entry['diagnosed']}"))
+            rows.append(Check(cid, label, "ok" if entry["ok"] else "fail",
+                              t(RESULT["diagnosed"], lang, expected=entry["expected"],
+                                found=entry["diagnosed"])))
     return table(rows)
+
+
+RESULT = {
+    "drill": {"en": "drill {name}", "ko": "훈련 {name}"},
+    "not_walked": {"en": "not walked", "ko": "실행하지 않음"},
+    "diagnosed": {"en": "expected {expected}, diagnosed {found}",
+                  "ko": "기대 {expected}, 진단 {found}"},
+}
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -354,8 +386,8 @@ def command(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         active = _state()["active"]
-        for d in list_drills():
-            mark = " (started)" if d["name"] in active else ""
+        for d in list_drills(current()):
+            mark = t(CLI["started"]) if d["name"] in active else ""
             print(f"{d['name']:<16} {d['problem']}  {d['title']}{mark}")
         return 0
     settings = load_settings(profile=args.params)
@@ -364,7 +396,7 @@ def command(args: argparse.Namespace) -> int:
                          f"Known drills: {', '.join(DRILLS)}.")
     if args.action == "start":
         print(f"{args.name}: {terminal(start(settings, args.name), newlines=True)}")
-        print(f"Now: `runbook drill check {args.name}`")
+        print(t(CLI["now"], name=args.name))
     elif args.action == "check":
         outcome = check(settings, args.name)
         print(terminal(outcome, newlines=True))
@@ -372,6 +404,6 @@ def command(args: argparse.Namespace) -> int:
     elif args.action == "fix":
         print(terminal(fix(settings, args.name), newlines=True))
     else:
-        print("restored: " + terminal(", ".join(reset(settings, args.name))
-                                      or "nothing was started"))
+        print(t(CLI["restored"], what=terminal(", ".join(reset(settings, args.name))
+                                               or t(CLI["nothing"]))))
     return 0

@@ -23,6 +23,7 @@ import psycopg2
 from dotenv import dotenv_values
 
 from ..core import db, files, paths, server
+from ..core.i18n import t
 from ..core.secrets import register
 
 LISTENER_MARK = "runbook-drill-listener"
@@ -45,6 +46,49 @@ while time.time() < end:
             pass
     time.sleep(0.02)
 """
+
+
+
+# What each drill's fix did, as the walk and `runbook drill fix` report it.
+FIXED = {
+    "password": {"en": "Put the role's real password back into {env} in .env (or, as the admin, "
+                       "ALTER ROLE {user} PASSWORD to match .env).",
+                 "ko": ".env의 {env}에 역할의 실제 비밀번호를 되돌려 넣었습니다 (또는 관리자로 "
+                       ".env에 맞게 ALTER ROLE {user} PASSWORD 실행)."},
+    "started": {"en": "Started the server again (`runbook server start`).",
+                "ko": "서버를 다시 시작했습니다 (`runbook server start`)."},
+    "port": {"en": "Stopped the program that held port {port} (pid {pid}) and started "
+                   "PostgreSQL on it.",
+             "ko": "{port} 포트를 잡고 있던 프로그램(pid {pid})을 멈추고 그 포트에서 PostgreSQL을 "
+                   "시작했습니다."},
+    "hba": {"en": "Removed the reject lines from pg_hba.conf and reloaded "
+                  "(SELECT pg_reload_conf()).",
+            "ko": "pg_hba.conf에서 reject 줄을 지우고 설정을 다시 읽었습니다 "
+                  "(SELECT pg_reload_conf())."},
+    "fake_initial": {"en": "The tables of app {app} match its models exactly, so `manage.py "
+                           "migrate {app} --fake-initial` recorded the initial migration "
+                           "without running it.",
+                     "ko": "앱 {app}의 테이블이 모델과 정확히 일치하므로 `manage.py migrate {app} "
+                           "--fake-initial`이 초기 마이그레이션을 실행하지 않고 기록했습니다."},
+    "dropped": {"en": "{table} was empty and differs from the planned table (varchar(10), no "
+                      "primary key), so --fake-initial would have kept the wrong definition: "
+                      "dropped it so the migration creates it correctly.",
+                "ko": "{table}은(는) 비어 있었고 계획한 테이블과 달라(varchar(10), 기본 키 없음) "
+                      "--fake-initial이면 잘못된 정의가 남았을 것입니다: 삭제해서 마이그레이션이 "
+                      "올바르게 만들게 했습니다."},
+    "grant": {"en": "GRANT USAGE, CREATE ON SCHEMA public TO {user}; (as the admin)",
+              "ko": "GRANT USAGE, CREATE ON SCHEMA public TO {user}; (관리자로 실행)"},
+    "setval": {"en": "{statement} (what `manage.py sqlsequencereset` prints)",
+               "ko": "{statement} (`manage.py sqlsequencereset`이 출력하는 문장)"},
+    "nul": {"en": "Removed the NUL characters at the source, in SQLite (repeat until 0 rows): "
+                  "{statement};",
+            "ko": "원본 SQLite에서 NUL 문자를 지웠습니다 (0행이 될 때까지 반복): {statement};"},
+}
+
+
+def said(settings, key: str, **values) -> str:
+    """What a fix did, in the user's language."""
+    return t(FIXED[key], settings.language, **values)
 
 
 def drill_dir() -> Path:
@@ -122,8 +166,7 @@ def password_fix(settings, memory: dict) -> str:
         shutil.copy2(backup, memory["env"])
     else:
         Path(memory["env"]).unlink(missing_ok=True)
-    return (f"Put the role's real password back into {settings.password_env} in .env "
-            f"(or, as the admin, ALTER ROLE {settings.db_user} PASSWORD to match .env).")
+    return said(settings, "password", env=settings.password_env, user=settings.db_user)
 
 
 def password_reset(settings, memory: dict) -> None:
@@ -147,7 +190,7 @@ def connect_app(settings, memory: dict | None = None) -> None:
 
 def stopped_fix(settings, memory: dict) -> str:
     ensure_server(settings)
-    return "Started the server again (`runbook server start`)."
+    return said(settings, "started")
 
 
 def stopped_reset(settings, memory: dict) -> None:
@@ -188,8 +231,7 @@ def start_server(settings, memory: dict | None = None) -> None:
 def port_fix(settings, memory: dict) -> str:
     _stop_listener(memory.get("pid"))
     ensure_server(settings)
-    return (f"Stopped the program that held port {settings.db_port} (pid {memory.get('pid')}) "
-            "and started PostgreSQL on it.")
+    return said(settings, "port", port=settings.db_port, pid=memory.get("pid"))
 
 
 def port_reset(settings, memory: dict) -> None:
@@ -231,7 +273,7 @@ def hba_fix(settings, memory: dict) -> str:
     hba.write_text("".join(ln for ln in hba.read_text().splitlines(keepends=True)
                            if "reject" not in ln.split("#")[0]))
     _reload(settings)
-    return "Removed the reject lines from pg_hba.conf and reloaded (SELECT pg_reload_conf())."
+    return said(settings, "hba")
 
 
 def hba_reset(settings, memory: dict) -> None:

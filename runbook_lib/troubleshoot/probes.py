@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Callable
+from dataclasses import replace
 
 import psycopg2
 
@@ -18,6 +19,7 @@ from ..core import db, server
 from ..core.diagnose import explain
 from ..core.errors import ConnectError
 from ..core.hba import address_matches
+from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
 
 __all__ = ["run", "admin_connection", "hba_rule", "sequences_behind", "app_login"]
@@ -68,6 +70,72 @@ def speaks_postgres(host: str, port: int) -> bool:
     except OSError:
         return False
 
+NAMES = {
+    "DX101": {"en": "server up", "ko": "서버 실행"},
+    "DX102": {"en": "port answers", "ko": "포트 응답"},
+    "DX103": {"en": "pg_hba rule", "ko": "pg_hba 규칙"},
+    "DX104": {"en": "role exists", "ko": "역할 존재"},
+    "DX105": {"en": "database exists", "ko": "데이터베이스 존재"},
+    "DX106": {"en": "schema public rights", "ko": "public 스키마 권한"},
+    "DX107": {"en": "sequences", "ko": "시퀀스"},
+    "DX108": {"en": "connections", "ko": "연결"},
+    "DX109": {"en": "app login", "ko": "애플리케이션 로그인"},
+}
+TEXT = {
+    "stopped": {"en": "the embedded server is stopped ({where})",
+                "ko": "내장 서버가 멈춰 있음 ({where})"},
+    "embedded_up": {"en": "embedded PostgreSQL pid {pid}, port {port}",
+                    "ko": "내장 PostgreSQL pid {pid}, 포트 {port}"},
+    "no_answer": {"en": "The process runs but does not answer on db_port.",
+                  "ko": "프로세스는 실행 중이지만 db_port에서 응답하지 않습니다."},
+    "accepts": {"en": "{where} accepts TCP connections", "ko": "{where}에서 TCP 연결을 받음"},
+    "silent": {"en": "{where} does not answer", "ko": "{where}에서 응답 없음"},
+    "speaks": {"en": "{where} answers as PostgreSQL", "ko": "{where}에서 PostgreSQL이 응답함"},
+    "mute": {"en": "{where} does not answer as PostgreSQL",
+             "ko": "{where}에서 PostgreSQL이 응답하지 않음"},
+    "also": {"en": "; also listening: {ports}", "ko": "; 다른 대기 포트: {ports}"},
+    "nothing": {"en": "nothing listens on {port}", "ko": "{port} 포트에서 대기하는 것이 없음"},
+    "nothing_fix": {"en": "Start the server, or set db_port to the port PostgreSQL uses.",
+                    "ko": "서버를 시작하거나 db_port를 PostgreSQL이 쓰는 포트로 설정하세요."},
+    "not_pg": {"en": ", which does not speak PostgreSQL", "ko": " (PostgreSQL이 아님)"},
+    "not_pg_fix": {"en": "{owner} is not PostgreSQL: stop it or change db_port.",
+                   "ko": "{owner}은(는) PostgreSQL이 아닙니다: 멈추거나 db_port를 바꾸세요."},
+    "no_line": {"en": "no pg_hba.conf line lets {user} connect over TCP",
+                "ko": "{user}의 TCP 접속을 허용하는 pg_hba.conf 줄이 없음"},
+    "line": {"en": "line {line}: {rule} (client {client})",
+             "ko": "{line}번 줄: {rule} (클라이언트 {client})"},
+    "weak": {"en": "{method} is weaker than scram-sha-256: change the method on that line and "
+                   "SELECT pg_reload_conf();",
+             "ko": "{method}은(는) scram-sha-256보다 약합니다: 그 줄의 방식을 바꾸고 "
+                   "SELECT pg_reload_conf(); 를 실행하세요."},
+    "no_role": {"en": "role {user} does not exist", "ko": "역할 {user}이(가) 없음"},
+    "no_login": {"en": "{user} may not log in", "ko": "{user}은(는) 로그인할 수 없음"},
+    "no_password": {"en": "{user} has no password", "ko": "{user}에 비밀번호가 없음"},
+    "md5": {"en": "{user} has an md5 password", "ko": "{user}의 비밀번호가 md5임"},
+    "set_again": {"en": "Set it again: ALTER ROLE {user} PASSWORD '...'; (stored as SCRAM with "
+                        "password_encryption = scram-sha-256).",
+                  "ko": "다시 설정하세요: ALTER ROLE {user} PASSWORD '...'; "
+                        "(password_encryption = scram-sha-256이면 SCRAM으로 저장)."},
+    "role_ok": {"en": "{user} (login, SCRAM password)", "ko": "{user} (로그인 가능, SCRAM 비밀번호)"},
+    "no_db": {"en": "database {db} is missing", "ko": "데이터베이스 {db}이(가) 없음"},
+    "encoding": {"en": "{db} is {encoding}", "ko": "{db}의 인코딩이 {encoding}임"},
+    "db_ok": {"en": "{db} (owner {owner}, UTF8)", "ko": "{db} (소유자 {owner}, UTF8)"},
+    "lacks": {"en": "{user} lacks {rights} on public",
+              "ko": "{user}에게 public 스키마의 {rights} 권한이 없음"},
+    "sequences_ok": {"en": "every sequence is past its table's max(id)",
+                     "ko": "모든 시퀀스가 테이블의 max(id)보다 앞서 있음"},
+    "behind": {"en": "behind: {tables}", "ko": "뒤처진 시퀀스: {tables}"},
+    "in_use": {"en": "{used} of {usable} in use (max {limit})",
+               "ko": "{usable}개 중 {used}개 사용 중 (최대 {limit})"},
+    "connects": {"en": "{dsn} connects", "ko": "{dsn} 접속됨"},
+    "cannot_look": {"en": "cannot look: {reason}", "ko": "확인할 수 없음: {reason}"},
+    "down": {"en": "server down", "ko": "서버 중지됨"},
+}
+
+
+def _s(settings, key: str, **values) -> str:
+    return t(TEXT[key], settings.language, **values)
+
 
 def check_server_up(settings) -> Check:
     """DX101: something listens at db_host:db_port (and, embedded, the server process runs)."""
@@ -77,13 +145,13 @@ def check_server_up(settings) -> Check:
         embedded = server.for_settings(settings)
         pid = embedded.pid()
         if not pid:
-            return Check("DX101", "server up", "fail", f"the embedded server is stopped ({where})",
+            return Check("DX101", "server up", "fail", _s(settings, "stopped", where=where),
                          "`runbook server start`")
         return Check("DX101", "server up", "ok" if up else "fail",
-                     f"embedded PostgreSQL pid {pid}, port {embedded.running_port()}",
-                     "" if up else "The process runs but does not answer on db_port.")
+                     _s(settings, "embedded_up", pid=pid, port=embedded.running_port()),
+                     "" if up else _s(settings, "no_answer"))
     return Check("DX101", "server up", "ok" if up else "fail",
-                 f"{where} {'accepts TCP connections' if up else 'does not answer'}",
+                 _s(settings, "accepts" if up else "silent", where=where),
                  "" if up else explain("Connection refused", settings).fix)
 
 
@@ -93,18 +161,18 @@ def check_port(settings) -> Check:
     if settings.db_host not in ("localhost", "127.0.0.1", "::1"):
         up = speaks_postgres(settings.db_host, port)
         return Check("DX102", "port answers", "ok" if up else "fail",
-                     f"{settings.db_host}:{port} {'answers as PostgreSQL' if up else 'does not'}")
+                     _s(settings, "speaks" if up else "mute", where=f"{settings.db_host}:{port}"))
     owner = server.port_owner(port)
     others = [p for p in COMMON_PORTS if p != port and server.port_owner(p)]
-    seen = f"; also listening: {', '.join(map(str, others))}" if others else ""
+    seen = _s(settings, "also", ports=", ".join(map(str, others))) if others else ""
     if owner is None:
-        return Check("DX102", "port answers", "fail", f"nothing listens on {port}{seen}",
-                     "Start the server, or set db_port to the port PostgreSQL uses.",
+        return Check("DX102", "port answers", "fail", _s(settings, "nothing", port=port) + seen,
+                     _s(settings, "nothing_fix"),
                      {"owner": None, "others": others})
     is_pg = speaks_postgres(settings.db_host, port)
     return Check("DX102", "port answers", "ok" if is_pg else "fail",
-                 f"{port}: {owner}{'' if is_pg else ', which does not speak PostgreSQL'}{seen}",
-                 "" if is_pg else f"{owner} is not PostgreSQL: stop it or change db_port.",
+                 f"{port}: {owner}" + ("" if is_pg else _s(settings, "not_pg")) + seen,
+                 "" if is_pg else _s(settings, "not_pg_fix", owner=owner),
                  {"owner": owner, "others": others, "postgres": is_pg})
 
 
@@ -149,19 +217,18 @@ def check_hba(settings) -> Check:
     rule = hba_rule(settings)
     if rule is None:
         return Check("DX103", "pg_hba rule", "fail",
-                     f"no pg_hba.conf line lets {settings.db_user} connect over TCP",
+                     _s(settings, "no_line", user=settings.db_user),
                      explain("no pg_hba.conf entry", settings).fix)
-    text = (f"line {rule['line']}: {rule['type']} {','.join(rule['database'])} "
-            f"{','.join(rule['user'])} {rule['address'] or ''} {rule['method']} "
-            f"(client {rule['client']})")
+    text = _s(settings, "line", line=rule["line"], rule=" ".join(
+        [rule["type"], ",".join(rule["database"]), ",".join(rule["user"]),
+         rule["address"] or "", rule["method"]]), client=rule["client"])
     method = rule["method"]
     if method == "reject":
         return Check("DX103", "pg_hba rule", "fail", text,
                      explain("pg_hba.conf rejects connection", settings).fix, rule)
     if method in ("trust", "password", "md5"):
         return Check("DX103", "pg_hba rule", "warn", text,
-                     f"{method} is weaker than scram-sha-256: change the method on that line "
-                     "and SELECT pg_reload_conf();", rule)
+                     _s(settings, "weak", method=method), rule)
     return Check("DX103", "pg_hba rule", "ok", text, "", rule)
 
 
@@ -172,18 +239,17 @@ def check_role(settings) -> Check:
                             " rolpassword IS NULL FROM pg_authid WHERE rolname = %s",
                   (settings.db_user,))
     if not found:
-        return Check("DX104", "role exists", "fail", f"role {settings.db_user} does not exist",
+        return Check("DX104", "role exists", "fail", _s(settings, "no_role", user=settings.db_user),
                      explain('role "x" does not exist', settings).fix)
     login, scram, no_password = found[0]
     if not login:
-        return Check("DX104", "role exists", "fail", f"{settings.db_user} may not log in",
+        return Check("DX104", "role exists", "fail", _s(settings, "no_login", user=settings.db_user),
                      f"ALTER ROLE {settings.db_user} LOGIN;")
     if no_password or not scram:
         return Check("DX104", "role exists", "warn",
-                     f"{settings.db_user} has {'no password' if no_password else 'an md5 password'}",
-                     f"Set it again: ALTER ROLE {settings.db_user} PASSWORD '...'; (stored as "
-                     "SCRAM with password_encryption = scram-sha-256).")
-    return Check("DX104", "role exists", "ok", f"{settings.db_user} (login, SCRAM password)")
+                     _s(settings, "no_password" if no_password else "md5", user=settings.db_user),
+                     _s(settings, "set_again", user=settings.db_user))
+    return Check("DX104", "role exists", "ok", _s(settings, "role_ok", user=settings.db_user))
 
 
 def check_database(settings) -> Check:
@@ -191,13 +257,13 @@ def check_database(settings) -> Check:
     found = _rows(settings, "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding) "
                             "FROM pg_database WHERE datname = %s", (settings.db_name,))
     if not found:
-        return Check("DX105", "database exists", "fail", f"database {settings.db_name} is missing",
+        return Check("DX105", "database exists", "fail", _s(settings, "no_db", db=settings.db_name),
                      explain('database "x" does not exist', settings).fix)
     owner, encoding = found[0]
     if encoding != "UTF8":
-        return Check("DX105", "database exists", "fail", f"{settings.db_name} is {encoding}",
+        return Check("DX105", "database exists", "fail", _s(settings, "encoding", db=settings.db_name, encoding=encoding),
                      explain("encoding is not UTF8", settings).fix)
-    return Check("DX105", "database exists", "ok", f"{settings.db_name} (owner {owner}, UTF8)",
+    return Check("DX105", "database exists", "ok", _s(settings, "db_ok", db=settings.db_name, owner=owner),
                  details={"owner": owner})
 
 
@@ -209,7 +275,8 @@ def check_schema_rights(settings) -> Check:
     if usage and create:
         return Check("DX106", "schema public rights", "ok", f"{settings.db_user}: USAGE, CREATE")
     return Check("DX106", "schema public rights", "fail",
-                 f"{settings.db_user} lacks {'CREATE' if usage else 'USAGE and CREATE'} on public",
+                 _s(settings, "lacks", user=settings.db_user,
+                    rights="CREATE" if usage else "USAGE, CREATE"),
                  explain("permission denied for schema public", settings).fix)
 
 
@@ -249,10 +316,10 @@ def check_sequences(settings) -> Check:
     """DX107: every id sequence is at or past max(id) of its table."""
     behind = sequences_behind(settings)
     if not behind:
-        return Check("DX107", "sequences", "ok", "every sequence is past its table's max(id)")
+        return Check("DX107", "sequences", "ok", _s(settings, "sequences_ok"))
     listed = ", ".join(f"{b['table']} ({b['last_value']} < {b['max']})" for b in behind)
     fixes = " ".join(f"SELECT setval('{b['sequence']}', {b['max']});" for b in behind)
-    return Check("DX107", "sequences", "fail", f"behind: {listed}", fixes, {"behind": behind})
+    return Check("DX107", "sequences", "fail", _s(settings, "behind", tables=listed), fixes, {"behind": behind})
 
 
 def check_connections(settings) -> Check:
@@ -263,7 +330,7 @@ def check_connections(settings) -> Check:
                                             "WHERE backend_type = 'client backend'")[0]
     usable = limit - reserved
     status = "ok" if used < 0.8 * usable else "warn" if used < usable else "fail"
-    return Check("DX108", "connections", status, f"{used} of {usable} in use (max {limit})",
+    return Check("DX108", "connections", status, _s(settings, "in_use", used=used, usable=usable, limit=limit),
                  "" if status == "ok" else explain("too many clients already", settings).fix,
                  {"used": used, "max_connections": limit})
 
@@ -281,7 +348,7 @@ def check_login(settings) -> Check:
     """DX109: the app role logs in with the password from its secret, over TCP."""
     error = app_login(settings)
     if error is None:
-        return Check("DX109", "app login", "ok", f"{settings.dsn()} connects")
+        return Check("DX109", "app login", "ok", _s(settings, "connects", dsn=settings.dsn()))
     diagnosis = explain(error, settings)
     return Check("DX109", "app login", "fail", f"{diagnosis.title} [{diagnosis.problem_id}]",
                  diagnosis.fix, {"diagnosis": diagnosis.as_dict()})
@@ -297,11 +364,12 @@ PROBES: list[tuple[str, str, Callable]] = [
 
 
 def _safe(check_id: str, name: str, probe: Callable, settings) -> Check:
+    name = t(NAMES[check_id], settings.language)
     try:
-        return probe(settings)
+        return replace(probe(settings), name=name)
     except (psycopg2.Error, ConnectError) as exc:
         reason = str(exc).strip().splitlines()[0]
-        return Check(check_id, name, "skip", f"cannot look: {reason}",
+        return Check(check_id, name, "skip", _s(settings, "cannot_look", reason=reason),
                      explain(exc, settings).fix)
 
 
@@ -309,5 +377,6 @@ def run(settings) -> CheckTable:
     """Every probe, in order; later probes skip when the server does not answer."""
     checks = [_safe(i, n, p, settings) for i, n, p in PROBES[:3]]
     if checks[0].status == "fail":
-        return table(checks + [Check(i, n, "skip", "server down") for i, n, _ in PROBES[3:]])
+        return table(checks + [Check(i, t(NAMES[i], settings.language), "skip",
+                                     _s(settings, "down")) for i, n, _ in PROBES[3:]])
     return table(checks + [_safe(i, n, p, settings) for i, n, p in PROBES[3:]])

@@ -90,6 +90,7 @@ def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], presen
         same = [s and a == b for s, a, b in zip(same, frame.source, frame["target (Django ORM)"],
                                                 strict=True)]
     frame["status"] = ["ok" if s else "fail" for s in same]
+    frame.attrs["code"] = [c for c in frame.columns if c not in ("check", "status")]  # data
     return frame
 
 

@@ -26,6 +26,12 @@ TEXT = {
     "columns": {"en": "changed columns: {columns}", "ko": "변경된 열: {columns}"},
     "quarantined": {"en": "{n} quarantined row(s) accounted as expected differences ({where})",
                     "ko": "격리된 {n}개 행은 예상된 차이로 처리됨 ({where})"},
+    "headline_ok": {"en": "Validation ({mode}): ok, {same} of {n} tables identical ({seconds} s).",
+                    "ko": "검증 ({mode}): 정상, 테이블 {n}개 중 {same}개 일치 ({seconds}초)."},
+    "headline_bad": {"en": "Validation ({mode}): FAILED, {same} of {n} tables identical "
+                           "({seconds} s): see the verdicts per table below.",
+                     "ko": "검증 ({mode}): 실패, 테이블 {n}개 중 {same}개만 일치 ({seconds}초): "
+                           "아래 테이블별 판정을 보세요."},
     "nulled": {"en": "{n} row(s) with values set to NULL by on_bad_value: null (expected)",
                "ko": "on_bad_value: null 에 따라 값이 NULL 로 바뀐 {n}개 행 (예상된 차이)"},
 }
@@ -151,11 +157,19 @@ class ValidationReport:
         failed = "; ".join(f"{c.id} {c.message}" for c in self.checks if c.status == "fail")
         return bad or failed or "all tables identical"
 
+    def headline(self) -> str:
+        """One sentence: how many tables are identical, in which mode, how long it took."""
+        same = sum(v.verdict == "ok" for v in self.tables)
+        key = "headline_ok" if self.ok else "headline_bad"
+        return t(TEXT[key], self.language, mode=self.mode, same=same, n=len(self.tables),
+                 seconds=f"{self.seconds:.1f}")
+
     def _repr_html_(self) -> str:
-        state = "ok" if self.ok else "FAILED"
-        head = (f"<p><b>Validation ({html.escape(self.mode)}): {state}</b> · "
-                f"{len(self.tables)} tables · {self.seconds:.1f} s</p>")
-        return head + self.frame().to_html(index=False) + self.checks._repr_html_()
+        """The verdict and the checks; the per-table verdicts are `frame()` (shown once, in
+        the notebook's next cell)."""
+        colour = "#1a7f37" if self.ok else "#cf222e"
+        head = f"<p style='color:{colour}'><b>{html.escape(self.headline())}</b></p>"
+        return head + self.checks._repr_html_()
 
     def __repr__(self) -> str:
         return f"ValidationReport(mode={self.mode!r}, ok={self.ok}, {self.summary()})"
@@ -168,7 +182,9 @@ def write(report: ValidationReport, run_dir: str | Path, name: str = "") -> Path
     target = files.inside(files.private_dir(run_dir, tighten=False), f"validation{suffix}.json")
     files.write_private(target, json.dumps(data, indent=2, default=str, ensure_ascii=False))
     section = {"ok": report.ok, "mode": report.mode, "database": report.database,
-               "file": target.name,
+               "file": target.name, "seconds": data["seconds"],
+               "checks": [{k: c[k] for k in ("id", "name", "status", "message")}
+                          for c in data["checks"]],
                "tables": [{k: v[k] for k in ("table", "verdict", "source_rows", "target_rows",
                                              "detail")} for v in data["tables"]]}
     manifest.update(run_dir, f"validation{'_' + name if name else ''}", section)

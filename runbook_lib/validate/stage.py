@@ -199,8 +199,10 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         ctx = _context(settings, migration, snapshot, src, conn.cursor(), dbname, mode)
         entries = ctx["entries"]
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
-                                                      disable=len(entries) < 2)]
-        va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found)
+                                                      disable=len(entries) < 2
+                                                      or batch_mode())]
+        va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found,
+                                              settings.language)
         guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],
                                      orm)
     checks = verdicts.summarise(found, guide, mode, settings.language) + [va011]

@@ -18,23 +18,64 @@ from .report import TEXT, TableVerdict
 from .stream import TableSpec
 
 CHECKS = {  # id: (name, hint)
-    "VA001": ("tables present", "Re-run 03_migrate; a table that is missing was never created."),
-    "VA002": ("row counts", "Re-run 03_migrate with if_exists: replace; see the missing rows."),
-    "VA003": ("content identical", "The samples show source and target side by side; re-run "
-              "03_migrate (method: copy) so values keep their exact type."),
-    "VA004": ("sequences past max(id)", "Run SELECT setval(seq, max(id)) per table, or re-run "
-              "03_migrate, which sets them after the load."),
-    "VA005": ("no orphaned foreign keys", "Load the parent rows, or fix the child rows, then "
-              "VALIDATE the constraint."),
-    "VA006": ("keys, UNIQUE, NOT NULL, FKs", "Re-run 03_migrate; the schema plan creates them."),
-    "VA007": ("indexes", "Create the missing index (see 03_migrate's DDL preview)."),
-    "VA008": ("column types", "A column was created with another type than planned; re-run "
-              "03_migrate with schema: django or check type_overrides."),
-    "VA009": ("quarantined rows", "Read the quarantine folder; fix the values and load them."),
-    "VA010": ("guide step 4 (Product, QualityMeasurement)", "See the table of the guide's checks."),
-    "VA011": ("schema of Django's migrate", "Check django_project and django_settings; "
-              "`manage.py sqlmigrate` must run for the comparison."),
+    "VA001": ({"en": "tables present", "ko": "테이블 존재"},
+              {"en": "Re-run 03_migrate; a table that is missing was never created.",
+               "ko": "03_migrate를 다시 실행하세요. 없는 테이블은 만들어진 적이 없습니다."}),
+    "VA002": ({"en": "row counts", "ko": "행 수"},
+              {"en": "Re-run 03_migrate with if_exists: replace; see the missing rows.",
+               "ko": "if_exists: replace로 03_migrate를 다시 실행하세요. 누락된 행을 확인하세요."}),
+    "VA003": ({"en": "content identical", "ko": "내용 일치"},
+              {"en": "The samples show source and target side by side; re-run 03_migrate "
+                     "(method: copy) so values keep their exact type.",
+               "ko": "표본이 원본과 대상을 나란히 보여 줍니다. 값이 정확한 타입을 유지하도록 "
+                     "03_migrate(method: copy)를 다시 실행하세요."}),
+    "VA004": ({"en": "sequences past max(id)", "ko": "시퀀스가 max(id) 다음"},
+              {"en": "Run SELECT setval(seq, max(id)) per table, or re-run 03_migrate, which "
+                     "sets them after the load.",
+               "ko": "테이블마다 SELECT setval(seq, max(id))를 실행하거나, 적재 후 시퀀스를 "
+                     "설정하는 03_migrate를 다시 실행하세요."}),
+    "VA005": ({"en": "no orphaned foreign keys", "ko": "고아 외래 키 없음"},
+              {"en": "Load the parent rows, or fix the child rows, then VALIDATE the constraint.",
+               "ko": "부모 행을 적재하거나 자식 행을 고친 뒤 제약 조건을 VALIDATE 하세요."}),
+    "VA006": ({"en": "keys, UNIQUE, NOT NULL, FKs", "ko": "키, UNIQUE, NOT NULL, 외래 키"},
+              {"en": "Re-run 03_migrate; the schema plan creates them.",
+               "ko": "03_migrate를 다시 실행하세요. 스키마 계획이 이것들을 만듭니다."}),
+    "VA007": ({"en": "indexes", "ko": "인덱스"},
+              {"en": "Create the missing index (see 03_migrate's DDL preview).",
+               "ko": "없는 인덱스를 만드세요 (03_migrate의 DDL 미리 보기 참고)."}),
+    "VA008": ({"en": "column types", "ko": "열 타입"},
+              {"en": "A column was created with another type than planned; re-run 03_migrate "
+                     "with schema: django or check type_overrides.",
+               "ko": "계획과 다른 타입으로 만들어진 열이 있습니다. schema: django로 03_migrate를 "
+                     "다시 실행하거나 type_overrides를 확인하세요."}),
+    "VA009": ({"en": "quarantined rows", "ko": "격리된 행"},
+              {"en": "Read the quarantine folder; fix the values and load them.",
+               "ko": "격리 폴더를 읽고 값을 고친 뒤 적재하세요."}),
+    "VA010": ({"en": "guide step 4 (Product, QualityMeasurement)",
+               "ko": "가이드 단계 4 (Product, QualityMeasurement)"},
+              {"en": "See the table of the guide's checks.", "ko": "가이드 검증 표를 보세요."}),
+    "VA011": ({"en": "schema of Django's migrate", "ko": "Django migrate의 스키마"},
+              {"en": "Check django_project and django_settings; `manage.py sqlmigrate` must run "
+                     "for the comparison.",
+               "ko": "django_project와 django_settings를 확인하세요. 비교하려면 "
+                     "`manage.py sqlmigrate`가 실행되어야 합니다."}),
 }
+SAY = {
+    "ok": {"en": "ok", "ko": "정상"},
+    "none": {"en": "none", "ko": "없음"},
+    "counts_only": {"en": "validate_mode: counts", "ko": "validate_mode: counts"},
+    "no_spc": {"en": "no SPC Product table", "ko": "SPC Product 테이블 없음"},
+    "guide_ok": {"en": "{n} checks identical", "ko": "검증 {n}개 일치"},
+    "schema": {"en": "schema: {strategy}", "ko": "schema: {strategy}"},
+    "not_compared": {"en": "not compared: {error}", "ko": "비교하지 못함: {error}"},
+    "compared": {"en": "{n} migrations compared; {count} difference(s)",
+                 "ko": "마이그레이션 {n}개 비교, 차이 {count}개"},
+    "see": {"en": "See VA006-VA008.", "ko": "VA006-VA008을 보세요."},
+}
+
+
+def _name(cid: str, language: str | None) -> str:
+    return t(CHECKS[cid][0], language)
 
 
 def _note(v: TableVerdict, key: str, first: bool = False, **values) -> None:
@@ -99,17 +140,20 @@ def account(v: TableVerdict, mode: str, quarantine_dir: str, policy: str) -> Non
 
 def django_inspection(settings, migration: dict, dbname: str | None):
     """(migration SQL, ORM answers) from the project's own Django, or a Check saying why not."""
-    strategy = migration.get("schema") or settings.schema
+    strategy, lang = migration.get("schema") or settings.schema, settings.language
     if strategy != "django" or not settings.django_project:
-        return Check("VA011", CHECKS["VA011"][0], "skip", f"schema: {strategy}")
+        return Check("VA011", _name("VA011", lang), "skip", t(SAY["schema"], lang,
+                                                               strategy=strategy))
     try:
         return django_schema.inspect(settings, dbname)
     except RunbookError as exc:
-        return Check("VA011", CHECKS["VA011"][0], "warn", f"not compared: {exc.message[:300]}",
-                     CHECKS["VA011"][1])
+        return Check("VA011", _name("VA011", lang), "warn",
+                     t(SAY["not_compared"], lang, error=exc.message[:300]),
+                     t(CHECKS["VA011"][1], lang))
 
 
-def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict]):
+def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict],
+                    language: str = "en"):
     """Add what differs from Django's migrate to the table verdicts; (check, ORM answers)."""
     if isinstance(inspection, Check):
         return inspection, None
@@ -121,9 +165,9 @@ def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict]):
             v.problems += found[v.table]
             v.verdict = "mismatch"
     count = sum(len(p) for p in found.values())
-    return Check("VA011", CHECKS["VA011"][0], "fail" if count else "ok",
-                 f"{len(texts)} migrations compared; {count} difference(s)",
-                 "See VA006-VA008." if count else ""), orm
+    return Check("VA011", _name("VA011", language), "fail" if count else "ok",
+                 t(SAY["compared"], language, n=len(texts), count=count),
+                 t(SAY["see"], language) if count else ""), orm
 
 
 def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> list[Check]:
@@ -136,25 +180,27 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in verdicts
                          if v.verdict != "missing" and not v.content_ok]
     out = []
+    say = {key: t(text, language) for key, text in SAY.items() if "{" not in text["en"]}
     for cid, (name, hint) in CHECKS.items():
         if cid == "VA011":
             continue  # from django_problems
         found = problems[cid]
-        status, message = ("fail", "; ".join(found[:10])) if found else ("ok", "ok")
+        status, message = ("fail", "; ".join(found[:10])) if found else ("ok", say["ok"])
         if cid == "VA003" and mode == "counts":
-            status, message = "skip", "validate_mode: counts"
+            status, message = "skip", say["counts_only"]
         elif cid == "VA009":
             held = [f"{v.table}: {v.quarantined}" for v in verdicts if v.quarantined]
-            status, message = ("warn", "; ".join(held)) if held else ("ok", "none")
+            status, message = ("warn", "; ".join(held)) if held else ("ok", say["none"])
         elif cid == "VA010":
             if guide is None:
-                status, message = "skip", "no SPC Product table"
+                status, message = "skip", say["no_spc"]
             else:
                 bad = guide[guide.status != "ok"]
                 status = "fail" if len(bad) else "ok"
-                message = "; ".join(bad.check) if len(bad) else f"{len(guide)} checks identical"
-        out.append(Check(cid, name, status, message, hint if status == "fail" else "",
-                         {"problems": found}))
+                message = "; ".join(bad.check) if len(bad) else t(SAY["guide_ok"], language,
+                                                                   n=len(guide))
+        out.append(Check(cid, t(name, language), status, message,
+                         t(hint, language) if status == "fail" else "", {"problems": found}))
     return out
 
 

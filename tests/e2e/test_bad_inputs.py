@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from workspace import make_workspace
 
 from runbook_lib.core import db, server
 from runbook_lib.core.errors import ConnectError, ProvisionError
 from runbook_lib.prepare import checks, provision
-
-from .conftest import make_workspace
 
 
 def state(pg) -> list:

@@ -38,7 +38,8 @@ def nbval_results(tmp_path_factory) -> dict[str, list[str]]:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
              "-p", "no:cacheprovider", "-c", str(ws / "pytest.ini"), "--rootdir", str(ws),
-             f"--junitxml={report}", "--nbval-cell-timeout=600", "notebooks"],
+             f"--junitxml={report}", "--nbval-cell-timeout=600",
+             *(f"notebooks/{b.name}" for b in NOTEBOOKS)],  # not notebooks/ko/ (tests/e2e)
             cwd=ws, env=env, capture_output=True, text=True, timeout=1500)
     finally:
         server.EmbeddedServer(ws / ".runbook" / "pg").destroy()

@@ -117,7 +117,7 @@ def test_notes_say_where_the_guide_is_wrong():
     from runbook_lib.bench.notes import notes
 
     class Shape:
-        rows, table = 10, "spc_qualitymeasurement"
+        rows, table, parent = 10, "spc_qualitymeasurement", "spc_product"
 
     rows = [{"scenario": name, "guide_ratio": round(lite / pg, 1), "sqlite_ms": 1.0,
              "pg_ms": 1.0 / ratio, "ratio": ratio, "sqlite_lock_waits": 7,
@@ -140,3 +140,53 @@ def test_benchmark_before_the_migration_says_so(fresh_db):
     with pytest.raises(scenarios.BenchError) as err:
         bench.run(fresh_db, seconds=1)
     assert "03_migrate" in err.value.hint
+
+
+SHOP_DDL = """
+CREATE TABLE "shop_customer" ("id" integer NOT NULL PRIMARY KEY, "name" varchar(80) NOT NULL);
+CREATE TABLE "shop_order" ("id" integer NOT NULL PRIMARY KEY, "total" real NOT NULL,
+  "customer_id" integer NOT NULL REFERENCES "shop_customer" ("id"));
+"""
+
+
+def build_shop(settings) -> None:
+    """A project that is not the SPC sample: customers and their orders."""
+    from runbook_lib.core import db
+
+    customers = [(i, f"Customer {i}") for i in range(1, 6)]
+    orders = [(i, 10.0 + i, 1 + i % 5) for i in range(1, 201)]
+    lite = sqlite3.connect(settings.sqlite_file)
+    lite.executescript(SHOP_DDL)
+    lite.executemany("INSERT INTO shop_customer VALUES (?,?)", customers)
+    lite.executemany("INSERT INTO shop_order VALUES (?,?,?)", orders)
+    lite.commit()
+    lite.close()
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute(SHOP_DDL.replace('"', ""))
+        cur.executemany("INSERT INTO shop_customer VALUES (%s,%s)", customers)
+        cur.executemany("INSERT INTO shop_order VALUES (%s,%s,%s)", orders)
+
+
+def _texts(fig) -> list[str]:
+    ax = fig.axes[0]
+    return ([ax.get_title(), ax.get_ylabel()] + [x.get_text() for x in ax.get_xticklabels()]
+            + [x.get_text() for x in ax.get_legend().get_texts()])
+
+
+def test_chart_and_labels_describe_the_users_own_tables(fresh_db, recwarn):
+    """On a non-SPC project nothing says SPC: the JOIN names shop_order × shop_customer, in
+    English and in Korean, and the Korean chart draws with a font that has Hangul."""
+    build_shop(fresh_db)
+    plan = bench.scenarios_frame("en", fresh_db)
+    assert "shop_order JOIN shop_customer" in " ".join(plan["what runs"])
+    result = bench.run(fresh_db, seconds=1)
+    for language in ("en", "ko"):
+        texts = _texts(scenarios.figure(result, language))
+        joined = " ".join(texts + list(result.frame(language).index) + result.notes(language))
+        assert "SPC" not in joined and "measurement" not in joined, joined
+        assert "shop_order × shop_customer" in joined and "shop_order" in texts[0]
+    korean = " ".join(_texts(scenarios.figure(result, "ko")))
+    assert "낮을수록" in korean and "측정" in korean
+    image = bench.chart(result, fresh_db.run_path / "benchmark-ko.png", "ko")
+    assert image.data and scenarios.hangul_font()
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]

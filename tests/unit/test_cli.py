@@ -46,6 +46,12 @@ def test_runbook_error_is_one_message_with_fix_exit_2():
     assert "Traceback" not in done.stderr
 
 
+def test_errors_speak_the_language_the_command_asks_for(capsys):
+    assert cli.main(["run", "--params", "parameters/nope.yaml", "-p", "language=ko"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("오류: ") and "\n해결 방법: " in err and "Fix:" not in err
+
+
 def test_main_returns_2_on_runbook_errors(capsys):
     assert cli.main(["run", "--params", "parameters/nope.yaml", "-p", "db_port=1"]) == 2
     assert "does not exist" in capsys.readouterr().err

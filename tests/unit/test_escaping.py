@@ -17,7 +17,7 @@ from runbook_lib.app import cli, overview, runner
 from runbook_lib.app.report import render
 from runbook_lib.bench import markdown as bench_markdown
 from runbook_lib.bench.notes import notes
-from runbook_lib.core import escape, manifest
+from runbook_lib.core import display, escape, manifest
 from runbook_lib.core.diagnose import explain
 from runbook_lib.core.results import Check, table
 from runbook_lib.migrate.profile import BadValues, Profile
@@ -45,8 +45,9 @@ def test_settings_html_escapes_every_value(make_settings):
 
 def test_parameters_table_escapes_in_the_notebook(make_settings):
     settings = make_settings(sqlite_path=f"{XSS[0]}.sqlite3", backup_dir=XSS[2])
-    assert_inert(overview.styled(overview.parameters_table(settings)).to_html())
-    assert_inert(overview.styled(overview.stage_map()).to_html())
+    assert_inert(display.frame_html(overview.parameters_table(settings)))  # as a cell shows it
+    assert_inert(display.frame_html(overview.stage_map()))
+    assert_inert(display.frame_html(overview.passwords(settings)))
 
 
 def test_value_profile_and_validation_report_escape_names_and_values():

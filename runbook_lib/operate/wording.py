@@ -1,0 +1,121 @@
+"""What stage 08's checks say, in English and Korean: names by check id, then the messages."""
+
+from __future__ import annotations
+
+from ..core.i18n import t
+
+NAMES = {
+    "OP001": {"en": "pg_dump version", "ko": "pg_dump 버전"},
+    "OP002": {"en": "pg_dump -Fc", "ko": "pg_dump -Fc"},
+    "OP003": {"en": "restore", "ko": "복원"},
+    "OP004": {"en": "restore equals source", "ko": "복원본이 원본과 같음"},
+    "OP005": {"en": "validation checks on the restore", "ko": "복원본에 대한 검증"},
+    "OP006": {"en": "scratch database dropped", "ko": "임시 데이터베이스 삭제"},
+    "OP010": {"en": "backup.sh generated", "ko": "backup.sh 생성"},
+    "OP011": {"en": "backup.sh retention", "ko": "backup.sh 보관 주기"},
+    "OP012": {"en": "Django JSON backup", "ko": "Django JSON 백업"},
+    "OP020": {"en": "connections", "ko": "연결"},
+    "OP021": {"en": "sequences", "ko": "시퀀스"},
+    "OP022": {"en": "foreign keys without index", "ko": "인덱스 없는 외래 키"},
+    "OP030": {"en": "docker-compose.yml", "ko": "docker-compose.yml"},
+    "OP031": {"en": "cloud settings", "ko": "클라우드 설정"},
+    "OP040": {"en": "SQLite file to roll back to", "ko": "롤백할 SQLite 파일"},
+    "OP041": {"en": "Django migrations in step", "ko": "Django 마이그레이션 일치"},
+    "OP042": {"en": "restore-verified backup", "ko": "복원으로 검증한 백업"},
+}
+TEXT = {
+    "restored": {"en": "pg_restore into {db} took {seconds} s.",
+                 "ko": "{db}로 pg_restore: {seconds}초."},
+    "tool": {"en": "pg_dump {major} from {source} ({path}); server {server}.",
+             "ko": "pg_dump {major} ({source}: {path}); 서버 {server}."},
+    "other_machine": {"en": "To back up from another machine: {command}",
+                      "ko": "다른 머신에서 백업하려면: {command}"},
+    "dumped": {"en": "{file}: {size} MB in {seconds} s.", "ko": "{file}: {size} MB, {seconds}초."},
+    "equal": {"en": "{n} tables and sequences, {rows} rows: identical counts, row hashes, "
+                    "indexes and constraints.",
+              "ko": "테이블과 시퀀스 {n}개, {rows}행: 행 수, 행 해시, 인덱스, 제약 조건 모두 "
+                    "일치."},
+    "differ": {"en": "{n} table(s) differ after restore: {names}.",
+               "ko": "복원 후 다른 테이블 {n}개: {names}."},
+    "differ_fix": {"en": "The dump is incomplete or damaged: take a new backup and restore it "
+                         "again before relying on it.",
+                   "ko": "덤프가 불완전하거나 손상되었습니다: 믿기 전에 새로 백업하고 다시 "
+                         "복원해 보세요."},
+    "no_migration": {"en": "No migration recorded in this run, so there is no SQLite snapshot "
+                           "to validate the restore against.",
+                     "ko": "이번 실행에 마이그레이션 기록이 없어 복원본을 대조할 SQLite 스냅샷이 "
+                           "없습니다."},
+    "no_migration_fix": {"en": "Run 03_migrate and 04_validate in the same run to add this "
+                               "check.",
+                         "ko": "이 점검을 하려면 같은 실행에서 03_migrate와 04_validate를 "
+                               "실행하세요."},
+    "passes": {"en": "The restored database passes the validation stage's checks against the "
+                     "SQLite snapshot.",
+               "ko": "복원된 데이터베이스가 SQLite 스냅샷에 대한 검증 단계의 점검을 통과합니다."},
+    "fails": {"en": "The restored database fails validation against the SQLite snapshot.",
+              "ko": "복원된 데이터베이스가 SQLite 스냅샷에 대한 검증에 실패합니다."},
+    "fails_fix": {"en": "Open 04_validate's report for the differing tables.",
+                  "ko": "다른 테이블은 04_validate의 보고서에서 확인하세요."},
+    "script_fix": {"en": "Regenerate it with backup_script.write_script.",
+                   "ko": "backup_script.write_script로 다시 생성하세요."},
+    "script": {"en": "{path}: custom format, {days}-day retention, password from ${env} or "
+                     "~/.pgpass.",
+               "ko": "{path}: 커스텀 형식, {days}일 보관, 비밀번호는 ${env} 또는 ~/.pgpass에서 "
+                     "읽음."},
+    "retention": {"en": "two runs made {n} new dumps, deleted {deleted}, kept {kept}.",
+                  "ko": "두 번 실행해 새 덤프 {n}개 생성, 삭제 {deleted}, 유지 {kept}."},
+    "retention_fix": {"en": "The find -mtime rule deleted the wrong files: fix backup.sh.",
+                      "ko": "find -mtime 규칙이 엉뚱한 파일을 지웠습니다: backup.sh를 고치세요."},
+    "no_project": {"en": "No Django project configured.", "ko": "설정된 Django 프로젝트가 없음."},
+    "too_big": {"en": "{rows} rows: too slow to run here; run it yourself: {command}",
+                "ko": "{rows}행: 여기서 실행하기엔 너무 느림; 직접 실행하세요: {command}"},
+    "json": {"en": "{file}: {size} MB, {rows} rows in {seconds} s.",
+             "ko": "{file}: {size} MB, {rows}행, {seconds}초."},
+    "connections": {"en": "{used} of {usable} usable connections in use ({percent}%).",
+                    "ko": "사용 가능한 연결 {usable}개 중 {used}개 사용 중 ({percent}%)."},
+    "pooler": {"en": "Use a connection pooler (PgBouncer) or CONN_MAX_AGE, or raise "
+                     "max_connections.",
+               "ko": "연결 풀러(PgBouncer)나 CONN_MAX_AGE를 쓰거나 max_connections를 늘리세요."},
+    "sequences": {"en": "{n} of {total} sequences past 75% of their limit.",
+                  "ko": "시퀀스 {total}개 중 {n}개가 한계의 75%를 넘음."},
+    "bigint": {"en": "ALTER the column and sequence to bigint before they run out.",
+               "ko": "바닥나기 전에 열과 시퀀스를 bigint로 ALTER 하세요."},
+    "fks": {"en": "{n} foreign key(s) without an index.", "ko": "인덱스 없는 외래 키 {n}개."},
+    "compose": {"en": "{path}: services db (with pg_isready health check, named volume) and "
+                      "backend; password from ${env}.",
+                "ko": "{path}: 서비스 db(pg_isready 상태 확인, 명명된 볼륨)와 backend; "
+                      "비밀번호는 ${env}에서 읽음."},
+    "compose_fix": {"en": "Regenerate it with deploy.write_compose.",
+                    "ko": "deploy.write_compose로 다시 생성하세요."},
+    "not_yaml": {"en": "not valid YAML: {error}", "ko": "올바른 YAML이 아님: {error}"},
+    "not_python": {"en": "not valid Python: {error}", "ko": "올바른 Python이 아님: {error}"},
+    "no_ssl": {"en": "sslmode=require missing", "ko": "sslmode=require 없음"},
+    "inline": {"en": "password inline", "ko": "비밀번호가 코드에 들어 있음"},
+    "cloud": {"en": "DATABASES for RDS / Cloud SQL: password from the environment, "
+                    "sslmode=require.",
+              "ko": "RDS / Cloud SQL용 DATABASES: 비밀번호는 환경 변수에서, sslmode=require."},
+    "snapshot_fix": {"en": "Roll back from the stage 03 snapshot (runs/<id>/snapshot) instead.",
+                     "ko": "대신 03단계의 스냅샷(runs/<id>/snapshot)으로 롤백하세요."},
+    "no_table": {"en": "No django_migrations table on one side.",
+                 "ko": "한쪽에 django_migrations 테이블이 없음."},
+    "migrate_first": {"en": "Run manage.py migrate against the SQLite file before switching "
+                            "back.",
+                      "ko": "되돌리기 전에 SQLite 파일에 대해 manage.py migrate를 실행하세요."},
+    "verified": {"en": "{dump} was restored and matched the database.",
+                 "ko": "{dump}을(를) 복원했고 데이터베이스와 일치했습니다."},
+    "unverified": {"en": "No restore-verified backup in this run.",
+                   "ko": "이번 실행에 복원으로 검증한 백업이 없음."},
+    "prove_first": {"en": "Run the backup cells above (backup.prove) first.",
+                    "ko": "먼저 위의 백업 셀(backup.prove)을 실행하세요."},
+}
+
+
+def name(settings, cid: str) -> str:
+    return t(NAMES[cid], settings.language)
+
+
+def say(settings, key: str, **values) -> str:
+    return t(TEXT[key], settings.language, **values)
+
+
+__all__ = ["NAMES", "TEXT", "name", "say"]
