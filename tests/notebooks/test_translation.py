@@ -72,19 +72,26 @@ def test_catalogue_stores_the_english_it_translates(book):
         assert translate.cell_key(entry["en"]) == key
 
 
-def test_a_new_english_cell_is_reported_with_what_to_do(tmp_path):
-    """What another author sees after adding a cell: the sync names it and leaves ko: ''."""
-    (tmp_path / "notebooks").mkdir()
-    nb = read(BOOKS[0])
-    nb.cells.insert(2, nbformat.v4.new_markdown_cell("## A brand-new step\nIt explains itself."))
+def _sync_edited(tmp_path, nb):
+    """Sync a copy of notebook 00 edited as `nb`, with the committed catalogue: (gaps, path)."""
     book = tmp_path / "notebooks" / BOOKS[0].name
+    book.parent.mkdir()
     notebook_tools.save(nb, book)
     catalogue = translate.catalogue_path(book)
     catalogue.parent.mkdir()
     catalogue.write_text(translate.catalogue_path(BOOKS[0]).read_text(encoding="utf-8"),
                          encoding="utf-8")
     written, gaps = translate.sync(KOREAN_PARAMETERS, notebook_tools.save, tmp_path)
-    assert not written and len(gaps) == 1
+    assert not written  # an incomplete notebook is never regenerated
+    return gaps, catalogue
+
+
+def test_a_new_english_cell_is_reported_with_what_to_do(tmp_path):
+    """What another author sees after adding a cell: the sync names it and leaves ko: ''."""
+    nb = read(BOOKS[0])
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell("## A brand-new step\nIt explains itself."))
+    gaps, catalogue = _sync_edited(tmp_path, nb)
+    assert len(gaps) == 1
     assert "has no Korean" in str(gaps[0]) and "A brand-new step" in str(gaps[0])
     assert translate.SYNC in str(gaps[0])
     entry = translate.read_catalogue(catalogue)[gaps[0].key]
@@ -92,17 +99,10 @@ def test_a_new_english_cell_is_reported_with_what_to_do(tmp_path):
 
 
 def test_an_edited_cell_keeps_its_former_translation_for_the_translator(tmp_path):
-    (tmp_path / "notebooks").mkdir()
     nb = read(BOOKS[0])
     first = next(c for c in nb.cells if c.cell_type == "markdown")
     first.source += "\n\nOne more sentence."
-    book = tmp_path / "notebooks" / BOOKS[0].name
-    notebook_tools.save(nb, book)
-    catalogue = translate.catalogue_path(book)
-    catalogue.parent.mkdir()
-    catalogue.write_text(translate.catalogue_path(BOOKS[0]).read_text(encoding="utf-8"),
-                         encoding="utf-8")
-    _, gaps = translate.sync(KOREAN_PARAMETERS, notebook_tools.save, tmp_path)
+    gaps, catalogue = _sync_edited(tmp_path, nb)
     entry = translate.read_catalogue(catalogue)[gaps[0].key]
     assert entry["ko"] == "" and HANGUL.search(entry["was_ko"])
     assert entry["was_en"] != entry["en"]
