@@ -13,7 +13,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -76,13 +75,10 @@ def run_manage(settings, *args: str, env: dict | None = None,
                timeout: float = 600) -> subprocess.CompletedProcess:
     """`manage.py ARGS` against PostgreSQL (shim) unless `env` says otherwise; raise on failure."""
     env = env or django_project.environment(settings)
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=django_project.project_dir(
-        settings), env=env, text=True, capture_output=True, timeout=timeout)
-    if done.returncode != 0:
-        tail = scrub("\n".join((done.stderr or done.stdout).strip().splitlines()[-4:]))
-        raise django_project.ManageError(f"manage.py {' '.join(args)} failed: {tail}",
-                                     "Read the error; notebook 05 diagnoses it.")
-    return done
+    done = subprocess.run([str(django_project.interpreter(settings)), "manage.py", *args],
+                          cwd=django_project.project_dir(settings), env=env, text=True,
+                          capture_output=True, timeout=timeout)
+    return django_project.checked(settings, done, args)
 
 
 def _wait_listening(port: int, process: subprocess.Popen, log: Path) -> None:
@@ -119,7 +115,8 @@ def running_server(settings, env: dict | None = None, label: str = "postgresql"
     log = Path(settings.run_dir) / f"runserver-{label}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            [str(django_project.interpreter(settings)), "manage.py", "runserver", "--noreload",
+             f"127.0.0.1:{port}"],
             cwd=django_project.project_dir(settings), env=env or django_project.environment(settings),
             stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..core import db, escape, manifest
 from ..core.errors import MigrationError
-from . import methods, postload, schema, source, target, transfer
+from . import django_names, methods, postload, schema, source, target, transfer
 from .profile import Profile, profile, start
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone"]
@@ -61,6 +61,8 @@ class Migration:
         self._scans = None
         self._warm = None
         self._ahead = None
+        self.models = None  # schema: django: the project's models as its Django sees them
+        self.drift = django_names.Drift()
         self.results: list[dict] = []
         self.notes: list[str] = []
         self.manual: list[dict] = []
@@ -81,13 +83,19 @@ class Migration:
     def take_snapshot(self) -> Path:
         """Copy the source; PRAGMA integrity_check runs in the background until the end."""
         if self.writes and self.settings.schema == "django" and not self._ahead:
-            from ..core.django_project import Ahead  # Django starts up while the source is read
-
-            self._ahead = Ahead(self.settings, "migrate", "--noinput", lazy_commit=True)
+            self._ahead = self._start_migrate()  # Django starts up while the source is read
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         self._integrity = source.BackgroundCheck(self.snapshot)
         return self.snapshot
+
+    def _start_migrate(self):
+        """`migrate` in the project's interpreter, waiting for `go`; it then describes the
+        project's models (tables, columns, fields) as Django names them on PostgreSQL."""
+        from ..core.django_models import SCRIPT
+        from ..core.django_project import Ahead
+
+        return Ahead(self.settings, "migrate", "--noinput", lazy_commit=True, then=SCRIPT)
 
     def close(self) -> None:
         """Let a `manage.py` started ahead exit without running (a step failed before it)."""
@@ -185,18 +193,28 @@ class Migration:
             target.truncate(conn, non_empty)
             self.notes.append(f"truncated {len(non_empty)} table(s) (if_exists: truncate)")
 
+    def _migrate(self, conn) -> None:
+        """Django's `migrate` builds the schema; the plan is then reconciled with it."""
+        from ..core import django_models
+
+        ahead, self._ahead = self._ahead, None
+        if not (ahead and ahead.fresh()):  # none, or started before a pause long enough to
+            if ahead:                      # edit the project
+                ahead.cancel()
+            ahead = self._start_migrate()
+        self.models = django_models.parse(ahead.run().stdout)
+        sqlite_side = None
+        if any(len(t.name) > 63 or len(t.name.encode()) > 63 for t in self.source.tables):
+            sqlite_side = django_models.describe(self.settings, "sqlite", self.snapshot)
+        self.drift = django_names.reconcile(self.plan, conn, str(self.snapshot), self.models,
+                                            sqlite_side)
+
     def _create_schema(self, conn) -> set[str]:
         if self.settings.schema == "django":
-            from ..core.django_project import manage
-
-            ahead, self._ahead = self._ahead, None
-            if ahead and ahead.fresh():
-                ahead.run()
-            else:  # none, or started before a pause long enough to edit the project
-                if ahead:
-                    ahead.cancel()
-                manage(self.settings, "migrate", "--noinput", lazy_commit=True)
+            self._migrate(conn)
         have = target.existing_tables(conn)
+        if self.settings.schema == "django":  # tables Django does not make keep SQLite's names
+            schema.refuse_long(self._long_names(have))
         created = set()
         with conn.cursor() as cur:
             for tp, sql in zip(self.plan.tables, self.plan.create, strict=True):
@@ -207,6 +225,15 @@ class Migration:
             self.notes.append(f"{len(created)} table(s) not made by Django's migrations were "
                               f"created from the SQLite schema: {', '.join(sorted(created))}")
         return created
+
+    def _long_names(self, have) -> list[str]:
+        """Over-long names of the tables the runbook creates from their SQLite definition."""
+        from ..core.identifiers import too_long
+
+        mine = [tp for tp in self.plan.tables if tp.name not in have]
+        names = [tp.name for tp in mine] + [c.name for tp in mine for c in tp.columns]
+        names += [s.name for s in self.plan.steps if s.table in {tp.name for tp in mine}]
+        return [n for n in names if too_long(n)]
 
     def _bind_types(self, conn) -> None:
         for tp in self.plan.tables:
@@ -317,12 +344,15 @@ class Migration:
                            "primary_key": tp.primary_key,
                            "columns": [{"name": c.name, "source_name": c.source_name,
                                         "source_type": c.source_type,
-                                        "target_type": c.target_type} for c in tp.columns]})
+                                        "target_type": c.target_type,
+                                        **({"field": c.field} if c.field else {})}
+                                       for c in tp.columns]})
         return {"snapshot": str(self.snapshot), "schema": self.settings.schema,
                 "method": self.settings.method, "source_timezone": self.timezone,
                 "completed": completed, "data": self.settings.data,
                 "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
-                "manual_followups": self.manual, "notes": self.notes, "tables": tables}
+                "manual_followups": self.manual, "notes": self.notes, "tables": tables,
+                "drift": self.drift.rows, "derived": self.drift.derived}
 
     def _record(self, completed: bool) -> dict:
         value = self.section(completed)

@@ -24,12 +24,17 @@ loader = MigrationLoader(connection)
 order = []
 for leaf in sorted(loader.graph.leaf_nodes()):
     order += [k for k in loader.graph.forwards_plan(leaf) if k not in order]
-texts = []
+texts, skipped = [], []
 for app, name in order:
     buf = io.StringIO()
-    call_command("sqlmigrate", app, name, stdout=buf, no_color=True)
+    try:  # some need the database as it was (a unique_together removed later): skip those
+        call_command("sqlmigrate", app, name, stdout=buf, no_color=True)
+    except Exception as exc:  # noqa: BLE001
+        skipped.append("%s.%s: %s" % (app, name, str(exc).splitlines()[0][:200]))
+        continue
     texts.append(buf.getvalue())
 print("RUNBOOK-SQL " + json.dumps(texts))
+print("RUNBOOK-SKIPPED " + json.dumps(skipped))
 from django.apps import apps
 models = {m.__name__: m for m in apps.get_models()}
 product, measure = models.get("Product"), models.get("QualityMeasurement")
@@ -66,11 +71,22 @@ class DjangoSchema:
 
 def inspect(settings, dbname: str | None = None) -> tuple[list[str], dict | None]:
     """The project on the target, through its own Django: every migration's SQL, in order
-    (nothing runs), and for an SPC project the guide's step 4 asked of the ORM."""
-    done = django_project.manage(settings, "shell", "-c", SCRIPT, dbname=dbname, timeout=300)
+    (nothing runs), and for an SPC project the guide's step 4 asked of the ORM. A migration
+    whose SQL Django can only write against the database as it was then (one that drops a
+    constraint a later one re-creates) is left out: `skipped(texts)` lists them."""
+    done = django_project.manage(settings, "shell", "-c", SCRIPT, dbname=dbname, timeout=600)
     found = {x.split(" ", 1)[0]: json.loads(x.split(" ", 1)[1])
-             for x in done.stdout.splitlines() if x.startswith(("RUNBOOK-SQL ", "RUNBOOK-ORM "))}
-    return found["RUNBOOK-SQL"], found.get("RUNBOOK-ORM")
+             for x in done.stdout.splitlines()
+             if x.startswith(("RUNBOOK-SQL ", "RUNBOOK-ORM ", "RUNBOOK-SKIPPED "))}
+    texts = SqlTexts(found["RUNBOOK-SQL"])
+    texts.skipped = found.get("RUNBOOK-SKIPPED", [])
+    return texts, found.get("RUNBOOK-ORM")
+
+
+class SqlTexts(list):
+    """The migrations' SQL texts, with the migrations whose SQL could not be written."""
+
+    skipped: list[str] = []
 
 
 def _columns(schema: DjangoSchema, table: str, body: str) -> None:

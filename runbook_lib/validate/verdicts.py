@@ -15,6 +15,7 @@ from ..core.i18n import t
 from ..core.results import Check
 from . import django_schema
 from .report import TEXT, TableVerdict
+from .schema import qualified
 from .stream import TableSpec
 
 CHECKS = {  # id: (name, hint)
@@ -34,6 +35,8 @@ CHECKS = {  # id: (name, hint)
     "VA010": ("guide step 4 (Product, QualityMeasurement)", "See the table of the guide's checks."),
     "VA011": ("schema of Django's migrate", "Check django_project and django_settings; "
               "`manage.py sqlmigrate` must run for the comparison."),
+    "VA012": ("derived data (search indexes)", "Run the rebuild command shown once the "
+              "application uses PostgreSQL; the search index is then complete."),
 }
 
 
@@ -97,6 +100,18 @@ def account(v: TableVerdict, mode: str, quarantine_dir: str, policy: str) -> Non
     v.verdict = "ok" if explained and counted and not v.problems else "mismatch"
 
 
+def derived(ctx: dict, entry: dict) -> TableVerdict:
+    """A table of derived data (stage 03 did not copy it): reported as such, with the command
+    that rebuilds it, and the rows PostgreSQL holds now."""
+    v = TableVerdict(entry["table"], entry["source_table"], verdict="derived",
+                     source_rows=entry.get("source_rows"))
+    if entry["table"] in ctx["present"]:
+        ctx["cur"].execute(f"SELECT count(*) FROM {qualified(ctx['schema'], entry['table'])}")
+        v.target_rows = ctx["cur"].fetchone()[0]
+    _note(v, "derived", source=v.source_rows, command=entry.get("rebuild", ""))
+    return v
+
+
 def django_inspection(settings, migration: dict, dbname: str | None):
     """(migration SQL, ORM answers) from the project's own Django, or a Check saying why not."""
     strategy = migration.get("schema") or settings.schema
@@ -121,8 +136,11 @@ def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict]):
             v.problems += found[v.table]
             v.verdict = "mismatch"
     count = sum(len(p) for p in found.values())
+    skipped = getattr(texts, "skipped", [])
+    left = (f"; {len(skipped)} left out (their SQL depends on the database as it was): "
+            f"{', '.join(x.split(':')[0] for x in skipped[:5])}" if skipped else "")
     return Check("VA011", CHECKS["VA011"][0], "fail" if count else "ok",
-                 f"{len(texts)} migrations compared; {count} difference(s)",
+                 f"{len(texts)} migrations compared; {count} difference(s){left}",
                  "See VA006-VA008." if count else ""), orm
 
 
@@ -131,10 +149,11 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     problems = {i: [f"{v.table}: {t(text, language)}" for v in verdicts
                     for pid, text in v.problems if pid == i] for i in CHECKS}
     problems["VA001"] = [v.table for v in verdicts if v.verdict == "missing"]
-    problems["VA002"] = [v.table for v in verdicts if v.verdict != "missing" and not
+    copied = [v for v in verdicts if v.verdict not in ("missing", "derived")]
+    problems["VA002"] = [v.table for v in copied if not
                          (v.source_rows - v.quarantined <= v.target_rows <= v.source_rows)]
-    problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in verdicts
-                         if v.verdict != "missing" and not v.content_ok]
+    problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in copied
+                         if not v.content_ok]
     out = []
     for cid, (name, hint) in CHECKS.items():
         if cid == "VA011":
@@ -143,6 +162,10 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
         status, message = ("fail", "; ".join(found[:10])) if found else ("ok", "ok")
         if cid == "VA003" and mode == "counts":
             status, message = "skip", "validate_mode: counts"
+        elif cid == "VA012":
+            held = [f"{v.table}: {t(v.notes[0], language)}" for v in verdicts
+                    if v.verdict == "derived"]
+            status, message = ("warn", "; ".join(held)) if held else ("ok", "none")
         elif cid == "VA009":
             held = [f"{v.table}: {v.quarantined}" for v in verdicts if v.quarantined]
             status, message = ("warn", "; ".join(held)) if held else ("ok", "none")
