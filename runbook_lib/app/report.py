@@ -79,7 +79,7 @@ def _problem(stage: dict) -> str:
     text = ""
     if err:
         text = _e(f"cell {err.get('cell')}: {err.get('type', '')}: {err.get('message', '')}")
-    if diag:
+    if diag and diag.get("problem"):
         text += f"<br><b>{_e(diag.get('title'))}</b> <code>{_e(diag.get('problem'))}</code>"
     details = stage.get("details") or {}
     if details:
@@ -102,6 +102,11 @@ def diagnosis_section(summary: dict, lang: str) -> str:
     for s in summary.get("stages", []):
         diag = s.get("diagnosis")
         if not diag:
+            continue
+        if not diag.get("problem"):  # a runbook error with its own fix: just that
+            parts.append(f"<div class='diagnosis' id='diagnosis-{_e(s['stage'])}'>"
+                         f"<h3>{_e(s['notebook'])}</h3><p><b>{_e(t(HEADINGS['fix'], lang))}:"
+                         f"</b> {_e(diag.get('fix'))}</p></div>")
             continue
         causes = "".join(f"<li>{_e(c)}</li>" for c in diag.get("causes", []))
         doc = f"<p><a href='{_e(diag['doc'])}'>{_e(diag['doc'])}</a></p>" if diag.get("doc") else ""

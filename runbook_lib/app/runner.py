@@ -164,8 +164,9 @@ def _print_failure(failed: StageResult, out) -> None:
     err, diag = failed.error, failed.diagnosis
     print(f"\nFAILED: notebook {failed.notebook}, cell {err['cell']}: "
           f"{terminal(err['type'])}: {terminal(err['message'])}", file=out)
-    print(f"Diagnosis [{diag['problem']}]: {terminal(diag['title'])}\n"
-          f"Fix: {terminal(diag['fix'])}", file=out)
+    if diag["problem"]:  # a runbook error with its own fix has no catalogue entry to show
+        print(f"Diagnosis [{diag['problem']}]: {terminal(diag['title'])}", file=out)
+    print(f"Fix: {terminal(diag['fix'])}", file=out)
     removed = failed.details.get("removed_partial_files")
     if removed:
         print(f"Removed the stage's partial files: {terminal(', '.join(removed))}", file=out)

@@ -47,11 +47,15 @@ class Diagnosis:
 
     def __str__(self) -> str:
         words = LABELS[self.language]
+        if not self.problem_id:
+            return f"{words[1]}: {self.fix_text()}"
         causes = "\n".join(f"  {i}. {c}" for i, c in enumerate(self.causes, 1))
         return (f"{self.title} [{self.problem_id}]\n{words[0]}:\n{causes}\n"
                 f"{words[1]}: {self.fix_text()}")
 
     def _repr_html_(self) -> str:
+        if not self.problem_id:
+            return f"<p><b>{LABELS[self.language][1]}:</b> {html.escape(self.fix)}</p>"
         causes = "".join(f"<li>{html.escape(c)}</li>" for c in self.causes)
         link = (f"<p><a href='{html.escape(self.doc)}'>{html.escape(self.doc)}</a></p>"
                 if self.doc else "")
@@ -144,7 +148,8 @@ def problem(problem_id: str) -> Problem:
 # -- filling in the configuration -------------------------------------------------------------
 _DEFAULTS = {"db_host": "localhost", "db_port": 5432, "db_name": "spc_db", "db_user": "spc_user",
              "password_env": "DB_PASSWORD", "admin_user": "postgres",
-             "sqlite_path": "db.sqlite3", "target": "server", "run_dir": "runs/<run_id>"}
+             "sqlite_path": "db.sqlite3", "target": "server", "run_dir": "runs/<run_id>",
+             "django_python": "backend/venv/bin/python"}
 
 
 def _os_commands(target: str, port: int) -> dict[str, str]:
@@ -244,8 +249,10 @@ def explain(error: BaseException | str, settings=None, language: str | None = No
     extra = _port_owner(found, values, settings)
     values.update(extra)
     fix = t(found.fix, lang, **values)
-    if found is UNKNOWN and _own_hint(error):
-        fix = scrub(_own_hint(error))
+    if found is UNKNOWN and _own_hint(error):  # a runbook error: its own hint, nothing else
+        return Diagnosis(problem_id="", title="", causes=[], fix=scrub(_own_hint(error)),
+                         doc="", error=text.split("\n", 1)[0][:500],
+                         language=lang if lang in LABELS else "en")
     causes = [t(c, lang, **values) for c in _rank(found, settings, text)]
     return Diagnosis(problem_id=found.id, title=t(found.title, lang), causes=causes, fix=fix,
                      doc=found.doc, error=text.split("\n", 1)[0][:500], extra=extra,

@@ -67,7 +67,7 @@ def venv_python(folder: Path) -> Path | None:
 def interpreter(settings) -> Path:
     """The Python that runs the project: `django_python`, else a venv beside manage.py or one
     level up, else the runbook's own (its venv then stands in for the project's)."""
-    if settings.django_python:
+    if getattr(settings, "django_python", ""):
         given = paths.resolve(settings.django_python)
         found = venv_python(given) if given.is_dir() else given
         if found is None or not found.is_file() or not os.access(found, os.X_OK):
@@ -87,7 +87,7 @@ def interpreter(settings) -> Path:
 
 def detected_from(settings) -> str:
     """Where `interpreter` came from: 'django_python', 'venv' or 'runbook'."""
-    if settings.django_python:
+    if getattr(settings, "django_python", ""):
         return "django_python"
     return "runbook" if interpreter(settings) == Path(sys.executable) else "venv"
 

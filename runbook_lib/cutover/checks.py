@@ -332,14 +332,58 @@ def smoke(settings, env: dict | None = None, vendor: str = "postgresql",
         return table([Check("DJ034", "runserver starts", "fail", exc.message, exc.hint)])
 
 
+LOADS = """\
+import json
+import dotenv, psycopg2  # what the runbook's DATABASES block needs
+import django
+from django.conf import settings
+django.setup()
+from django.db import connection
+connection.ensure_connection()
+print("RUNBOOK-LOADS " + json.dumps([connection.vendor, str(settings.DATABASES["default"].get(
+    "NAME"))]))
+"""
+
+
+def _settings_load(settings) -> tuple[str, str]:
+    """The settings load in the project's interpreter and connect: the written ones (its own
+    settings module) once applied, else the shim, with what the block imports."""
+    written = _applied(settings)
+    env = own_environment(settings) if written else django_project.environment(settings)
+    python = django_project.interpreter(settings)
+    done = subprocess.run([str(python), "-c", LOADS], cwd=django_project.project_dir(settings),
+                          env=env, capture_output=True, text=True, timeout=300)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RUNBOOK-LOADS ")), None)
+    if line is None:
+        text = scrub((done.stderr or done.stdout).strip())
+        module = django_project.missing_module(text)
+        raise CutoverError(f"{'the written settings' if written else 'the settings'} do not "
+                           f"load in {python}: {text.splitlines()[-1] if text else 'no output'}",
+                           django_project.install_hint(settings, module) if module else
+                           "Read the error; run `python manage.py check` in the project's venv.")
+    vendor, name = json.loads(line.split(" ", 1)[1])
+    which = (f"{settings_block_name(settings)} (as written)" if written else
+             "the settings with the runbook's PostgreSQL DATABASES")
+    status = "ok" if vendor == "postgresql" else "fail"
+    return status, f"{which} load in {python} and connect to {vendor} {name}"
+
+
+def settings_block_name(settings) -> str:
+    from . import settings_block
+
+    return settings_block.settings_file(settings).name
+
+
 def check_target(settings) -> CheckTable:
     """Everything the cutover checks against PostgreSQL: manage.py steps, smoke, WebSocket."""
     if not settings.django_project:
         return table(Check(i, n, "skip", "no django_project: nothing to run") for i, n in [
+            ("DJ023", "settings load in django_python"),
             ("DJ030", "manage.py check"), ("DJ031", "showmigrations"), ("DJ032", "migrate"),
             ("DJ033", "superuser"), ("DJ034", "runserver starts"), ("DJ035", "admin page"),
             ("DJ036", "API: products"), ("DJ037", "API: measurements"), ("DJ038", "WebSocket")])
-    return table([*manage_checks(settings), *smoke(settings), websocket_check(settings)])
+    loads = attempt("DJ023", "settings load in django_python", lambda: _settings_load(settings))
+    return table([loads, *manage_checks(settings), *smoke(settings), websocket_check(settings)])
 
 
 def record(settings, **sections) -> dict:

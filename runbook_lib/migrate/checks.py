@@ -14,6 +14,7 @@ IDS = {
     "MG005": "keys, indexes, foreign keys, sequences",
     "MG006": "manual follow-ups",
     "MG007": "run completed",
+    "MG008": "schema drift (Django's PostgreSQL schema vs the SQLite file)",
 }
 
 
@@ -46,6 +47,23 @@ def _bad(m) -> Check:
                   f"{m.settings.on_bad_value})", "Review them before the cut-over.")
 
 
+def _drift(m) -> Check:
+    if m.settings.schema != "django":
+        return _check("MG008", "skip", "schema: sqlite (the schema follows the SQLite file)")
+    rows = m.drift.rows
+    if not [r for r in rows if r["side"] != "renamed"]:
+        renamed = len(rows)
+        return _check("MG008", "ok", "the SQLite file matches Django's PostgreSQL schema" +
+                      (f" ({renamed} table(s) under Django's shorter PostgreSQL names)"
+                       if renamed else ""))
+    shown = "; ".join(f"{r['side']}: {r['table']}{'.' + r['column'] if r['column'] else ''} → "
+                      f"{r['what happens']}" for r in rows if r["side"] != "renamed")
+    derived = [d["rebuild"] for d in m.drift.derived]
+    hint = (f"After the cut-over, rebuild the derived data: {'; '.join(sorted(set(derived)))}."
+            if derived else "Review the listed tables and columns before the cut-over.")
+    return _check("MG008", "warn", shown[:1500], hint, drift=rows)
+
+
 def stage_checks(m) -> CheckTable:
     """MG001–MG007 for a migration (a dry run reports the plan only)."""
     m.wait_integrity()
@@ -61,6 +79,7 @@ def stage_checks(m) -> CheckTable:
     rows.append(_check("MG006", "warn" if manual else "ok",
                        f"{len(manual)} item(s) to carry over by hand" if manual else "none",
                        "See the follow-up table (SQLite SQL included)." if manual else ""))
+    rows.append(_drift(m))
     done = m._finished()
     rows.append(_check("MG007", "ok" if done else "fail",
                        "manifest section `migration` completed" if done else "not completed",

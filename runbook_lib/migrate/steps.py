@@ -11,15 +11,36 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import db, escape, manifest
 from ..core.errors import MigrationError
+from ..core.i18n import t
+from ..core.results import batch_mode
 from . import django_names, methods, postload, schema, source, target, transfer
 from .profile import Profile, profile, start
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone"]
+
+MODE_WARNING = {
+    "en": "{path} is a Django database (it has django_migrations), but it is copied with "
+          "schema: sqlite: PostgreSQL's types then follow SQLite's declarations, not the "
+          "models (a UUIDField becomes varchar, a DurationField an integer), and the "
+          "application may break on PostgreSQL.",
+    "ko": "{path}는 Django 데이터베이스(django_migrations 있음)인데 schema: sqlite로 복사합니다: "
+          "PostgreSQL 타입이 모델이 아니라 SQLite 선언을 따르므로 (UUIDField는 varchar, "
+          "DurationField는 정수) 애플리케이션이 PostgreSQL에서 동작하지 않을 수 있습니다.",
+}
+MODE_HINT = {
+    "en": "Set django_project to the folder holding manage.py (schema: django is then the "
+          "default: the project's migrate builds the schema it expects); to copy the file as "
+          "plain SQLite anyway, set schema: sqlite explicitly.",
+    "ko": "django_project를 manage.py가 있는 폴더로 지정하세요 (그러면 schema: django가 기본값이며 "
+          "프로젝트의 migrate가 스키마를 만듭니다). 그래도 일반 SQLite로 복사하려면 schema: sqlite를 "
+          "명시하세요.",
+}
 
 
 @dataclass
@@ -123,10 +144,24 @@ class Migration:
 
     # -- 2. plan -----------------------------------------------------------------------------
     def make_plan(self) -> schema.Plan:
+        self._check_mode()
         self.timezone = source_timezone(self.settings)
         self.plan = schema.plan(self.source, self.settings)
         self.manual = list(self.plan.followups)
         return self.plan
+
+    def _check_mode(self) -> None:
+        """A Django database copied with schema: sqlite gets SQLite's declared types (UUIDs as
+        text, durations as integers): said loudly, and refused in batch unless chosen."""
+        s = self.settings
+        if s.schema != "sqlite" or not any(tb.name == "django_migrations"
+                                           for tb in self.source.tables):
+            return
+        text = t(MODE_WARNING, s.language, path=s.sqlite_file)
+        if not s.django_project and not s.schema_given and batch_mode():
+            raise MigrationError(text, t(MODE_HINT, s.language))
+        warnings.warn(f"{text} {t(MODE_HINT, s.language)}", stacklevel=3)
+        self.notes.append(text)
 
     # -- 3. target schema ----------------------------------------------------------------------
     def prepare_target(self) -> list[str]:
