@@ -26,7 +26,8 @@ from ..core.errors import MigrationError
 from ..core.identifiers import MAX_BYTES, quote_ident
 from .schema import Plan, TablePlan
 
-__all__ = ["Drift", "reconcile", "pg_name", "table_map", "REBUILD", "DERIVED_TYPES"]
+__all__ = ["Drift", "reconcile", "pg_name", "table_map", "catalogue", "REBUILD",
+           "DERIVED_TYPES"]
 
 DERIVED_TYPES = ("tsvector", "tsquery")  # search data PostgreSQL derives from other columns
 DERIVED_KINDS = ("SearchVectorField",)
@@ -71,6 +72,30 @@ class Drift:
         if not self.rows:
             return "<p>The SQLite file and Django's PostgreSQL schema match.</p>"
         return self.frame().to_html(escape=True)
+
+
+_CATALOGUE = """
+SELECT 'index', i.indexname::text, i.tablename::text FROM pg_indexes i
+WHERE i.schemaname = current_schema()
+UNION ALL
+SELECT 'constraint', c.conname::text, cl.relname::text FROM pg_constraint c
+JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+WHERE n.nspname = current_schema()
+"""
+
+
+def catalogue(conn) -> dict:
+    """What Django's `migrate` just built, read from PostgreSQL's catalogue before anything
+    else touches it: index and constraint names per table, every column's type. Stage 04
+    compares the target with it (VA011)."""
+    out: dict = {"indexes": {}, "constraints": {}, "types": {}}
+    with conn.cursor() as cur:
+        cur.execute(_CATALOGUE)
+        for kind, name, table in cur.fetchall():
+            out["indexes" if kind == "index" else "constraints"][name] = table
+    for table, columns in target_columns(conn).items():
+        out["types"][table] = {c: kind for c, (kind, _, _) in columns.items()}
+    return out
 
 
 def pg_name(name: str) -> str:
@@ -145,6 +170,9 @@ def _columns(drift: Drift, tp: TablePlan, have: dict, model, snapshot: str,
                 drift.add("SQLite only", tp.name, col.source_name, "holds only NULLs: not "
                           "copied (the PostgreSQL table has no such column)")
             continue
+        if name != col.name:
+            drift.add("renamed", tp.name, name, f"SQLite column {col.source_name}: PostgreSQL "
+                      "keeps the first 63 bytes of a name")
         col.name = name
         col.target_type, notnull, _ = have[name]
         col.notnull = notnull

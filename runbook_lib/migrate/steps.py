@@ -84,6 +84,7 @@ class Migration:
         self._ahead = None
         self.models = None  # schema: django: the project's models as its Django sees them
         self.drift = django_names.Drift()
+        self.django_schema: dict = {}  # what migrate built (validation's VA011 reference)
         self.results: list[dict] = []
         self.notes: list[str] = []
         self.manual: list[dict] = []
@@ -238,6 +239,7 @@ class Migration:
                 ahead.cancel()
             ahead = self._start_migrate()
         self.models = django_models.parse(ahead.run().stdout)
+        self.django_schema = django_names.catalogue(conn)
         sqlite_side = None
         if any(len(t.name) > 63 or len(t.name.encode()) > 63 for t in self.source.tables):
             sqlite_side = django_models.describe(self.settings, "sqlite", self.snapshot)
@@ -387,7 +389,8 @@ class Migration:
                 "completed": completed, "data": self.settings.data,
                 "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
                 "manual_followups": self.manual, "notes": self.notes, "tables": tables,
-                "drift": self.drift.rows, "derived": self.drift.derived}
+                "drift": self.drift.rows, "derived": self.drift.derived,
+                "django_schema": self.django_schema}
 
     def _record(self, completed: bool) -> dict:
         value = self.section(completed)

@@ -15,6 +15,17 @@ from dataclasses import dataclass, field
 from ..core import django_project
 from .schema import Problem, canonical_types
 
+ORM = """
+import json
+from django.apps import apps
+models = {m.__name__: m for m in apps.get_models()}
+product, measure = models.get("Product"), models.get("QualityMeasurement")
+if product is not None and measure is not None:
+    first = [f"{p.product_code}: {p.product_name}" for p in product.objects.order_by("pk")[:5]]
+    print("RUNBOOK-ORM " + json.dumps({"Products: count()": product.objects.count(),
+                                       "Measurements: count()": measure.objects.count(),
+                                       "first": first}))
+"""
 SCRIPT = """
 import io, json
 from django.core.management import call_command
@@ -35,15 +46,7 @@ for app, name in order:
     texts.append(buf.getvalue())
 print("RUNBOOK-SQL " + json.dumps(texts))
 print("RUNBOOK-SKIPPED " + json.dumps(skipped))
-from django.apps import apps
-models = {m.__name__: m for m in apps.get_models()}
-product, measure = models.get("Product"), models.get("QualityMeasurement")
-if product is not None and measure is not None:
-    first = [f"{p.product_code}: {p.product_name}" for p in product.objects.order_by("pk")[:5]]
-    print("RUNBOOK-ORM " + json.dumps({"Products: count()": product.objects.count(),
-                                       "Measurements: count()": measure.objects.count(),
-                                       "first": first}))
-"""
+""" + ORM
 Q = r'"([^"]+)"'
 CREATE_TABLE = re.compile(rf"^CREATE TABLE {Q} \((.*)\);$")
 COLUMN = re.compile(rf"^{Q} (.+?)(?= NOT NULL| NULL| PRIMARY| UNIQUE| CHECK| DEFAULT| "
@@ -67,6 +70,19 @@ class DjangoSchema:
     types: dict[str, dict[str, str]] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # name → table
     constraints: dict[str, str] = field(default_factory=dict)  # name → table
+
+
+def recorded(record: dict) -> DjangoSchema:
+    """The schema stage 03 read from the catalogue right after Django's migrate built it."""
+    return DjangoSchema(types=record.get("types", {}), indexes=record.get("indexes", {}),
+                        constraints=record.get("constraints", {}))
+
+
+def ask_orm(settings, dbname: str | None = None) -> dict | None:
+    """Only the guide's step-4 questions, asked of the project's ORM on the target."""
+    done = django_project.manage(settings, "shell", "-c", ORM, dbname=dbname, timeout=300)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RUNBOOK-ORM ")), None)
+    return json.loads(line.split(" ", 1)[1]) if line else None
 
 
 def inspect(settings, dbname: str | None = None) -> tuple[list[str], dict | None]:
@@ -169,4 +185,4 @@ def _types(cur, where: str, schema: DjangoSchema, tables: set[str]) -> dict:
     return out
 
 
-__all__ = ["inspect", "parse", "compare", "DjangoSchema"]
+__all__ = ["inspect", "parse", "compare", "DjangoSchema", "recorded", "ask_orm"]

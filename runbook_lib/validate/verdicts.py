@@ -118,7 +118,10 @@ def django_inspection(settings, migration: dict, dbname: str | None):
     if strategy != "django" or not settings.django_project:
         return Check("VA011", CHECKS["VA011"][0], "skip", f"schema: {strategy}")
     try:
-        return django_schema.inspect(settings, dbname)
+        if migration.get("django_schema"):  # what migrate built, recorded by stage 03
+            return (django_schema.recorded(migration["django_schema"]),
+                    django_schema.ask_orm(settings, dbname))
+        return django_schema.inspect(settings, dbname)  # else: replay every migration's SQL
     except RunbookError as exc:
         return Check("VA011", CHECKS["VA011"][0], "warn", f"not compared: {exc.message[:300]}",
                      CHECKS["VA011"][1])
@@ -129,8 +132,10 @@ def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict]):
     if isinstance(inspection, Check):
         return inspection, None
     texts, orm = inspection
-    found = django_schema.compare(cur, where, django_schema.parse(texts),
-                                    {v.table for v in verdicts if v.verdict != "missing"})
+    recorded = isinstance(texts, django_schema.DjangoSchema)
+    schema = texts if recorded else django_schema.parse(texts)
+    found = django_schema.compare(cur, where, schema,
+                                  {v.table for v in verdicts if v.verdict != "missing"})
     for v in verdicts:
         if found.get(v.table):
             v.problems += found[v.table]
@@ -139,8 +144,10 @@ def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict]):
     skipped = getattr(texts, "skipped", [])
     left = (f"; {len(skipped)} left out (their SQL depends on the database as it was): "
             f"{', '.join(x.split(':')[0] for x in skipped[:5])}" if skipped else "")
+    what = ("the schema Django's migrate built in stage 03 (read from the catalogue then)"
+            if recorded else f"{len(texts)} migrations compared")
     return Check("VA011", CHECKS["VA011"][0], "fail" if count else "ok",
-                 f"{len(texts)} migrations compared; {count} difference(s){left}",
+                 f"{what}; {count} difference(s){left}",
                  "See VA006-VA008." if count else ""), orm
 
 
