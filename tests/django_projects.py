@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runbook_lib import migrate
 from runbook_lib.core import django_project
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
@@ -81,3 +82,23 @@ def fresh_venv(folder: Path, *packages: str) -> Path:
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                         *packages], check=True, timeout=600)
     return python
+
+
+def notebook03(settings):
+    """Stage 03 step by step, as the notebook runs it; the migration and its checks."""
+    m = migrate.Migration(settings, progress=False)
+    try:
+        for step in (m.take_snapshot, m.introspect, m.make_plan, m.prepare_target,
+                     m.check_values, m.load, m.finish):
+            step()
+        return m, migrate.stage_checks(m)
+    finally:
+        m.close()
+
+
+def copy_project(name: str, dest: Path) -> Path:
+    """A copy of tests/projects/<name> (without caches or databases) in `dest`."""
+    target = dest / name
+    shutil.copytree(PROJECTS / name, target,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "venv"))
+    return target

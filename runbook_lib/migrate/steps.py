@@ -245,6 +245,7 @@ class Migration:
             sqlite_side = django_models.describe(self.settings, "sqlite", self.snapshot)
         self.drift = django_names.reconcile(self.plan, conn, str(self.snapshot), self.models,
                                             sqlite_side)
+        self.manual = list(self.plan.followups)  # derived search machinery is named as such
 
     def _create_schema(self, conn) -> set[str]:
         if self.settings.schema == "django":

@@ -19,7 +19,7 @@ from runbook_lib.core import db, django_project
 from runbook_lib.core.errors import MigrationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from django_projects import PROJECTS, differences, oracle  # noqa: E402
+from django_projects import PROJECTS, differences, notebook03, oracle  # noqa: E402
 
 PROJECT = PROJECTS / "alltypes"
 LONG = "a_legacy_column_name_deliberately_longer_than_postgresql_sixty_three_bytes"
@@ -70,18 +70,6 @@ def test_every_field_type_migrates_with_the_defaults(project, module):
     assert "no issues" in django_project.manage(settings, "check", "--database",
                                                 "default").stdout
     django_project.manage(settings, "migrate", "--check")  # nothing left to apply
-
-
-def notebook03(settings):
-    """Stage 03 step by step, as the notebook runs it; the migration and its checks."""
-    m = migrate.Migration(settings, progress=False)
-    try:
-        for step in (m.take_snapshot, m.introspect, m.make_plan, m.prepare_target,
-                     m.check_values, m.load, m.finish):
-            step()
-        return m, migrate.stage_checks(m)
-    finally:
-        m.close()
 
 
 def test_stage04_compares_what_the_application_reads(project):

@@ -9,14 +9,23 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from fieldzoo.models import (
-    Counter, Document, Everything, Member, Membership, Note, Page, Profile, Tag, Team,
+    Counter,
+    Document,
+    Everything,
+    Member,
+    Membership,
+    Note,
+    Page,
+    Profile,
+    Tag,
+    Team,
 )
 
 
 def moment(*args):
     """A date-time as the project stores it: aware UTC (USE_TZ) or naive wall clock."""
     value = dt.datetime(*args)
-    return value.replace(tzinfo=dt.timezone.utc) if settings.USE_TZ else value
+    return value.replace(tzinfo=dt.UTC) if settings.USE_TZ else value
 
 
 alice = Member.objects.create_user("alice", "alice@example.com", "pw", first_name="앨리스")

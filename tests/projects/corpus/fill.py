@@ -6,13 +6,18 @@ from decimal import Decimal
 import reversion
 from allauth.account.models import EmailAddress
 from constance import config
+from customer_accounts.models import User
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from django_celery_beat.models import (
-    ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
 )
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,15 +25,19 @@ from djmoney.money import Money
 from guardian.shortcuts import assign_perm
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from rest_framework.authtoken.models import Token
+from storefront.models import (
+    ArticlePage,
+    Book,
+    Category,
+    Gadget,
+    Region,
+)
+from storefront.models import (
+    SupportTicketEscalationAuditTrailEntryForRegionalManager as Escalation,
+)
 from waffle.models import Flag, Sample, Switch
 from wagtail.contrib.redirects.models import Redirect
 from wagtail.models import Page
-
-from customer_accounts.models import User
-from storefront.models import (
-    ArticlePage, Book, Category, Gadget, Region,
-    SupportTicketEscalationAuditTrailEntryForRegionalManager as Escalation,
-)
 
 rnd = random.Random(14)
 now = timezone.now().replace(microsecond=123456)
@@ -71,6 +80,11 @@ for i in range(24):
     products.append(p)
     assign_perm(f"storefront.change_{p._meta.model_name}", users[1 + i % 10], p)
 assign_perm(f"storefront.view_{products[0]._meta.model_name}", editors, products[0])
+for i in range(4):  # plain products: django-simple-history records each save
+    plain = Product.objects.create(sku=f"PLAIN-{i}", title=f"gift card {i}",
+                                   price=Money(Decimal("10000") * (i + 1), "KRW"))
+    plain.title += " (renamed)"
+    plain.save()
 
 for i in range(12):
     e = Escalation.objects.create(reporter=users[i + 1], note=f"ticket {i}\nsecond line",

@@ -1,9 +1,9 @@
 """The storefront: models built on the third-party apps' fields and bases."""
+import reversion
 from django.conf import settings
 from django.db import models
 from django_countries.fields import CountryField
 from djmoney.models.fields import MoneyField
-import reversion
 from mptt.models import MPTTModel, TreeForeignKey
 from polymorphic.models import PolymorphicModel
 from simple_history.models import HistoricalRecords
