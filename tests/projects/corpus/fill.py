@@ -30,6 +30,7 @@ from storefront.models import (
     Book,
     Category,
     Gadget,
+    Product,
     Region,
 )
 from storefront.models import (
