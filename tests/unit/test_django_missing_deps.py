@@ -20,6 +20,8 @@ import pytest
 
 from runbook_lib import migrate, validate
 from runbook_lib.core import diagnose, django_project
+from runbook_lib.cutover import checks as cutover_checks
+from runbook_lib.cutover.checks import CutoverError
 from runbook_lib.prepare import project_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,6 +59,9 @@ def test_missing_dependencies_name_the_command_and_it_works(fresh_db, make_setti
     assert "No module named 'django_countries'" in error.message and str(python) in error.message
     assert f"`{pip} install -r {project / 'requirements.txt'}`" in error.hint
     assert diagnose.explain(error, settings).problem_id == "DX029"  # not DX000
+    with pytest.raises(CutoverError) as loads:  # stage 06: the settings need the driver
+        cutover_checks._settings_load(settings)
+    assert f"`{pip} install psycopg2-binary python-dotenv`" in loads.value.hint
 
     for check in ("PG015", "PG016"):  # the fixes, applied as printed
         subprocess.run(command(checks[check].hint), check=True, capture_output=True,
