@@ -221,7 +221,8 @@ def django_guesses(tp: TablePlan) -> dict[tuple, str]:
         guess = ("integer" if declared in ("integer", "integer unsigned") and not col.identity
                  else "jsonb" if json else "uuid" if declared == "char(32)" else None)
         if guess and guess != col.target_type:
-            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess)
+            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess,
+                                                               col.notnull)
     return out
 
 

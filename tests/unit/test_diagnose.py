@@ -55,6 +55,7 @@ PASTED = [
     ('invalid dsn: invalid connection option "init_command"', "DX028"),
     ("OSError: [Errno 28] No space left on device", "DX029"),
     ("SourceError: Cannot read /srv/db.sqlite3: database or disk is full.", "DX029"),
+    ("ModuleNotFoundError: No module named 'rest_framework'", "DX030"),
 ]
 
 
