@@ -20,10 +20,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from ..core.django_models import sqlite_decimal
 from ..core.identifiers import quote_literal
 
-__all__ = ["copy_expression", "converter", "gap_condition", "gaps", "problem"]
+__all__ = ["copy_expression", "decimal_field", "gap_condition", "gaps", "problem"]
 
 DAY_US = 86_400_000_000
 UTC_NAMES = ("", "UTC", "Etc/UTC", "GMT", "Etc/GMT", "Zulu")
@@ -45,17 +44,17 @@ def _duration_sql(c: str) -> str:
 
 def copy_expression(col, expr: str) -> str:
     """The SQLite SELECT expression that sends this column's value (`expr`) to PostgreSQL."""
-    if col.target_type == "interval" and _kind(col) in ("DurationField", ""):
+    if col.target_type == "interval" and _kind(col) == "DurationField":
         return _duration_sql(expr)
     return expr
 
 
-def converter(col):
-    """A Python function applied to each value on the text path, or None."""
+def decimal_field(col) -> tuple[int, int] | None:
+    """(places, max digits) of a DecimalField column, loaded as Django's SQLite backend reads
+    it (`core.django_models.sqlite_decimal`, applied on the text path); else None."""
     field = col.field or {}
     if field.get("kind") == "DecimalField" and field.get("places") is not None:
-        places, digits = int(field["places"]), int(field.get("digits") or 38)
-        return lambda v: sqlite_decimal(v, places, digits)
+        return int(field["places"]), int(field.get("digits") or 38)
     return None
 
 

@@ -180,11 +180,8 @@ def _exprs(tp: TablePlan, flt: TableFilter) -> list[str]:
 
 
 def _decimals(tp: TablePlan) -> list[tuple[int, int, int]]:
-    out = []
-    for i, col in enumerate(tp.columns):
-        if django_values.converter(col):
-            out.append((i, int(col.field["places"]), int(col.field.get("digits") or 38)))
-    return out
+    return [(i, *found) for i, col in enumerate(tp.columns)
+            if (found := django_values.decimal_field(col))]
 
 
 def _where(flt: TableFilter, where: list[str]) -> str:
