@@ -181,11 +181,11 @@ def environment(settings, database: str = "postgresql", sqlite_path: str | Path 
 def _user_path(value: str) -> list[str]:
     """The caller's PYTHONPATH without the runbook's own venv and checkout: the project's
     interpreter must not find the runbook's packages."""
-    own = (Path(sys.prefix).resolve(), paths.PACKAGE_DIR.parent.resolve())
+    prefix, checkout = Path(sys.prefix).resolve(), paths.PACKAGE_DIR.parent.resolve()
     kept = []
     for entry in filter(None, value.split(os.pathsep)):
         where = Path(entry).resolve()
-        if not any(where == o or o in where.parents for o in own):
+        if where not in (prefix, checkout) and prefix not in where.parents:
             kept.append(entry)
     return kept
 

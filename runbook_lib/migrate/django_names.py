@@ -140,10 +140,17 @@ def _rebuild(app: str) -> str:
     return REBUILD.get(app, NO_COMMAND)
 
 
+def _derived_type(kind: str) -> bool:
+    return kind.split("(")[0] in DERIVED_TYPES
+
+
 def _is_derived(columns: dict, model) -> bool:
+    """A whole table of derived data: the search index of a known search app (its rows are
+    built from other tables). Elsewhere only the search-vector columns are derived."""
     kinds = {f["kind"] for f in model.fields} if model else set()
-    return any(t.split("(")[0] in DERIVED_TYPES for t, _, _ in columns.values()) or \
+    vectors = any(_derived_type(t) for t, _, _ in columns.values()) or \
         bool(kinds & set(DERIVED_KINDS))
+    return vectors and model is not None and model.app in REBUILD
 
 
 def _derive(plan: Plan, drift: Drift, tp: TablePlan, app: str) -> None:
@@ -170,6 +177,8 @@ def _columns(drift: Drift, tp: TablePlan, have: dict, model, snapshot: str,
                 drift.add("SQLite only", tp.name, col.source_name, "holds only NULLs: not "
                           "copied (the PostgreSQL table has no such column)")
             continue
+        if _derived_type(have[name][0]):
+            continue  # a search vector PostgreSQL computes: listed below, never cast
         if name != col.name:
             drift.add("renamed", tp.name, name, f"SQLite column {col.source_name}: PostgreSQL "
                       "keeps the first 63 bytes of a name")
@@ -183,6 +192,11 @@ def _columns(drift: Drift, tp: TablePlan, have: dict, model, snapshot: str,
     mine = {c.name for c in kept}
     for name, (kind, notnull, default) in have.items():
         if name in mine:
+            continue
+        if _derived_type(kind) and not (notnull and not default):
+            drift.add("derived", tp.name, name, f"{kind}: a search vector PostgreSQL builds, "
+                      f"not copied (left {'to its default' if default else 'NULL'}); "
+                      f"{NO_COMMAND}")
             continue
         if notnull and not default:
             drift.blocking.append(f"{tp.name}.{name} (NOT NULL, no SQLite column)")

@@ -4,6 +4,7 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 LONG_COLUMN = "a_legacy_column_name_deliberately_longer_than_postgresql_sixty_three_bytes"
@@ -67,11 +68,13 @@ class Counter(models.Model):
 
 
 class Document(models.Model):
-    """A UUID primary key, referenced by a foreign key."""
+    """A UUID primary key, referenced by a foreign key; a search vector (derived data: a
+    `tsvector` PostgreSQL computes, a column of declared type tsvector on SQLite)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     title = models.CharField(max_length=100)
     address = models.GenericIPAddressField(null=True)
+    search = SearchVectorField(null=True)
 
 
 class Page(models.Model):
