@@ -58,7 +58,7 @@ def test_missing_dependencies_name_the_command_and_it_works(fresh_db, make_setti
     error = caught.value
     assert "No module named 'django_countries'" in error.message and str(python) in error.message
     assert f"`{pip} install -r {project / 'requirements.txt'}`" in error.hint
-    assert diagnose.explain(error, settings).problem_id == "DX029"  # not DX000
+    assert diagnose.explain(error, settings).problem_id == "DX030"  # not DX000
     with pytest.raises(CutoverError) as loads:  # stage 06: the settings need the driver
         cutover_checks._settings_load(settings)
     assert f"`{pip} install psycopg2-binary python-dotenv`" in loads.value.hint
