@@ -384,6 +384,11 @@ def diagnosis_section(summary: dict, lang: str) -> str:
         diag = s.get("diagnosis")
         if not diag:
             continue
+        if not diag.get("problem"):  # a runbook error with its own fix: just that
+            parts.append(f"<div class='diagnosis' id='diagnosis-{_e(s['stage'])}'>"
+                         f"<h3>{_e(s['notebook'])}</h3><p><b>{_e(_say(lang, 'fix'))}:"
+                         f"</b> {_e(diag.get('fix'))}</p></div>")
+            continue
         causes = "".join(f"<li>{_e(c)}</li>" for c in diag.get("causes", []))
         doc = f"<p><a href='{_e(diag['doc'])}'>{_e(diag['doc'])}</a></p>" if diag.get("doc") else ""
         parts.append(f"<div class='diagnosis' id='diagnosis-{_e(s['stage'])}'>"

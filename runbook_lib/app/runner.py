@@ -30,6 +30,7 @@ SAY = {
                   "ko": "실패: 노트북 {notebook}, 셀 {cell}: {type}: {message}"},
     "diagnosis": {"en": "Diagnosis [{problem}]: {title}\nFix: {fix}",
                   "ko": "진단 [{problem}]: {title}\n해결 방법: {fix}"},
+    "fix": {"en": "Fix: {fix}", "ko": "해결 방법: {fix}"},
     "report": {"en": "report: {path}", "ko": "보고서: {path}"},
     "removed": {"en": "Removed the stage's partial files: {files}",
                 "ko": "이 단계가 남긴 불완전한 파일을 지웠습니다: {files}"},
@@ -193,8 +194,11 @@ def _print_failure(failed: StageResult, out, lang: str = "en") -> None:
     err, diag = failed.error, failed.diagnosis
     print("\n" + t(SAY["failed_at"], lang, notebook=failed.notebook, cell=err["cell"],
                     type=terminal(err["type"]), message=terminal(err["message"])), file=out)
-    print(t(SAY["diagnosis"], lang, problem=diag["problem"], title=terminal(diag["title"]),
-            fix=terminal(diag["fix"])), file=out)
+    if diag["problem"]:  # a runbook error with its own fix has no catalogue entry to show
+        print(t(SAY["diagnosis"], lang, problem=diag["problem"], title=terminal(diag["title"]),
+                fix=terminal(diag["fix"])), file=out)
+    else:
+        print(t(SAY["fix"], lang, fix=terminal(diag["fix"])), file=out)
     removed = failed.details.get("removed_partial_files")
     if removed:
         print(t(SAY["removed"], lang, files=terminal(", ".join(removed))), file=out)

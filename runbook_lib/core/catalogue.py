@@ -658,6 +658,36 @@ CATALOGUE: list[Problem] = [
                    "실행하세요. 실패한 단계가 쓰던 파일은 런북이 지웠습니다; 그 단계를 다시 실행하세요 (--only NN)."},
         doc="https://www.sqlite.org/tempfiles.html",
     ),
+    Problem(
+        id="DX030",
+        title={"en": "the project's dependencies are missing in its interpreter (django_python)",
+               "ko": "프로젝트 인터프리터(django_python)에 프로젝트의 의존성이 없습니다"},
+        patterns=(r"No module named '(?!psycopg)[^']+'", r"ModuleNotFoundError",
+                  r"ImportError: cannot import name"),
+        causes=(
+            _c("manage.py ran in an interpreter that lacks an app of INSTALLED_APPS or a "
+               "package the project imports (the runbook's own venv, or a venv without the "
+               "project's requirements)",
+               "manage.py가 INSTALLED_APPS의 앱이나 프로젝트가 import 하는 패키지가 없는 인터프리터"
+               "(런북 자신의 venv, 또는 requirements가 설치되지 않은 venv)에서 실행되었습니다"),
+            _c("the project's venv holds other versions than the project needs (an "
+               "ImportError names a class the installed version lacks)",
+               "프로젝트 venv의 패키지 버전이 프로젝트가 요구하는 버전과 다릅니다", "~cannot import name"),
+        ),
+        fix={"en": "Run the project in its own interpreter: set django_python (e.g. "
+                   "{django_python}; empty: venv/, .venv/ or env/ beside manage.py is found) "
+                   "and install the project's requirements there: `{django_python} -m pip "
+                   "install -r requirements.txt`. Stage 01 (PG013-PG016) shows the exact "
+                   "command for your project. If the import failed in a notebook itself, "
+                   "reinstall the runbook: `.venv/bin/pip install -e .`.",
+             "ko": "프로젝트를 자신의 인터프리터로 실행하세요: django_python을 지정하고 (예: "
+                   "{django_python}; 비우면 manage.py 옆의 venv/, .venv/, env/를 찾습니다) 그곳에 "
+                   "프로젝트의 requirements를 설치하세요: `{django_python} -m pip install -r "
+                   "requirements.txt`. 01 단계(PG013-PG016)가 프로젝트에 맞는 정확한 명령을 보여 "
+                   "줍니다. 노트북 자체의 import가 실패했다면 런북을 다시 설치하세요: "
+                   "`.venv/bin/pip install -e .`."},
+        doc="https://docs.python.org/3/library/venv.html",
+    ),
 ]
 
 UNKNOWN = Problem(

@@ -28,6 +28,8 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "sqlite_path": ("examples/spc_backend/db.sqlite3", str, "the source SQLite file"),
     "django_project": ("examples/spc_backend", str, "folder holding manage.py; empty: plain SQLite"),
     "django_settings": ("config.settings.dev", str, "settings module of the Django project"),
+    "django_python": ("", str, "the project's own interpreter; empty: venv/, .venv/ or env/ "
+                      "beside manage.py or one level up, else the runbook's"),
     "target": ("embedded", ("embedded", "server"), "embedded: local server; server: existing one"),
     "db_host": ("", str, "empty: $DB_HOST, else localhost"),
     "db_port": (0, int, "0: $DB_PORT, else 5432 (55432 for the embedded server)"),
@@ -67,6 +69,8 @@ _MEANINGS_KO = {
     "sqlite_path": "원본 SQLite 파일",
     "django_project": "manage.py가 있는 폴더; 비우면 Django 없는 SQLite 파일",
     "django_settings": "Django 프로젝트의 settings 모듈",
+    "django_python": "프로젝트 자신의 인터프리터; 비우면 manage.py 옆이나 한 단계 위의 venv/, .venv/, "
+                     "env/, 없으면 런북의 것",
     "target": "embedded: 로컬 내장 서버, server: 기존 서버",
     "db_host": "비우면 $DB_HOST, 없으면 localhost",
     "db_port": "0이면 $DB_PORT, 없으면 5432 (내장 서버는 55432)",
@@ -115,6 +119,7 @@ class Settings:
     sqlite_path: str
     django_project: str
     django_settings: str
+    django_python: str
     target: str
     db_host: str
     db_port: int
@@ -147,6 +152,7 @@ class Settings:
     run_dir: str
     password: Secret | None = field(default=None, repr=True)
     admin_password: Secret | None = field(default=None, repr=True)
+    schema_given: bool = field(default=False, repr=False)  # schema set, not derived
 
     @property
     def root(self) -> Path:
@@ -316,14 +322,15 @@ def build_settings(values: dict[str, Any]) -> Settings:
             if name == "db_port" and not os.environ.get(env) and merged["target"] == "embedded":
                 raw = EMBEDDED_PORT
             merged[name] = _coerce(name, int(raw) if name == "db_port" else raw)
-    if not merged["schema"]:
+    schema_given = bool(merged["schema"])
+    if not schema_given:
         merged["schema"] = "django" if merged["django_project"] else "sqlite"
     if not merged["run_dir"]:
         merged["run_dir"] = str(paths.runs_dir() / "interactive")
     merged["run_dir"] = str(paths.resolve(merged["run_dir"]))
     _check_identifiers(merged)
     embedded = merged["target"] == "embedded"
-    settings = Settings(**merged)
+    settings = Settings(**merged, schema_given=schema_given)
     settings.password = _lookup_secret(settings.password_env, generate=embedded)
     settings.admin_password = _lookup_secret(settings.admin_password_env, generate=embedded)
     paths.make_run_dir(settings.run_dir)  # private, and umask 077 for this kernel
@@ -353,4 +360,5 @@ def _check_identifiers(values: dict[str, Any]) -> None:
 
 __all__ = ["PARAMETERS", "MEANINGS", "Settings", "load_settings", "load_profile", "check_parameters",
            "build_settings"]
-assert {f.name for f in fields(Settings)} == set(PARAMETERS) | {"password", "admin_password"}
+assert {f.name for f in fields(Settings)} == set(PARAMETERS) | {"password", "admin_password",
+                                                               "schema_given"}

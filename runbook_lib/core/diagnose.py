@@ -48,11 +48,15 @@ class Diagnosis:
 
     def __str__(self) -> str:
         words = LABELS[self.language]
+        if not self.problem_id:
+            return f"{words[1]}: {self.fix_text()}"
         causes = "\n".join(f"  {i}. {c}" for i, c in enumerate(self.causes, 1))
         return (f"{self.title} [{self.problem_id}]\n{words[0]}:\n{causes}\n"
                 f"{words[1]}: {self.fix_text()}")
 
     def _repr_html_(self) -> str:
+        if not self.problem_id:
+            return f"<p><b>{LABELS[self.language][1]}:</b> {html.escape(self.fix)}</p>"
         causes = "".join(f"<li>{html.escape(c)}</li>" for c in self.causes)
         link = (f"<p><a href='{html.escape(self.doc)}'>{html.escape(self.doc)}</a></p>"
                 if self.doc else "")
@@ -145,7 +149,8 @@ def problem(problem_id: str) -> Problem:
 # -- filling in the configuration -------------------------------------------------------------
 _DEFAULTS = {"db_host": "localhost", "db_port": 5432, "db_name": "spc_db", "db_user": "spc_user",
              "password_env": "DB_PASSWORD", "admin_user": "postgres",
-             "sqlite_path": "db.sqlite3", "target": "server", "run_dir": "runs/<run_id>"}
+             "sqlite_path": "db.sqlite3", "target": "server", "run_dir": "runs/<run_id>",
+             "django_python": "backend/venv/bin/python"}
 
 
 def _os_commands(target: str, port: int) -> dict[str, str]:
@@ -230,10 +235,6 @@ def _port_owner(problem: Problem, values: dict, settings) -> dict:
     return {"port_owner": owner or "nothing (the port is free)"}
 
 
-OWN_TITLE = {"en": "stopped by the runbook's own check, with its fix",
-             "ko": "런북의 점검이 해결 방법과 함께 멈춤"}
-
-
 def _own_hint(error: BaseException | str) -> str:
     if isinstance(error, str):
         for label in FIX_LABEL.values():
@@ -252,11 +253,12 @@ def explain(error: BaseException | str, settings=None, language: str | None = No
     extra = _port_owner(found, values, settings)
     values.update(extra)
     fix = t(found.fix, lang, **values)
+    if found is UNKNOWN and _own_hint(error):  # a runbook error: its own hint, nothing else
+        return Diagnosis(problem_id="", title="", causes=[], fix=scrub(_own_hint(error)),
+                         doc="", error=text.split("\n", 1)[0][:500],
+                         language=lang if lang in LABELS else "en")
     title = t(found.title, lang)
     causes = [t(c, lang, **values) for c in _rank(found, settings, text)]
-    if found is UNKNOWN and _own_hint(error):  # a RunbookError: its own message and fix
-        fix, title = scrub(_own_hint(error)), t(OWN_TITLE, lang)
-        causes = [text.split("\n", 1)[0][:500]]
     return Diagnosis(problem_id=found.id, title=title, causes=causes, fix=fix,
                      doc=found.doc, error=text.split("\n", 1)[0][:500], extra=extra,
                      language=lang if lang in LABELS else "en")

@@ -57,7 +57,7 @@ HEADERS: dict[str, dict[str, str]] = {name: {"en": name, "ko": ko} for name, ko 
     "target (Django ORM)": "대상 (Django ORM)", "source (SQLite)": "원본 (SQLite)",
     "role": "역할", "variable": "환경 변수", "sqlite_path": "SQLite 파일",
     "sqlite_sha256": "SHA-256", "source_counts": "테이블별 행 수", "install": "설치할 것",
-    "max": "최댓값", "next": "다음 값", "sqlstate": "SQLSTATE", "doc": "문서",
+    "max": "최댓값", "next": "다음 값", "side": "어느 쪽", "what happens": "처리", "sqlstate": "SQLSTATE", "doc": "문서",
     "schemaname": "스키마", "tablename": "테이블", "live_rows": "살아 있는 행 수",
     "active": "활성", "idle_in_transaction": "트랜잭션 중 대기", "reserved": "예약",
     "pid": "pid", "running_for": "실행 시간", "total_ms": "합계 ms", "mean_ms": "평균 ms",

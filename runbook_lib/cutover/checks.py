@@ -13,7 +13,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -78,13 +77,10 @@ def run_manage(settings, *args: str, env: dict | None = None,
                timeout: float = 600) -> subprocess.CompletedProcess:
     """`manage.py ARGS` against PostgreSQL (shim) unless `env` says otherwise; raise on failure."""
     env = env or django_project.environment(settings)
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=django_project.project_dir(
-        settings), env=env, text=True, capture_output=True, timeout=timeout)
-    if done.returncode != 0:
-        tail = scrub("\n".join((done.stderr or done.stdout).strip().splitlines()[-4:]))
-        raise django_project.ManageError(f"manage.py {' '.join(args)} failed: {tail}",
-                                     "Read the error; notebook 05 diagnoses it.")
-    return done
+    done = subprocess.run([str(django_project.interpreter(settings)), "manage.py", *args],
+                          cwd=django_project.project_dir(settings), env=env, text=True,
+                          capture_output=True, timeout=timeout)
+    return django_project.checked(settings, done, args)
 
 
 def _wait_listening(port: int, process: subprocess.Popen, log: Path) -> None:
@@ -121,7 +117,8 @@ def running_server(settings, env: dict | None = None, label: str = "postgresql"
     log = Path(settings.run_dir) / f"runserver-{label}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            [str(django_project.interpreter(settings)), "manage.py", "runserver", "--noreload",
+             f"127.0.0.1:{port}"],
             cwd=django_project.project_dir(settings), env=env or django_project.environment(settings),
             stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -132,6 +129,7 @@ def running_server(settings, env: dict | None = None, label: str = "postgresql"
 
 
 NAMES = {
+    "DJ023": {"en": "settings load in django_python", "ko": "django_python에서 settings 로드"},
     "DJ030": {"en": "manage.py check --database default",
               "ko": "manage.py check --database default 실행"},
     "DJ031": {"en": "showmigrations", "ko": "showmigrations"},
@@ -144,6 +142,18 @@ NAMES = {
     "DJ038": {"en": "WebSocket", "ko": "WebSocket"},
 }
 TEXT = {
+    "not_loading": {"en": "{which} do not load in {python}: {last}",
+                    "ko": "{which}이(가) {python}에서 로드되지 않음: {last}"},
+    "written": {"en": "the written settings", "ko": "작성된 settings"},
+    "the_settings": {"en": "the settings", "ko": "설정"},
+    "read_error": {"en": "Read the error; run `python manage.py check` in the project's venv.",
+                   "ko": "오류를 읽고 프로젝트의 venv에서 `python manage.py check`를 실행하세요."},
+    "no_output": {"en": "no output", "ko": "출력 없음"},
+    "loads": {"en": "{which} load in {python} and connect to {vendor} {name}",
+              "ko": "{which}이(가) {python}에서 로드되고 {vendor} {name}에 연결됨"},
+    "as_written": {"en": "{name} (as written)", "ko": "{name} (작성된 그대로)"},
+    "with_block": {"en": "the settings with the runbook's PostgreSQL DATABASES",
+                   "ko": "런북의 PostgreSQL DATABASES를 적용한 settings"},
     "check": {"en": "manage.py check says: {out}", "ko": "manage.py check 결과: {out}"},
     "pending": {"en": "{n} not applied: {names}", "ko": "적용되지 않은 마이그레이션 {n}개: {names}"},
     "applied": {"en": "all {n} migrations applied", "ko": "마이그레이션 {n}개 모두 적용됨"},
@@ -398,12 +408,56 @@ def smoke(settings, env: dict | None = None, vendor: str = "postgresql",
         return table([Check("DJ034", _n(settings, "DJ034"), "fail", exc.message, exc.hint)])
 
 
+LOADS = """\
+import json
+import dotenv, psycopg2  # what the runbook's DATABASES block needs
+import django
+from django.conf import settings
+django.setup()
+from django.db import connection
+connection.ensure_connection()
+print("RUNBOOK-LOADS " + json.dumps([connection.vendor, str(settings.DATABASES["default"].get(
+    "NAME"))]))
+"""
+
+
+def _settings_load(settings) -> tuple[str, str]:
+    """The settings load in the project's interpreter and connect: the written ones (its own
+    settings module) once applied, else the shim, with what the block imports."""
+    written = _applied(settings)
+    env = own_environment(settings) if written else django_project.environment(settings)
+    python = django_project.interpreter(settings)
+    done = subprocess.run([str(python), "-c", LOADS], cwd=django_project.project_dir(settings),
+                          env=env, capture_output=True, text=True, timeout=300)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RUNBOOK-LOADS ")), None)
+    if line is None:
+        text = scrub((done.stderr or done.stdout).strip())
+        module = django_project.missing_module(text)
+        last = text.splitlines()[-1] if text else _c(settings, "no_output")
+        raise CutoverError(_c(settings, "not_loading", python=python, last=last,
+                              which=_c(settings, "written" if written else "the_settings")),
+                           django_project.install_hint(settings, module) if module else
+                           _c(settings, "read_error"))
+    vendor, name = json.loads(line.split(" ", 1)[1])
+    which = (_c(settings, "as_written", name=settings_block_name(settings)) if written else
+             _c(settings, "with_block"))
+    status = "ok" if vendor == "postgresql" else "fail"
+    return status, _c(settings, "loads", which=which, python=python, vendor=vendor, name=name)
+
+
+def settings_block_name(settings) -> str:
+    from . import settings_block
+
+    return settings_block.settings_file(settings).name
+
+
 def check_target(settings) -> CheckTable:
     """Everything the cutover checks against PostgreSQL: manage.py steps, smoke, WebSocket."""
     if not settings.django_project:
         return table(Check(i, _n(settings, i), "skip", _c(settings, "no_project"))
                      for i in NAMES)
-    return table([*manage_checks(settings), *smoke(settings), websocket_check(settings)])
+    loads = attempt("DJ023", _n(settings, "DJ023"), lambda: _settings_load(settings))
+    return table([loads, *manage_checks(settings), *smoke(settings), websocket_check(settings)])
 
 
 def record(settings, **sections) -> dict:

@@ -16,6 +16,8 @@ IDS = {
               "ko": "키, 인덱스, 외래 키, 시퀀스"},
     "MG006": {"en": "manual follow-ups", "ko": "수동 후속 작업"},
     "MG007": {"en": "run completed", "ko": "실행 완료"},
+    "MG008": {"en": "schema drift (Django's PostgreSQL schema vs the SQLite file)",
+              "ko": "스키마 차이 (Django의 PostgreSQL 스키마 대 SQLite 파일)"},
 }
 TEXT = {
     "schema_only": {"en": "schema only (data: false)", "ko": "스키마만 (data: false)"},
@@ -48,6 +50,19 @@ TEXT = {
     "not_completed": {"en": "not completed", "ko": "완료되지 않음"},
     "rerun": {"en": "Re-run the stage; an unfinished run is redone cleanly.",
               "ko": "이 단계를 다시 실행하세요. 끝나지 않은 실행은 처음부터 깨끗하게 다시 합니다."},
+    "drift_sqlite": {"en": "schema: sqlite (the schema follows the SQLite file)",
+                     "ko": "schema: sqlite (스키마가 SQLite 파일을 따름)"},
+    "drift_none": {"en": "the SQLite file matches Django's PostgreSQL schema",
+                   "ko": "SQLite 파일이 Django의 PostgreSQL 스키마와 일치함"},
+    "drift_renamed": {"en": "the SQLite file matches Django's PostgreSQL schema ({n} table(s) "
+                            "under Django's shorter PostgreSQL names)",
+                      "ko": "SQLite 파일이 Django의 PostgreSQL 스키마와 일치함 (테이블 {n}개는 "
+                            "Django가 PostgreSQL에서 쓰는 더 짧은 이름으로)"},
+    "drift": {"en": "{listing}", "ko": "{listing}"},
+    "rebuild": {"en": "After the cut-over, rebuild the derived data: {commands}.",
+                "ko": "전환 후 파생 데이터를 다시 만드세요: {commands}."},
+    "review": {"en": "Review the listed tables and columns before the cut-over.",
+               "ko": "전환 전에 나열된 테이블과 열을 검토하세요."},
 }
 
 
@@ -85,6 +100,21 @@ def _bad(m) -> Check:
                   mode=m.settings.on_bad_value)
 
 
+def _drift(m) -> Check:
+    if m.settings.schema != "django":
+        return _check(m, "MG008", "skip", "drift_sqlite")
+    lang, rows = m.settings.language, m.drift.rows
+    if not [r for r in rows if r["side"] != "renamed"]:
+        return (_check(m, "MG008", "ok", "drift_renamed", n=len(rows)) if rows
+                else _check(m, "MG008", "ok", "drift_none"))
+    listing = m.drift.listing(lang)[:1500]
+    commands = sorted({d["rebuild"] for d in m.drift.derived})
+    check = _check(m, "MG008", "warn", "drift", details={"drift": rows}, listing=listing)
+    hint = (t(TEXT["rebuild"], lang, commands="; ".join(commands)) if commands
+            else t(TEXT["review"], lang))
+    return Check(check.id, check.name, check.status, check.message, hint, check.details)
+
+
 def stage_checks(m) -> CheckTable:
     """MG001–MG007 for a migration (a dry run reports the plan only)."""
     m.wait_integrity()
@@ -96,6 +126,7 @@ def stage_checks(m) -> CheckTable:
     manual = m.manual
     rows.append(_check(m, "MG006", "warn", "manual", "manual_fix", n=len(manual)) if manual
                 else _check(m, "MG006", "ok", "none"))
+    rows.append(_drift(m))
     done = m._finished()
     rows.append(_check(m, "MG007", "ok", "completed") if done
                 else _check(m, "MG007", "fail", "not_completed", "rerun"))

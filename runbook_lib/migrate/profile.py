@@ -20,6 +20,7 @@ from ..core import files
 from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
+from . import django_values
 from .scan import Scan
 from .schema import Plan, TablePlan
 from .source import ForeignKey, connect_ro
@@ -59,6 +60,9 @@ VALIDITY: dict[str, tuple[str, str]] = {
              "instr({c}, '\\u0000') = 0", "not valid JSON"),
     "uuid": ("typeof({c})='text' AND length(replace({c},'-','')) = 32 AND "
              "replace({c},'-','') NOT GLOB '*[^0-9a-fA-F]*'", "not a UUID"),
+    "interval": ("typeof({c})='integer'", "not a whole number of microseconds (DurationField)"),
+    "inet": ("typeof({c})='text' AND length({c}) BETWEEN 2 AND 50 AND "
+             "{c} NOT GLOB '*[^0-9a-fA-F:./]*'", "not an IP address"),
 }
 
 
@@ -82,11 +86,25 @@ def family(target_type: str) -> tuple[str, dict]:
     return (t if t in VALIDITY else "text"), {}
 
 
-def predicate(column: str, target_type: str) -> str:
-    """SQL (SQLite) that is 1 when the column's value fits the target type (NULL fits)."""
+def predicate(column: str, target_type: str, notnull: bool = False, extra: str = "") -> str:
+    """SQL (SQLite) that is 1 when the column's value fits the target type (NULL fits unless
+    the target column is NOT NULL); `extra` is one more condition a value must meet."""
     fam, params = family(target_type)
     c = q(column)
-    return f"({c} IS NULL OR ({VALIDITY[fam][0].format(c=c, **params)}))"
+    fits = VALIDITY[fam][0].format(c=c, **params) + (f" AND ({extra})" if extra else "")
+    return f"({c} IS NOT NULL AND ({fits}))" if notnull else f"({c} IS NULL OR ({fits}))"
+
+
+def column_predicate(col) -> str:
+    """The predicate of one planned column: its target type, NOT NULL and Django field."""
+    return predicate(col.source_name, col.target_type, col.notnull,
+                     django_values.gap_condition(col, q(col.source_name)))
+
+
+def problem(col) -> str:
+    """What a bad value of this column is (for the listing)."""
+    text = django_values.problem(col) or VALIDITY[family(col.target_type)[0]][1]
+    return f"NULL in a NOT NULL column, or {text}" if col.notnull else text
 
 
 def fk_predicate(table: str, fk: ForeignKey) -> str:
@@ -172,7 +190,7 @@ SHOWN = {
 
 def conditions(tp: TablePlan) -> dict[tuple, str]:
     """Every predicate of a table: ("column", name) and ("fk", i) → SQL true when fine."""
-    out: dict[tuple, str] = {("column", c.source_name): predicate(c.source_name, c.target_type)
+    out: dict[tuple, str] = {("column", c.source_name): column_predicate(c)
                              for c in tp.columns if not c.identity}
     for i, fk in enumerate(tp.source.foreign_keys):
         out[("fk", i)] = fk_predicate(tp.source_name, fk)
@@ -217,7 +235,8 @@ def django_guesses(tp: TablePlan) -> dict[tuple, str]:
         guess = ("integer" if declared in ("integer", "integer unsigned") and not col.identity
                  else "jsonb" if json else "uuid" if declared == "char(32)" else None)
         if guess and guess != col.target_type:
-            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess)
+            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess,
+                                                               col.notnull)
     return out
 
 
@@ -257,8 +276,7 @@ def _scan_table(conn, tp: TablePlan, counts: dict[tuple, int]) -> list[BadValues
             continue
         if key[0] == "column":
             col = tp.column(key[1])
-            bad.append(BadValues(tp.name, key[1], col.target_type,
-                                 VALIDITY[family(col.target_type)[0]][1], n,
+            bad.append(BadValues(tp.name, key[1], col.target_type, problem(col), n,
                                  _examples(conn, tp, conds[key], q(key[1]))))
             continue
         fk = tp.source.foreign_keys[key[1]]

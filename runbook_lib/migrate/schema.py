@@ -86,6 +86,7 @@ class ColumnPlan:
     rule: str
     notnull: bool
     identity: bool = False
+    field: dict | None = None  # schema: django: the Django field behind it (what the app reads)
 
 
 @dataclass
@@ -390,7 +391,8 @@ def plan(source_schema: SourceSchema, settings) -> Plan:
     names = {i.name: _rename(i.name, settings.name_map, long)
              for t in source_schema.tables for i in t.indexes if i.origin == "c"}
     views = _view_steps(source_schema, settings, long)
-    refuse_long(long)
+    if settings.schema != "django":  # Django names its tables itself (django_names)
+        refuse_long(long)
     plan_of = {tp.source_name: tp for tp in tables}
     order, cycles = load_order(source_schema.tables)
     steps, manual = [], []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ..core.display import Notes, sentence
 from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.results import batch_mode
-from . import methods, postload, schema, source, target, transfer
+from . import django_names, methods, postload, schema, source, target, transfer
 from .profile import Profile, profile, start
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "NOTES"]
@@ -54,6 +55,24 @@ NOTES = {
                          "*skipped*.",
                    "ko": "**시험 실행(dry run)**: 계획만 세웁니다. 아래 셀은 아무것도 쓰지 않고 "
                          "*건너뜀*으로 보고합니다."},
+}
+
+MODE_WARNING = {
+    "en": "{path} is a Django database (it has django_migrations), but it is copied with "
+          "schema: sqlite: PostgreSQL's types then follow SQLite's declarations, not the "
+          "models (a UUIDField becomes varchar, a DurationField an integer), and the "
+          "application may break on PostgreSQL.",
+    "ko": "{path}는 Django 데이터베이스(django_migrations 있음)인데 schema: sqlite로 복사합니다: "
+          "PostgreSQL 타입이 모델이 아니라 SQLite 선언을 따르므로 (UUIDField는 varchar, "
+          "DurationField는 정수) 애플리케이션이 PostgreSQL에서 동작하지 않을 수 있습니다.",
+}
+MODE_HINT = {
+    "en": "Set django_project to the folder holding manage.py (schema: django is then the "
+          "default: the project's migrate builds the schema it expects); to copy the file as "
+          "plain SQLite anyway, set schema: sqlite explicitly.",
+    "ko": "django_project를 manage.py가 있는 폴더로 지정하세요 (그러면 schema: django가 기본값이며 "
+          "프로젝트의 migrate가 스키마를 만듭니다). 그래도 일반 SQLite로 복사하려면 schema: sqlite를 "
+          "명시하세요.",
 }
 
 
@@ -96,6 +115,9 @@ class Migration:
         self._scans = None
         self._warm = None
         self._ahead = None
+        self.models = None  # schema: django: the project's models as its Django sees them
+        self.drift = django_names.Drift()
+        self.django_schema: dict = {}  # what migrate built (validation's VA011 reference)
         self.results: list[dict] = []
         self.notes = Notes(empty=NOTES["nothing"])
         self.manual: list[dict] = []
@@ -116,13 +138,19 @@ class Migration:
     def take_snapshot(self) -> Path:
         """Copy the source; PRAGMA integrity_check runs in the background until the end."""
         if self.writes and self.settings.schema == "django" and not self._ahead:
-            from ..core.django_project import Ahead  # Django starts up while the source is read
-
-            self._ahead = Ahead(self.settings, "migrate", "--noinput", lazy_commit=True)
+            self._ahead = self._start_migrate()  # Django starts up while the source is read
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
                                         check=False)
         self._integrity = source.BackgroundCheck(self.snapshot)
         return self.snapshot
+
+    def _start_migrate(self):
+        """`migrate` in the project's interpreter, waiting for `go`; it then describes the
+        project's models (tables, columns, fields) as Django names them on PostgreSQL."""
+        from ..core.django_models import SCRIPT
+        from ..core.django_project import Ahead
+
+        return Ahead(self.settings, "migrate", "--noinput", lazy_commit=True, then=SCRIPT)
 
     def close(self) -> None:
         """Let a `manage.py` started ahead exit without running (a step failed before it)."""
@@ -150,10 +178,24 @@ class Migration:
 
     # -- 2. plan -----------------------------------------------------------------------------
     def make_plan(self) -> schema.Plan:
+        self._check_mode()
         self.timezone = source_timezone(self.settings)
         self.plan = schema.plan(self.source, self.settings)
         self.manual = list(self.plan.followups)
         return self.plan
+
+    def _check_mode(self) -> None:
+        """A Django database copied with schema: sqlite gets SQLite's declared types (UUIDs as
+        text, durations as integers): said loudly, and refused in batch unless chosen."""
+        s = self.settings
+        if s.schema != "sqlite" or not any(tb.name == "django_migrations"
+                                           for tb in self.source.tables):
+            return
+        text = t(MODE_WARNING, s.language, path=s.sqlite_file)
+        if not s.django_project and not s.schema_given and batch_mode():
+            raise MigrationError(text, t(MODE_HINT, s.language))
+        warnings.warn(f"{text} {t(MODE_HINT, s.language)}", stacklevel=3)
+        self.notes.append(text)
 
     # -- 3. target schema ----------------------------------------------------------------------
     def prepare_target(self) -> Notes:
@@ -227,18 +269,30 @@ class Migration:
             target.truncate(conn, non_empty)
             self._note("truncated", n=len(non_empty))
 
+    def _migrate(self, conn) -> None:
+        """Django's `migrate` builds the schema; the plan is then reconciled with it."""
+        from ..core import django_models
+
+        ahead, self._ahead = self._ahead, None
+        if not (ahead and ahead.fresh()):  # none, or started before a pause long enough to
+            if ahead:                      # edit the project
+                ahead.cancel()
+            ahead = self._start_migrate()
+        self.models = django_models.parse(ahead.run().stdout)
+        self.django_schema = django_names.catalogue(conn)
+        sqlite_side = None
+        if any(len(t.name) > 63 or len(t.name.encode()) > 63 for t in self.source.tables):
+            sqlite_side = django_models.describe(self.settings, "sqlite", self.snapshot)
+        self.drift = django_names.reconcile(self.plan, conn, str(self.snapshot), self.models,
+                                            sqlite_side)
+        self.manual = list(self.plan.followups)  # derived search machinery is named as such
+
     def _create_schema(self, conn) -> set[str]:
         if self.settings.schema == "django":
-            from ..core.django_project import manage
-
-            ahead, self._ahead = self._ahead, None
-            if ahead and ahead.fresh():
-                ahead.run()
-            else:  # none, or started before a pause long enough to edit the project
-                if ahead:
-                    ahead.cancel()
-                manage(self.settings, "migrate", "--noinput", lazy_commit=True)
+            self._migrate(conn)
         have = target.existing_tables(conn)
+        if self.settings.schema == "django":  # tables Django does not make keep SQLite's names
+            schema.refuse_long(self._long_names(have))
         created = set()
         with conn.cursor() as cur:
             for tp, sql in zip(self.plan.tables, self.plan.create, strict=True):
@@ -248,6 +302,15 @@ class Migration:
         if self.settings.schema == "django" and created:
             self._note("not_django", n=len(created), tables=", ".join(sorted(created)))
         return created
+
+    def _long_names(self, have) -> list[str]:
+        """Over-long names of the tables the runbook creates from their SQLite definition."""
+        from ..core.identifiers import too_long
+
+        mine = [tp for tp in self.plan.tables if tp.name not in have]
+        names = [tp.name for tp in mine] + [c.name for tp in mine for c in tp.columns]
+        names += [s.name for s in self.plan.steps if s.table in {tp.name for tp in mine}]
+        return [n for n in names if too_long(n)]
 
     def _bind_types(self, conn) -> None:
         for tp in self.plan.tables:
@@ -360,13 +423,17 @@ class Migration:
                            "primary_key": tp.primary_key,
                            "columns": [{"name": c.name, "source_name": c.source_name,
                                         "source_type": c.source_type,
-                                        "target_type": c.target_type} for c in tp.columns]})
+                                        "target_type": c.target_type,
+                                        **({"field": c.field} if c.field else {})}
+                                       for c in tp.columns]})
         return {"source": str(self.settings.sqlite_file), "target": self.settings.dsn(),
                 "snapshot": str(self.snapshot), "schema": self.settings.schema,
                 "method": self.settings.method, "source_timezone": self.timezone,
                 "completed": completed, "data": self.settings.data,
                 "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
-                "manual_followups": self.manual, "notes": self.notes, "tables": tables}
+                "manual_followups": self.manual, "notes": self.notes, "tables": tables,
+                "drift": self.drift.rows, "derived": self.drift.derived,
+                "django_schema": self.django_schema}
 
     def _record(self, completed: bool) -> dict:
         value = self.section(completed)

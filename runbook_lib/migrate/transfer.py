@@ -19,11 +19,13 @@ import queue as queue_mod
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import psycopg2
 import psycopg2.errors
 
-from . import transfer_binary
+from ..core.django_models import sqlite_decimal
+from . import django_values, transfer_binary
 from .profile import TableFilter, q
 from .schema import Plan, TablePlan
 from .source import connect_ro, rowid_range
@@ -56,6 +58,8 @@ class Job:
     arrow_select: str = ""  # the binary path's SELECT ("": the table takes the text path)
     arrow_types: list[tuple[str, str]] = field(default_factory=list)  # Arrow: read, sent
     why_text: str = ""  # why the binary path does not fit this table
+    decimals: list[tuple[int, int, int]] = field(default_factory=list)  # Django DecimalFields:
+    # (column index, places, max digits), loaded as Django's SQLite backend reads them
 
 
 @dataclass
@@ -114,12 +118,19 @@ def encoder(kinds: list[str]):
 class Encoder:
     """Rows → COPY text: one f-string per row. `str.isprintable()` (C) picks the few strings
     that hold a tab, newline, CR or other control character; those and the ones holding a
-    backslash are escaped; the rest, and every number, go through untouched."""
+    backslash are escaped; the rest, and every number, go through untouched. `decimals`:
+    columns read as Django's SQLite backend reads a DecimalField."""
 
-    def __init__(self, kinds: list[str]) -> None:
+    def __init__(self, kinds: list[str], decimals=()) -> None:
         self.encode = encoder(kinds)
+        self.fixes = [(i, partial(sqlite_decimal, places=p, digits=d)) for i, p, d in decimals]
 
     def __call__(self, rows: list) -> str:
+        if self.fixes:
+            rows = [list(r) for r in rows]
+            for row in rows:
+                for i, fix in self.fixes:
+                    row[i] = fix(row[i])
         text = self.encode(rows)
         if NUL in text:
             raise BadRows("a text value holds a NUL byte")
@@ -157,13 +168,20 @@ def _kind(tp: TablePlan, col, nulled: bool) -> str:
 
 
 def _exprs(tp: TablePlan, flt: TableFilter) -> list[str]:
-    """The SELECT expression of each column: NULL where the profile's filter says so."""
+    """The SELECT expression of each column: NULL where the profile's filter says so, in the
+    form PostgreSQL reads as the Django field's value (django_values)."""
     exprs = []
     for col in tp.columns:
         c = q(col.source_name)
         cond = flt.null_columns.get(col.source_name)
-        exprs.append(f"CASE WHEN {cond} THEN {c} END" if cond else c)
+        exprs.append(django_values.copy_expression(col, f"CASE WHEN {cond} THEN {c} END"
+                                                   if cond else c))
     return exprs
+
+
+def _decimals(tp: TablePlan) -> list[tuple[int, int, int]]:
+    return [(i, *found) for i, col in enumerate(tp.columns)
+            if (found := django_values.decimal_field(col))]
 
 
 def _where(flt: TableFilter, where: list[str]) -> str:
@@ -179,6 +197,9 @@ def _select(tp: TablePlan, flt: TableFilter, where: list[str]) -> str:
 def _arrow(job: Job, tp: TablePlan, flt: TableFilter, where: list[str],
            timezone: str) -> Job:
     """Fill in the job's binary-path SELECT, or why the table cannot take that path."""
+    if any(d > 15 for _, _, d in job.decimals):  # Django reads 15 digits; Arrow would keep 17
+        job.why_text = "a DecimalField of more than 15 digits"
+        return job
     if job.params:  # rowid bounds are ints: written into the SQL, the ADBC statement has none
         where = [w.replace("?", str(int(v)), 1) for w, v in zip(where, job.params, strict=True)]
     try:
@@ -211,13 +232,14 @@ def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
                      and not tp.source.without_rowid)
             if not split:
                 job = Job(tp.name, tp.source_name, cols, _select(tp, flt, []), kinds,
-                          expected=expected, truncate=True)
+                          expected=expected, truncate=True, decimals=_decimals(tp))
                 jobs.append(_arrow(job, tp, flt, [], timezone))
                 continue
             where = ["rowid >= ?", "rowid < ?"]
             sql = _select(tp, flt, where)
             for i, rng in enumerate(_ranges(conn, tp, workers)):
-                job = Job(tp.name, tp.source_name, cols, sql, kinds, rng, i, expected=expected)
+                job = Job(tp.name, tp.source_name, cols, sql, kinds, rng, i, expected=expected,
+                          decimals=_decimals(tp))
                 jobs.append(_arrow(job, tp, flt, where, timezone))
     finally:
         conn.close()
@@ -317,7 +339,7 @@ def _copy_text(job: Job) -> dict:
     src, pg = _connections()
     if job.truncate:
         _truncate(pg, job.table)
-    reader = ChunkReader(src.execute(job.select, job.params), Encoder(job.kinds),
+    reader = ChunkReader(src.execute(job.select, job.params), Encoder(job.kinds, job.decimals),
                          lambda n: _report(job.table, n))
     try:
         with pg.cursor() as cur:

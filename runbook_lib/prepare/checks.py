@@ -285,6 +285,9 @@ def check_install(settings) -> CheckTable:
              check_tool("PG005", "pg_dump", lang, major)]
     rows += server_rows
     rows.append(check_port(settings))
+    from .project_env import check_project
+
+    rows += check_project(settings)
     return table(rows)
 
 

@@ -15,21 +15,8 @@ from dataclasses import dataclass, field
 from ..core import django_project
 from .schema import Problem, canonical_types
 
-SCRIPT = """
-import io, json
-from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
-loader = MigrationLoader(connection)
-order = []
-for leaf in sorted(loader.graph.leaf_nodes()):
-    order += [k for k in loader.graph.forwards_plan(leaf) if k not in order]
-texts = []
-for app, name in order:
-    buf = io.StringIO()
-    call_command("sqlmigrate", app, name, stdout=buf, no_color=True)
-    texts.append(buf.getvalue())
-print("RUNBOOK-SQL " + json.dumps(texts))
+ORM = """
+import json
 from django.apps import apps
 models = {m.__name__: m for m in apps.get_models()}
 product, measure = models.get("Product"), models.get("QualityMeasurement")
@@ -39,6 +26,27 @@ if product is not None and measure is not None:
                                        "Measurements: count()": measure.objects.count(),
                                        "first": first}))
 """
+SCRIPT = """
+import io, json
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+loader = MigrationLoader(connection)
+order = []
+for leaf in sorted(loader.graph.leaf_nodes()):
+    order += [k for k in loader.graph.forwards_plan(leaf) if k not in order]
+texts, skipped = [], []
+for app, name in order:
+    buf = io.StringIO()
+    try:  # some need the database as it was (a unique_together removed later): skip those
+        call_command("sqlmigrate", app, name, stdout=buf, no_color=True)
+    except Exception as exc:  # noqa: BLE001
+        skipped.append("%s.%s: %s" % (app, name, str(exc).splitlines()[0][:200]))
+        continue
+    texts.append(buf.getvalue())
+print("RUNBOOK-SQL " + json.dumps(texts))
+print("RUNBOOK-SKIPPED " + json.dumps(skipped))
+""" + ORM
 Q = r'"([^"]+)"'
 CREATE_TABLE = re.compile(rf"^CREATE TABLE {Q} \((.*)\);$")
 COLUMN = re.compile(rf"^{Q} (.+?)(?= NOT NULL| NULL| PRIMARY| UNIQUE| CHECK| DEFAULT| "
@@ -64,13 +72,37 @@ class DjangoSchema:
     constraints: dict[str, str] = field(default_factory=dict)  # name → table
 
 
+def recorded(record: dict) -> DjangoSchema:
+    """The schema stage 03 read from the catalogue right after Django's migrate built it."""
+    return DjangoSchema(types=record.get("types", {}), indexes=record.get("indexes", {}),
+                        constraints=record.get("constraints", {}))
+
+
+def ask_orm(settings, dbname: str | None = None) -> dict | None:
+    """Only the guide's step-4 questions, asked of the project's ORM on the target."""
+    done = django_project.manage(settings, "shell", "-c", ORM, dbname=dbname, timeout=300)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RUNBOOK-ORM ")), None)
+    return json.loads(line.split(" ", 1)[1]) if line else None
+
+
 def inspect(settings, dbname: str | None = None) -> tuple[list[str], dict | None]:
     """The project on the target, through its own Django: every migration's SQL, in order
-    (nothing runs), and for an SPC project the guide's step 4 asked of the ORM."""
-    done = django_project.manage(settings, "shell", "-c", SCRIPT, dbname=dbname, timeout=300)
+    (nothing runs), and for an SPC project the guide's step 4 asked of the ORM. A migration
+    whose SQL Django can only write against the database as it was then (one that drops a
+    constraint a later one re-creates) is left out: `skipped(texts)` lists them."""
+    done = django_project.manage(settings, "shell", "-c", SCRIPT, dbname=dbname, timeout=600)
     found = {x.split(" ", 1)[0]: json.loads(x.split(" ", 1)[1])
-             for x in done.stdout.splitlines() if x.startswith(("RUNBOOK-SQL ", "RUNBOOK-ORM "))}
-    return found["RUNBOOK-SQL"], found.get("RUNBOOK-ORM")
+             for x in done.stdout.splitlines()
+             if x.startswith(("RUNBOOK-SQL ", "RUNBOOK-ORM ", "RUNBOOK-SKIPPED "))}
+    texts = SqlTexts(found["RUNBOOK-SQL"])
+    texts.skipped = found.get("RUNBOOK-SKIPPED", [])
+    return texts, found.get("RUNBOOK-ORM")
+
+
+class SqlTexts(list):
+    """The migrations' SQL texts, with the migrations whose SQL could not be written."""
+
+    skipped: list[str] = []
 
 
 def _columns(schema: DjangoSchema, table: str, body: str) -> None:
@@ -153,4 +185,4 @@ def _types(cur, where: str, schema: DjangoSchema, tables: set[str]) -> dict:
     return out
 
 
-__all__ = ["inspect", "parse", "compare", "DjangoSchema"]
+__all__ = ["inspect", "parse", "compare", "DjangoSchema", "recorded", "ask_orm"]

@@ -12,7 +12,8 @@ from ..core import files, manifest
 from ..core.i18n import t
 from ..core.results import CheckTable
 
-VERDICTS = ("ok", "mismatch", "missing")
+VERDICTS = ("ok", "mismatch", "missing", "derived")
+GOOD = ("ok", "derived")  # derived: data PostgreSQL rebuilds itself (a search index)
 TEXT = {
     "ok": {"en": "{rows} rows identical", "ko": "{rows}개 행 일치"},
     "counted": {"en": "{rows} rows on both sides (counts only)",
@@ -34,6 +35,10 @@ TEXT = {
                            "아래 테이블별 판정을 보세요."},
     "nulled": {"en": "{n} row(s) with values set to NULL by on_bad_value: null (expected)",
                "ko": "on_bad_value: null 에 따라 값이 NULL 로 바뀐 {n}개 행 (예상된 차이)"},
+    "derived": {"en": "derived data (a search index SQLite and PostgreSQL build differently): "
+                      "not copied, {source} SQLite row(s); rebuild it on PostgreSQL: {command}",
+                "ko": "파생 데이터 (SQLite와 PostgreSQL이 서로 다르게 만드는 검색 인덱스): 복사하지 "
+                      "않음, SQLite {source}개 행; PostgreSQL에서 다시 만드세요: {command}"},
 }
 
 
@@ -111,12 +116,12 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return all(v.verdict == "ok" for v in self.tables) and \
+        return all(v.verdict in GOOD for v in self.tables) and \
             all(c.status != "fail" for c in self.checks)
 
     @property
     def failed(self) -> list[TableVerdict]:
-        return [v for v in self.tables if v.verdict != "ok"]
+        return [v for v in self.tables if v.verdict not in GOOD]
 
     def frame(self):
         """One row per table: verdict, counts and what differs."""

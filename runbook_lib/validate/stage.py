@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -76,8 +77,8 @@ def _names(src: sqlite3.Connection, entries: list[dict]) -> dict:
 def spec_for(entry: dict, p: schema.Plan, actual: dict, where: str, zone: str,
              fraction: float) -> rows.TableSpec:
     """Compared columns, primary key first, each read as its target type."""
-    cols = [rows.Column(c["name"], c.get("source_name", c["name"]),
-                        values.type_class(actual["columns"][c["name"]][0]))
+    cols = [rows.Column(c["name"], c.get("source_name", c["name"]), values.field_class(
+                values.type_class(actual["columns"][c["name"]][0]), c.get("field")))
             for c in entry["columns"] if c["name"] in actual["columns"]]
     key = [c for name in p.primary_key for c in cols if c.name == name]
     if len(key) != len(p.primary_key):
@@ -109,24 +110,47 @@ def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
         return pd.DataFrame([{"difference": kind, **dict(zip(names, row, strict=True))}
                              for kind, row in diff.samples])
     keys, shown = names[:spec.key], list(diff.changed_columns) or names[spec.key:]
-    src_where = " AND ".join(f"{quote_ident(c.source_name)} = ?" for c in spec.columns[:spec.key])
-    tgt_where = " AND ".join(f"{quote_ident(n)} = %s" for n in keys)
+    key_cols = spec.columns[:spec.key]
+    lookable = all(c.klass in KEY_LOOKUP for c in key_cols)
+    src_where = " AND ".join(KEY_LOOKUP.get(c.klass, ("", ""))[0].format(
+        c=quote_ident(c.source_name)) for c in key_cols)
+    tgt_where = " AND ".join(KEY_LOOKUP.get(c.klass, ("", ""))[1].format(
+        c=quote_ident(c.name)) for c in key_cols)
     src_cols = ", ".join(quote_ident(c.source_name) for c in spec.columns)
     tgt_cols = ", ".join(quote_ident(n) for n in names)
     out = []
     for kind, key in diff.samples:
-        left = src.execute(f"SELECT {src_cols} FROM {quote_ident(spec.source_table)} "
-                           f"WHERE {src_where}", key).fetchone()
-        cur.execute(f"SELECT {tgt_cols} FROM {schema.qualified(spec.schema, spec.table)} "
-                    f"WHERE {tgt_where}", key)
-        right = cur.fetchone()
-        row = {**dict(zip(keys, key, strict=True)), "difference": kind}
+        left = right = None
+        shown_key = [_key_text(c.klass, k) for c, k in zip(key_cols, key, strict=True)]
+        if lookable and not any(isinstance(k, tuple) for k in key):
+            params = [_key_param(c.klass, k) for c, k in zip(key_cols, key, strict=True)]
+            left = src.execute(f"SELECT {src_cols} FROM {quote_ident(spec.source_table)} "
+                               f"WHERE {src_where}", params).fetchone()
+            cur.execute(f"SELECT {tgt_cols} FROM {schema.qualified(spec.schema, spec.table)} "
+                        f"WHERE {tgt_where}", params)
+            right = cur.fetchone()
+        row = {**dict(zip(keys, shown_key, strict=True)), "difference": kind}
         for name in shown:
             i = names.index(name)
             row[f"{name} (source)"] = _shown(left[i]) if left else None
             row[f"{name} (target)"] = _shown(right[i]) if right else None
         out.append(row)
     return pd.DataFrame(out)
+
+
+# key class → (SQLite condition, PostgreSQL condition) finding a row by its canonical key
+KEY_LOOKUP = {"int": ("{c} = ?", "{c} = %s"), "text": ("{c} = ?", "{c} = %s"),
+              "other": ("{c} = ?", "{c}::text = %s"),
+              "uuid": ("lower(replace({c}, '-', '')) = ?", "{c} = %s::uuid")}
+
+
+def _key_param(klass: str, key):
+    """A canonical key value as the lookup's parameter (a UUID's 128-bit int as its hex)."""
+    return f"{key:032x}" if klass == "uuid" and isinstance(key, int) else key
+
+
+def _key_text(klass: str, key):
+    return str(uuid.UUID(int=key)) if klass == "uuid" and isinstance(key, int) else key
 
 
 def validate_table(ctx: dict, entry: dict) -> TableVerdict:
@@ -201,6 +225,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                       disable=len(entries) < 2
                                                       or batch_mode())]
+        found += [verdicts.derived(ctx, d) for d in migration.get("derived") or []]
         va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found,
                                               settings.language)
         guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],

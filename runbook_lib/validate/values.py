@@ -9,6 +9,7 @@ semantics: key order and number spelling do not matter, values do).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from functools import partial
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
+from ..core.django_models import sqlite_decimal
+from ..core.identifiers import quote_literal
 from .json_canonical import canonical as json_canonical
 from .json_canonical import decimal_text
 
@@ -41,13 +44,14 @@ CLASSES = {
     "timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
     "date": "date", "time without time zone": "time", "interval": "interval",
     "character varying": "text", "text": "text", "character": "bpchar", "citext": "text",
+    "inet": "inet", "cidr": "inet",
 }
 # class → SQL expression read on the PostgreSQL side ({c} is the quoted column)
 PG_EXPRESSIONS = {
     "float": "{c}::float8", "bool": "{c}::int", "time": MICROS,
     "timestamptz": STAMP_TEXT.format(c="{c} AT TIME ZONE 'UTC'"), "timestamp": STAMP_TEXT,
     "interval": MICROS, "date": "({c} - DATE '1970-01-01')", "json": "{c}::text",
-    "uuid": "{c}::text", "other": "{c}::text",
+    "uuid": "{c}::text", "inet": "{c}::text", "other": "{c}::text",
 }
 
 
@@ -62,7 +66,24 @@ def type_class(pg_type: str) -> str:
     return CLASSES.get(base, "other")
 
 
+def field_class(klass: str, field: dict | None) -> str:
+    """The comparison class of a column whose Django field the migration recorded: what the
+    application reads. DecimalField: Django's SQLite reading (15 significant digits, then the
+    field's places); DateTimeField with USE_TZ = False: wall-clock time in TIME_ZONE."""
+    field = field or {}
+    kind = field.get("kind")
+    if kind == "DecimalField" and klass == "numeric" and field.get("places") is not None:
+        return f"djdecimal:{int(field['places'])}:{int(field.get('digits') or 38)}"
+    if kind == "DateTimeField" and klass == "timestamptz" and field.get("zone"):
+        return f"wallclock:{field['zone']}"
+    return klass
+
+
 def pg_expression(klass: str, quoted: str) -> str:
+    if klass.startswith("wallclock:"):
+        return STAMP_TEXT.format(c=f"{quoted} AT TIME ZONE {quote_literal(klass[10:])}")
+    if klass.startswith("djdecimal:"):
+        return quoted
     return PG_EXPRESSIONS.get(klass, "{c}").format(c=quoted)
 
 
@@ -184,6 +205,39 @@ def _stamp(v, zone, aware: bool):
     return dt.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def _inet(v):
+    """An address by meaning: 192.0.2.1 is inet 192.0.2.1/32; IPv6 in any spelling."""
+    if v is None:
+        return None
+    try:
+        found = ipaddress.ip_interface(str(v).strip())
+    except ValueError:
+        return _bad(v)
+    return ("inet", found.version, int(found.ip), found.network.prefixlen)
+
+
+def _djdecimal(v, places: int, digits: int):
+    """A SQLite DecimalField value as Django reads it, as exact text."""
+    if v is None:
+        return None
+    read = sqlite_decimal(v, places, digits)
+    return decimal_text(read) if isinstance(read, Decimal) else _bad(v)
+
+
+def _wallclock(v, zone):
+    """A naive SQLite date-time as the application reads it with USE_TZ = False: the text's
+    own wall-clock time; an explicit offset is moved into TIME_ZONE."""
+    if v is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(v).strip())
+    except ValueError:
+        return _bad(v)
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(zone).replace(tzinfo=None)
+    return dt.isoformat(" ", "microseconds")
+
+
 def _date(v):
     if v is None or type(v) is int:
         return v
@@ -210,10 +264,15 @@ def zone_of(name: str):
 
 def source_converter(klass: str, zone=UTC) -> Callable | None:
     """Function turning a SQLite value into the canonical form of `klass` (None: as is)."""
+    if klass.startswith("djdecimal:"):
+        _, places, digits = klass.split(":")
+        return partial(_djdecimal, places=int(places), digits=int(digits))
+    if klass.startswith("wallclock:"):
+        return partial(_wallclock, zone=ZoneInfo(klass[10:]))
     return {
         "int": _int, "float": _float, "numeric": _numeric, "text": _text, "bpchar": _bpchar,
         "bool": _bool, "bytes": _bytes, "json": _json, "uuid": _uuid, "date": _date,
-        "time": _time, "interval": _int, "other": _text,
+        "time": _time, "interval": _int, "other": _text, "inet": _inet,
         "timestamptz": partial(_stamp, zone=zone, aware=True),
         "timestamp": partial(_stamp, zone=zone, aware=False),
     }.get(klass)
@@ -221,8 +280,10 @@ def source_converter(klass: str, zone=UTC) -> Callable | None:
 
 def target_converter(klass: str) -> Callable | None:
     """Function turning what psycopg2 returns for `pg_expression` into the canonical form."""
+    if klass.startswith("djdecimal:"):
+        return _numeric
     return {"numeric": _numeric, "bytes": _bytes, "json": _json, "uuid": _uuid,
-            "bpchar": _bpchar}.get(klass)
+            "bpchar": _bpchar, "inet": _inet}.get(klass)
 
 
 NONE = type(None)
@@ -250,7 +311,8 @@ def converters(klasses: list[str], side: str, zone=UTC) -> list[Converter]:
         func = source_converter(klass, zone) if side == "source" else target_converter(klass)
         if func is None:
             continue
-        if klass in ("timestamptz", "timestamp") and (zone is UTC or klass == "timestamp"):
+        if klass.startswith("wallclock:") or klass in ("timestamptz", "timestamp") and (
+                zone is UTC or klass == "timestamp"):
             out.append((i, func, _django_utc_text))
         else:
             out.append((i, func, partial(_types_within, CANONICAL_TYPES.get(klass, set()))))
@@ -276,5 +338,5 @@ def convert_batch(rows: list[tuple], plan: list[Converter]) -> list[tuple]:
                       for i in range(width)]))
 
 
-__all__ = ["type_class", "pg_expression", "source_converter", "target_converter",
+__all__ = ["type_class", "field_class", "pg_expression", "source_converter", "target_converter",
            "converters", "convert_batch", "zone_of", "decimal_text", "sqlite_expression"]

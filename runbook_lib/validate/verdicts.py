@@ -15,6 +15,7 @@ from ..core.i18n import t
 from ..core.results import Check
 from . import django_schema
 from .report import TEXT, TableVerdict
+from .schema import qualified
 from .stream import TableSpec
 
 CHECKS = {  # id: (name, hint)
@@ -59,6 +60,11 @@ CHECKS = {  # id: (name, hint)
                      "for the comparison.",
                "ko": "django_project와 django_settings를 확인하세요. 비교하려면 "
                      "`manage.py sqlmigrate`가 실행되어야 합니다."}),
+    "VA012": ({"en": "derived data (search indexes)", "ko": "파생 데이터 (검색 인덱스)"},
+              {"en": "Run the rebuild command shown once the application uses PostgreSQL; the "
+                     "search index is then complete.",
+               "ko": "애플리케이션이 PostgreSQL을 쓰게 된 뒤 표시된 재구축 명령을 실행하세요. 그러면 "
+                     "검색 인덱스가 완전해집니다."}),
 }
 SAY = {
     "ok": {"en": "ok", "ko": "정상"},
@@ -68,8 +74,14 @@ SAY = {
     "guide_ok": {"en": "{n} checks identical", "ko": "검증 {n}개 일치"},
     "schema": {"en": "schema: {strategy}", "ko": "schema: {strategy}"},
     "not_compared": {"en": "not compared: {error}", "ko": "비교하지 못함: {error}"},
-    "compared": {"en": "{n} migrations compared; {count} difference(s)",
-                 "ko": "마이그레이션 {n}개 비교, 차이 {count}개"},
+    "recorded": {"en": "the schema Django's migrate built in stage 03 (read from the catalogue "
+                       "then)",
+                 "ko": "03단계에서 Django의 migrate가 만든 스키마 (그때 카탈로그에서 읽음)"},
+    "migrations": {"en": "{n} migrations compared", "ko": "마이그레이션 {n}개 비교"},
+    "left_out": {"en": "; {n} left out (their SQL depends on the database as it was): {names}",
+                 "ko": "; {n}개 제외 (그 SQL이 당시 데이터베이스 상태에 달려 있음): {names}"},
+    "differences": {"en": "{what}; {count} difference(s){left}",
+                    "ko": "{what}; 차이 {count}개{left}"},
     "see": {"en": "See VA006-VA008.", "ko": "VA006-VA008을 보세요."},
 }
 
@@ -138,6 +150,18 @@ def account(v: TableVerdict, mode: str, quarantine_dir: str, policy: str) -> Non
     v.verdict = "ok" if explained and counted and not v.problems else "mismatch"
 
 
+def derived(ctx: dict, entry: dict) -> TableVerdict:
+    """A table of derived data (stage 03 did not copy it): reported as such, with the command
+    that rebuilds it, and the rows PostgreSQL holds now."""
+    v = TableVerdict(entry["table"], entry["source_table"], verdict="derived",
+                     source_rows=entry.get("source_rows"))
+    if entry["table"] in ctx["present"]:
+        ctx["cur"].execute(f"SELECT count(*) FROM {qualified(ctx['schema'], entry['table'])}")
+        v.target_rows = ctx["cur"].fetchone()[0]
+    _note(v, "derived", source=v.source_rows, command=entry.get("rebuild", ""))
+    return v
+
+
 def django_inspection(settings, migration: dict, dbname: str | None):
     """(migration SQL, ORM answers) from the project's own Django, or a Check saying why not."""
     strategy, lang = migration.get("schema") or settings.schema, settings.language
@@ -145,7 +169,10 @@ def django_inspection(settings, migration: dict, dbname: str | None):
         return Check("VA011", _name("VA011", lang), "skip", t(SAY["schema"], lang,
                                                                strategy=strategy))
     try:
-        return django_schema.inspect(settings, dbname)
+        if migration.get("django_schema"):  # what migrate built, recorded by stage 03
+            return (django_schema.recorded(migration["django_schema"]),
+                    django_schema.ask_orm(settings, dbname))
+        return django_schema.inspect(settings, dbname)  # else: replay every migration's SQL
     except RunbookError as exc:
         return Check("VA011", _name("VA011", lang), "warn",
                      t(SAY["not_compared"], lang, error=exc.message[:300]),
@@ -158,15 +185,22 @@ def django_problems(inspection, cur, where: str, verdicts: list[TableVerdict],
     if isinstance(inspection, Check):
         return inspection, None
     texts, orm = inspection
-    found = django_schema.compare(cur, where, django_schema.parse(texts),
-                                    {v.table for v in verdicts if v.verdict != "missing"})
+    recorded = isinstance(texts, django_schema.DjangoSchema)
+    schema = texts if recorded else django_schema.parse(texts)
+    found = django_schema.compare(cur, where, schema,
+                                  {v.table for v in verdicts if v.verdict != "missing"})
     for v in verdicts:
         if found.get(v.table):
             v.problems += found[v.table]
             v.verdict = "mismatch"
     count = sum(len(p) for p in found.values())
+    skipped = getattr(texts, "skipped", [])
+    left = (t(SAY["left_out"], language, n=len(skipped),
+              names=", ".join(x.split(":")[0] for x in skipped[:5])) if skipped else "")
+    what = (t(SAY["recorded"], language) if recorded
+            else t(SAY["migrations"], language, n=len(texts)))
     return Check("VA011", _name("VA011", language), "fail" if count else "ok",
-                 t(SAY["compared"], language, n=len(texts), count=count),
+                 t(SAY["differences"], language, what=what, count=count, left=left),
                  t(SAY["see"], language) if count else ""), orm
 
 
@@ -175,10 +209,11 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     problems = {i: [f"{v.table}: {t(text, language)}" for v in verdicts
                     for pid, text in v.problems if pid == i] for i in CHECKS}
     problems["VA001"] = [v.table for v in verdicts if v.verdict == "missing"]
-    problems["VA002"] = [v.table for v in verdicts if v.verdict != "missing" and not
+    copied = [v for v in verdicts if v.verdict not in ("missing", "derived")]
+    problems["VA002"] = [v.table for v in copied if not
                          (v.source_rows - v.quarantined <= v.target_rows <= v.source_rows)]
-    problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in verdicts
-                         if v.verdict != "missing" and not v.content_ok]
+    problems["VA003"] = [f"{v.table}: {v.missing + v.changed + v.extra}" for v in copied
+                         if not v.content_ok]
     out = []
     say = {key: t(text, language) for key, text in SAY.items() if "{" not in text["en"]}
     for cid, (name, hint) in CHECKS.items():
@@ -188,6 +223,10 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
         status, message = ("fail", "; ".join(found[:10])) if found else ("ok", say["ok"])
         if cid == "VA003" and mode == "counts":
             status, message = "skip", say["counts_only"]
+        elif cid == "VA012":
+            held = [f"{v.table}: {t(v.notes[0], language)}" for v in verdicts
+                    if v.verdict == "derived"]
+            status, message = ("warn", "; ".join(held)) if held else ("ok", say["none"])
         elif cid == "VA009":
             held = [f"{v.table}: {v.quarantined}" for v in verdicts if v.quarantined]
             status, message = ("warn", "; ".join(held)) if held else ("ok", say["none"])

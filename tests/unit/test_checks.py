@@ -15,10 +15,11 @@ def by_id(rows, cid):
 
 
 def test_check_install_all_ok_against_real_server(make_settings):
-    rows = checks.check_install(make_settings())
+    rows = checks.check_install(make_settings(django_project="examples/spc_backend"))
     bad = [r for r in rows if r.status not in ("ok",)]
     assert not bad, bad
-    assert {r.id for r in rows} >= {f"PG{n:03d}" for n in range(1, 11)}
+    assert {r.id for r in rows} >= {f"PG{n:03d}" for n in (*range(1, 11), 13, 14, 15, 16)}
+    assert "the runbook's own" in by_id(rows, "PG013")[0].message  # no venv beside the sample
     assert by_id(rows, "PG008")[0].message == "UTF8"
 
 

@@ -175,3 +175,9 @@ def test_shipped_profiles_load(profile):
 
     root = Path(__file__).resolve().parents[2]
     assert load_profile(root / "parameters" / profile)
+
+
+def test_every_parameter_has_its_meaning_in_korean():
+    from runbook_lib.core.config import MEANINGS
+
+    assert [name for name, text in MEANINGS.items() if not text["ko"]] == []

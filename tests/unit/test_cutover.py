@@ -77,10 +77,11 @@ def test_full_cutover_checklist_and_rollback(sample, pg):
                     "DJ014": "ok", "DJ015": "ok"}  # DJANGO_SECRET_KEY / DJANGO_DEBUG unset
 
     target = checks.check_target(settings)
-    assert statuses(target) == {"DJ030": "ok", "DJ031": "ok", "DJ032": "ok", "DJ033": "ok",
+    assert statuses(target) == {"DJ023": "ok", "DJ030": "ok", "DJ031": "ok", "DJ032": "ok", "DJ033": "ok",
                                 "DJ034": "ok", "DJ035": "ok", "DJ036": "ok", "DJ037": "ok",
                                 "DJ038": "skip"}, repr(target)
     by_id = {c.id: c for c in target}
+    assert "(as written) load in" in by_id["DJ023"].message  # the project's own settings file
     assert "created superuser 'runbook_admin'" in by_id["DJ033"].message
     assert "from postgresql: 4 products (SQLite source: 4)" in by_id["DJ036"].message
     assert "Channels" in by_id["DJ038"].message

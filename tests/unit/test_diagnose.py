@@ -55,6 +55,7 @@ PASTED = [
     ('invalid dsn: invalid connection option "init_command"', "DX028"),
     ("OSError: [Errno 28] No space left on device", "DX029"),
     ("SourceError: Cannot read /srv/db.sqlite3: database or disk is full.", "DX029"),
+    ("ModuleNotFoundError: No module named 'rest_framework'", "DX030"),
 ]
 
 
@@ -142,7 +143,8 @@ def test_address_in_use_by_errno():
 
 def test_unknown_error_keeps_its_own_hint():
     d = diagnose.explain(RunbookError("something odd", "do the obvious thing"))
-    assert d.problem_id == "DX000" and d.fix == "do the obvious thing"
+    assert d.problem_id == "" and d.fix == "do the obvious thing"  # its own hint, no DX000
+    assert str(d) == "Fix: do the obvious thing" and not d.causes
 
 
 def test_connect_error_message_carries_the_diagnosis(make_settings, monkeypatch):
@@ -195,7 +197,7 @@ def test_runner_failure_unknown_error_keeps_its_hint():
 
     exc = PapermillExecutionError(1, 1, "", "MigrationError", "odd thing\nFix: do X", [])
     _, diagnosis = runner._failure(exc, {})
-    assert diagnosis["problem"] == "DX000" and diagnosis["fix"] == "do X"
+    assert diagnosis["problem"] == "" and diagnosis["fix"] == "do X"
 
 
 def test_failed_program_is_diagnosed_from_its_stderr():
