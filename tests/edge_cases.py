@@ -7,8 +7,13 @@ need `null` or `quarantine`). `rows(path, table)` reads a table back in key orde
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -313,3 +318,56 @@ def assert_table_equal(pg_conn, sqlite_path, entry: dict, zone: str = "UTC",
     for a, b in zip(left, right, strict=True):
         assert a == b, (entry["table"], a, b)
     return len(right)
+
+
+# -- a migration stuck mid-COPY in another process (killed runs, concurrent runs) -------------
+STUCK = """
+import sys, time
+from runbook_lib import migrate
+from runbook_lib.core.config import load_settings
+from runbook_lib.migrate import transfer, transfer_binary
+slow = transfer.ChunkReader.read
+def read(self, size=-1):
+    data = slow(self, size)
+    if self.rows and data:
+        time.sleep(120)  # stuck mid-COPY until killed
+    return data
+transfer.ChunkReader.read = read
+transfer.CHUNK_ROWS = 5
+batches = transfer_binary.Batches.__iter__
+def stuck(self):
+    for batch in batches(self):
+        yield batch
+        time.sleep(120)  # the binary path stuck mid-COPY too
+transfer_binary.Batches.__iter__ = stuck
+transfer_binary.BATCH_ROWS = 2
+settings = load_settings(target="server", db_host="localhost", db_port=int(sys.argv[1]),
+                         db_name=sys.argv[2], db_user=sys.argv[2], run_dir=sys.argv[3],
+                         sqlite_path=sys.argv[4], django_project="", workers=1)
+migrate.run(settings, progress=False)
+"""
+
+
+def stuck_migration(pg, settings, run_dir: Path) -> subprocess.Popen:
+    """A migration of `settings` in a child process (its own session), once it is copying."""
+    child = subprocess.Popen([sys.executable, "-c", STUCK, str(pg.port), settings.db_name,
+                              str(run_dir), str(settings.sqlite_file)], start_new_session=True)
+    for _ in range(300):
+        if pg.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%' AND "
+                      "state = 'active'", settings.db_name)[0][0]:
+            return child
+        time.sleep(0.1)
+    child.kill()
+    raise AssertionError("the child never reached COPY")
+
+
+def kill(child: subprocess.Popen, pg, dbname: str) -> None:
+    """SIGKILL the child's process group; wait until the server has ended its sessions (and
+    with them the target's advisory lock)."""
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    for _ in range(100):
+        if not pg.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+                          dbname)[0][0]:
+            return
+        time.sleep(0.1)

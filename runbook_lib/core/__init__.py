@@ -6,10 +6,11 @@ tree), `diagnose` + `catalogue` (any exception → a known problem and its fix),
 `django_project` (runs the project's `manage.py`), `results` (checks), `manifest` (state
 between stages), `i18n`, `display` (how tables and checks look in a notebook), `paths`,
 `files` (private, safely named files), `escape` (text from data shown in HTML, Markdown or a
-terminal), `strict_yaml` (bounded profiles), `identifiers`, `hba` (pg_hba.conf address rules).
+terminal), `strict_yaml` (bounded profiles), `identifiers`, `hba` (pg_hba.conf address rules),
+`target_lock` (one run per target database), `source_state` (has the live source moved on).
 Import the modules by name: `from runbook_lib.core import db, server`.
 """
 
 __all__ = ["catalogue", "config", "db", "diagnose", "display", "django_project", "errors",
            "escape", "files", "hba", "i18n", "identifiers", "manifest", "paths", "results",
-           "secrets", "server", "strict_yaml"]
+           "secrets", "server", "source_state", "strict_yaml", "target_lock"]

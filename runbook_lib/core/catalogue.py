@@ -281,23 +281,38 @@ CATALOGUE: list[Problem] = [
                "`migrate` 전에 테이블이 (수동, pgloader, 이전 적재로) 만들어졌고 django_migrations에 기록이 없습니다"),
             _c("a previous run stopped half-way and left some tables behind",
                "이전 실행이 중간에 멈춰 일부 테이블이 남아 있습니다"),
+            _c("the name is taken by another object of the database (a table, index or view that "
+               "is not the migration's, e.g. a table `t_pkey` beside a table `t`)",
+               "다른 객체가 이미 그 이름을 쓰고 있습니다 (마이그레이션의 것이 아닌 테이블, 인덱스, 뷰: 예를 들어 "
+               "테이블 `t` 옆의 테이블 `t_pkey`)"),
         ),
-        fix={"en": "If the existing tables match the models exactly (same columns and types): "
-                   "`python manage.py migrate --fake-initial` records the initial migrations as "
-                   "applied without running them. It is dangerous when a table differs: Django "
-                   "only checks that the table and column names exist, so a wrong type or a "
-                   "missing constraint stays and breaks later. If they may differ, drop them "
-                   "(`DROP SCHEMA public CASCADE; CREATE SCHEMA public;` as the owner, after a "
-                   "backup) or re-run stage 03 with if_exists: replace, then migrate. The guide's "
-                   "`migrate --run-syncdb` is not a fix: it only creates tables for apps without "
-                   "migrations.",
-             "ko": "기존 테이블이 모델과 정확히 같다면 (같은 컬럼과 타입) `python manage.py migrate "
-                   "--fake-initial`이 초기 마이그레이션을 실행하지 않고 적용된 것으로 기록합니다. 테이블이 "
-                   "다르면 위험합니다: Django는 테이블과 컬럼 이름만 확인하므로 잘못된 타입이나 빠진 "
-                   "제약 조건이 남아 나중에 문제를 일으킵니다. 다를 수 있다면 백업 후 삭제하거나 "
-                   "(`DROP SCHEMA public CASCADE; CREATE SCHEMA public;`) 03 단계를 if_exists: replace로 "
-                   "다시 실행한 뒤 migrate 하세요. 가이드의 `migrate --run-syncdb`는 해결책이 아닙니다: "
-                   "마이그레이션이 없는 앱의 테이블만 만듭니다."},
+        fix={"en": "Find what holds the name first: `\\d NAME` in psql. A table of this "
+                   "migration left by an earlier or interrupted run: re-run stage 03 with "
+                   "if_exists: replace (it drops and re-creates only the tables of its plan; "
+                   "the keys and indexes it names itself are made unique in the plan, see "
+                   "`plan.renamed`). An object that is not the migration's and must stay: give "
+                   "the migrated table another name with name_map. Django's `migrate` "
+                   "stopping on an app's tables: `python manage.py migrate APP --fake-initial` "
+                   "only if every existing table matches its model exactly; it is dangerous "
+                   "when a table differs: Django only checks that the table and column names "
+                   "exist, so a wrong type or a missing constraint stays and breaks later. If "
+                   "they may differ, re-run stage 03 with schema: django and if_exists: "
+                   "replace. Never `DROP SCHEMA public CASCADE`: it destroys every object of "
+                   "the schema, data that is not the migration's included. The guide's "
+                   "`migrate --run-syncdb` is not a fix: it only creates tables for apps "
+                   "without migrations.",
+             "ko": "먼저 그 이름을 가진 객체를 확인하세요: psql에서 `\\d 이름`. 이전 실행이나 중단된 "
+                   "실행이 남긴 이 마이그레이션의 테이블이면 if_exists: replace로 03 단계를 다시 실행하세요 "
+                   "(계획에 있는 테이블만 삭제하고 다시 만듭니다; 런북이 직접 짓는 키와 인덱스 이름은 계획에서 "
+                   "겹치지 않게 정해집니다, `plan.renamed` 참고). 마이그레이션의 것이 아니고 남겨야 하는 "
+                   "객체라면 name_map으로 옮길 테이블에 다른 이름을 주세요. Django `migrate`가 앱의 테이블 "
+                   "때문에 멈췄다면 `python manage.py migrate APP --fake-initial`은 기존 테이블이 모두 "
+                   "모델과 정확히 같을 때만 쓰세요; 테이블이 다르면 위험합니다: Django는 테이블과 컬럼 이름만 "
+                   "확인하므로 잘못된 타입이나 빠진 제약 조건이 남아 나중에 문제를 일으킵니다. 다를 수 있다면 "
+                   "schema: django, if_exists: replace로 03 단계를 다시 실행하세요. `DROP SCHEMA public "
+                   "CASCADE`는 절대 쓰지 마세요: 마이그레이션과 무관한 데이터까지 스키마의 모든 객체를 "
+                   "지웁니다. 가이드의 `migrate --run-syncdb`는 해결책이 아닙니다: 마이그레이션이 없는 앱의 "
+                   "테이블만 만듭니다."},
         doc=DJ + "ref/django-admin/#cmdoption-migrate-fake-initial",
     ),
     Problem(

@@ -65,7 +65,8 @@ HEADERS: dict[str, dict[str, str]] = {name: {"en": name, "ko": ko} for name, ko 
     "index_name": "인덱스", "constraint": "제약 조건", "column_type": "열 타입",
     "used_by": "사용하는 열", "limit_value": "한계 값", "last_value": "마지막 값",
     "used_percent": "사용률 (%)", "examples (key, value)": "예 (키, 값)", "columns": "열",
-    "source_table": "원본 테이블", "compared_rows": "비교한 행 수",
+    "source_table": "원본 테이블", "compared_rows": "비교한 행 수", "todo": "할 일",
+    "sqlite_sql": "SQLite SQL",
 }.items()}
 
 # Single words shown as values in status-like columns (never other columns: data stays data).

@@ -3,7 +3,9 @@
 `Migration` runs the steps one by one (snapshot, introspect, plan, target, value profile,
 load, keys/indexes/FKs/sequences) and `run(settings)` runs them all; `stage_checks` turns a
 finished migration into the MG0xx checks; `rules_frame` is the type-mapping table users read.
-Inside: `source` (snapshot, introspection), `schema` (type rules, DDL plan), `profile` +
+Inside: `source` (snapshot, introspection), `schema` (type rules, DDL plan), `names`
+(unique names), `sql_translate` + `derived` (the SQLite file's SQL text regenerated from a
+syntax tree, or a follow-up), `profile` +
 `scan` (bad values before the copy), `transfer` (COPY workers, text path) +
 `transfer_binary` (Arrow and binary COPY), `postload`, `target` (run bookkeeping in the
 target), `methods` (loaddata, pgloader), `checks`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core import source_state
 from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
 
@@ -18,6 +19,8 @@ IDS = {
     "MG007": {"en": "run completed", "ko": "실행 완료"},
     "MG008": {"en": "schema drift (Django's PostgreSQL schema vs the SQLite file)",
               "ko": "스키마 차이 (Django의 PostgreSQL 스키마 대 SQLite 파일)"},
+    "MG009": {"en": "live source unchanged since the snapshot",
+              "ko": "스냅샷 이후 원본 파일 변경 없음"},
 }
 TEXT = {
     "schema_only": {"en": "schema only (data: false)", "ko": "스키마만 (data: false)"},
@@ -37,6 +40,10 @@ TEXT = {
                  "ko": "{path}: PRAGMA integrity_check 통과"},
     "plan": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes",
              "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내"},
+    "renamed": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes; "
+                      "{k} generated name(s) made unique: {names}",
+                "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내; 겹치지 않게 바꾼 "
+                      "생성 이름 {k}개: {names}"},
     "dry_run": {"en": "dry_run: the plan only, nothing written",
                 "ko": "dry_run: 계획만, 아무것도 쓰지 않음"},
     "postload": {"en": "{n} post-load statement(s) applied, sequences past max(id)",
@@ -113,15 +120,34 @@ def _drift(m) -> Check:
     hint = (t(TEXT["rebuild"], lang, commands="; ".join(commands)) if commands
             else t(TEXT["review"], lang))
     return Check(check.id, check.name, check.status, check.message, hint, check.details)
+def _plan(m) -> Check:
+    renamed = m.plan.renamed
+    if not renamed:
+        return _check(m, "MG002", "ok", "plan", n=len(m.plan.tables), strategy=m.settings.schema)
+    names = ", ".join(f"{r['wanted']} → {r['name']}" for r in renamed[:10])
+    return _check(m, "MG002", "ok", "renamed", "", {"renamed": renamed}, n=len(m.plan.tables),
+                  strategy=m.settings.schema, k=len(renamed), names=names)
+
+
+def _source(m) -> Check:
+    """Whether the live file moved on after the snapshot (a writer, a replaced file)."""
+    found = m.source_moved()
+    lang = m.settings.language
+    text = source_state.report(m.source_state, found, m.settings.sqlite_file, m.snapshot, lang)
+    name = t(IDS["MG009"], lang)
+    if found is None:
+        return Check("MG009", name, "ok", text)
+    return Check("MG009", name, "warn", text, t(source_state.TEXT["hint"], lang),
+                 {"moved": found})
 
 
 def stage_checks(m) -> CheckTable:
-    """MG001–MG007 for a migration (a dry run reports the plan only)."""
+    """MG001–MG009 for a migration (a dry run reports the plan only)."""
     m.wait_integrity()
     rows = [_check(m, "MG001", "ok", "snapshot", path=m.snapshot),
-            _check(m, "MG002", "ok", "plan", n=len(m.plan.tables), strategy=m.settings.schema)]
+            _plan(m)]
     if m.settings.dry_run:
-        return table(rows + [_check(m, "MG007", "skip", "dry_run")])
+        return table(rows + [_check(m, "MG007", "skip", "dry_run"), _source(m)])
     rows += [_bad(m), _rows(m), _check(m, "MG005", "ok", "postload", n=len(m.plan.steps))]
     manual = m.manual
     rows.append(_check(m, "MG006", "warn", "manual", "manual_fix", n=len(manual)) if manual
@@ -130,4 +156,5 @@ def stage_checks(m) -> CheckTable:
     done = m._finished()
     rows.append(_check(m, "MG007", "ok", "completed") if done
                 else _check(m, "MG007", "fail", "not_completed", "rerun"))
+    rows.append(_source(m))
     return table(rows)

@@ -15,10 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 
 from ..core.errors import MigrationError
+from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from .schema import Plan, Step
 
-__all__ = ["capture", "apply", "set_sequences"]
+__all__ = ["capture", "apply", "set_sequences", "REFUSED"]
+
+REFUSED = {"en": "PostgreSQL refused the translation {sql}: {error}",
+           "ko": "PostgreSQL이 변환한 문장 {sql} 을(를) 거부했습니다: {error}"}
 
 _CONSTRAINTS = """
 SELECT cl.relname, c.conname, c.contype, pg_get_constraintdef(c.oid), ix.relname,
@@ -145,20 +149,20 @@ def _dangling(error: psycopg2.Error, step: Step) -> MigrationError:
 
 
 def apply(connect, steps: list[Step], workers: int = 2, sizes: dict[str, int] | None = None,
-          analyze: list[str] = ()) -> list[dict]:
+          analyze: list[str] = (), language: str = "en") -> list[dict]:
     """Run the post-load steps, then ANALYZE the `analyze` tables; failed optional steps come
     back as manual follow-ups. `sizes` (rows per table) starts the biggest index builds first."""
     sessions = Sessions(connect, workers)
     try:
-        manual = _apply(sessions, steps, workers, sizes or {})
+        manual = _apply(sessions, steps, workers, sizes or {}, language)
         sessions.parallel([f"ANALYZE {quote_ident(t)}" for t in analyze], workers)
         return manual
     finally:
         sessions.close()
 
 
-def _apply(sessions: Sessions, steps: list[Step], workers: int,
-           sizes: dict[str, int]) -> list[dict]:
+def _apply(sessions: Sessions, steps: list[Step], workers: int, sizes: dict[str, int],
+           language: str = "en") -> list[dict]:
     # one session more than cores: an uneven last index does not leave a core idle
     indexes = sorted((s for s in steps if s.kind == "index"), key=lambda s: -sizes.get(s.table, 0))
     sessions.parallel([s.sql for s in indexes], workers + 1 if workers > 1 else 1)
@@ -174,9 +178,10 @@ def _apply(sessions: Sessions, steps: list[Step], workers: int,
         try:
             sessions.execute(step.sql)
         except psycopg2.Error as exc:
-            manual.append({"table": step.table, "kind": step.name, "name": step.name,
-                           "sqlite_sql": step.sql, "todo": "PostgreSQL refused the translation: "
-                           + str(exc).strip().splitlines()[0]})
+            manual.append({"table": step.table, "kind": step.label or step.kind,
+                           "name": step.name, "sqlite_sql": step.source or step.sql,
+                           "todo": t(REFUSED, language, sql=step.sql,
+                                     error=str(exc).strip().splitlines()[0])})
     return manual
 
 

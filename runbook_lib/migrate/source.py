@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ..core import files
+from ..core import files, source_state
 from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
-           "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck"]
+           "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck",
+           "refuse_deleting_source"]
 
 SNAPSHOT_NAME = "snapshot.sqlite3"
 HEADER = b"SQLite format 3\x00"
@@ -142,26 +143,32 @@ def _wal_mode(path: Path) -> bool:
         return fh.read(2) == b"\x02\x02" or Path(str(path) + "-wal").exists()
 
 
-def _copy_locked(src_path: Path, dest: Path) -> None:
+def _copy_locked(src_path: Path, dest: Path, state: dict) -> None:
     """Rollback-journal file: copy its bytes while a read transaction blocks writers."""
     src = connect_ro(src_path)
     try:
         src.execute("BEGIN")
         src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
+        state.update(source_state.capture(src_path))  # what the copy holds
         shutil.copyfile(src_path, dest)
         src.execute("COMMIT")
     finally:
         src.close()
 
 
-def _backup(src_path: Path, dest: Path) -> None:
-    """WAL file: SQLite's backup API, which includes the commits still in the -wal file."""
+def _backup(src_path: Path, dest: Path, state: dict) -> None:
+    """WAL file: SQLite's backup API, which includes the commits still in the -wal file; the
+    live file's state is read inside the same read transaction as the pages."""
     src = connect_ro(src_path)
     out = sqlite3.connect(dest)
     try:
         out.execute("PRAGMA synchronous=OFF")
         out.execute("PRAGMA journal_mode=OFF")
+        src.execute("BEGIN")
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        state.update(source_state.capture(src_path))
         src.backup(out)
+        src.execute("COMMIT")
         out.execute("PRAGMA journal_mode=DELETE")
     finally:
         out.close()
@@ -225,16 +232,67 @@ class BackgroundCheck:
             raise SourceError(*self.verdict)
 
 
-def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True) -> Path:
-    """A consistent copy of the source in `run_dir/snapshot.sqlite3` (source left untouched)."""
+def _family(path: Path) -> list[Path]:
+    """A SQLite file and the files that belong to it."""
+    return [path] + [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+REWRITTEN_FOLDERS = ("quarantine", "backups", "retention-drill")  # inside the run folder
+
+
+def refuse_deleting_source(sqlite_path: str | Path, run_dir: str | Path) -> None:
+    """Stop before anything is touched when the source is, or sits inside, a path of the run
+    folder that the runbook deletes or rewrites (snapshot.sqlite3 and its -wal/-shm/-journal,
+    the source-state scratch copy, quarantine/, backups/, retention-drill/), compared by
+    resolved path and by device and inode (a hard link, a bind mount)."""
+    src = Path(sqlite_path).expanduser().resolve()
+    run = Path(run_dir).expanduser().resolve()
+    doomed = _family(run / SNAPSHOT_NAME) + _family(run / source_state.SCRATCH)
+    folders = [run / name for name in REWRITTEN_FOLDERS]
+    mine = {i for i in map(_identity, _family(src)) if i}
+    clash = next((p for p in doomed if p == src or _identity(p) in mine), None)
+    clash = clash or next((f for f in folders if f == src or f in src.parents), None)
+    if clash:
+        raise SourceError(
+            f"The source {src} is, or lies inside, {clash}, which the runbook deletes or "
+            "rewrites on every run: the source would be destroyed. Nothing was touched.",
+            "Point sqlite_path at the application's own database file (e.g. "
+            "myproject/db.sqlite3), or move the file out of the run folder first, or choose "
+            "another run_dir.")
+
+
+def _clear_leftovers(dest: Path, src: Path) -> None:
+    """Remove an earlier snapshot's files, never a file that is (or belongs to) the source."""
+    mine = {i for i in map(_identity, _family(src)) if i}
+    for leftover in _family(dest):
+        if _identity(leftover) in mine or leftover.resolve() in _family(src):
+            raise SourceError(f"{leftover} is the source's own file; it is not deleted.",
+                              "Point sqlite_path at the application's database outside the "
+                              "run folder.")
+        leftover.unlink(missing_ok=True)
+
+
+def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True,
+             state: dict | None = None) -> Path:
+    """A consistent copy of the source in `run_dir/snapshot.sqlite3` (source left untouched);
+    `state` receives the live file's state the copy holds (`core.source_state`)."""
+    refuse_deleting_source(sqlite_path, run_dir)
     src_path = Path(sqlite_path).resolve()
     _check_file(src_path)
     dest = Path(run_dir) / SNAPSHOT_NAME
     dest.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (dest, dest.with_name(dest.name + "-wal"), dest.with_name(dest.name + "-shm")):
-        leftover.unlink(missing_ok=True)
+    _clear_leftovers(dest, src_path)
     try:
-        (_backup if _wal_mode(src_path) else _copy_locked)(src_path, dest)
+        (_backup if _wal_mode(src_path) else _copy_locked)(src_path, dest,
+                                                           {} if state is None else state)
         if check:
             integrity_check(dest)
     except BaseException as exc:

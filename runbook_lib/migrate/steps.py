@@ -3,6 +3,12 @@
 The profile scans (bad values per column, dangling references) start with the schema step and
 run in its shadow (Django's `migrate` takes seconds); they are collected before the first COPY.
 
+The target is held with an advisory lock (`core.target_lock`) from the first change to the
+end, so a second run stops instead of taking the live one for dead. Before anything existing
+is dropped or emptied (`if_exists: replace`/`truncate`, an unfinished run), everything that
+would stop the run is checked: the snapshot's integrity, names, type_overrides, and with
+`schema: sqlite` the values.
+
 `Migration(settings)` exposes each step for notebook 03 (each returns something to display);
 `run(settings)` does them all. The manifest section `migration` is what validation reads.
 """
@@ -15,12 +21,12 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import db, escape, manifest
+from ..core import db, escape, manifest, source_state, target_lock
 from ..core.display import Notes, sentence
 from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.results import batch_mode
-from . import django_names, methods, postload, schema, source, target, transfer
+from . import derived, django_names, methods, postload, schema, source, target, transfer
 from .profile import Profile, profile, start
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "NOTES"]
@@ -44,6 +50,13 @@ NOTES = {
                          "SQLite schema: {tables}",
                    "ko": "Django 마이그레이션이 만들지 않은 테이블 {n}개를 SQLite 스키마로 "
                          "만들었습니다: {tables}"},
+    "preflight": {"en": "checked before the existing tables were touched: the snapshot's "
+                        "integrity, names and type_overrides",
+                  "ko": "기존 테이블을 건드리기 전에 확인했습니다: 스냅샷 무결성, 이름, type_overrides"},
+    "preflight_values": {"en": "checked before the existing tables were touched: the snapshot's "
+                               "integrity, the values, names and type_overrides",
+                         "ko": "기존 테이블을 건드리기 전에 확인했습니다: 스냅샷 무결성, 값, 이름, "
+                               "type_overrides"},
     "skip_dry_run": {"en": "skipped: dry_run", "ko": "건너뜀: dry_run"},
     "skip_schema_only": {"en": "skipped: data: false (schema only)",
                          "ko": "건너뜀: data: false (스키마만)"},
@@ -126,6 +139,8 @@ class Migration:
         self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
         self.run_id = f"{Path(settings.run_dir).name}-{uuid.uuid4().hex[:8]}"
+        self.source_state: dict = {}  # the live source's state the snapshot holds
+        self._lock: target_lock.TargetLock | None = None
 
     @property
     def writes(self) -> bool:
@@ -137,10 +152,12 @@ class Migration:
     # -- 1. source ---------------------------------------------------------------------------
     def take_snapshot(self) -> Path:
         """Copy the source; PRAGMA integrity_check runs in the background until the end."""
+        source.refuse_deleting_source(self.settings.sqlite_file, self.settings.run_dir)
         if self.writes and self.settings.schema == "django" and not self._ahead:
             self._ahead = self._start_migrate()  # Django starts up while the source is read
+        self.source_state = {}
         self.snapshot = source.snapshot(self.settings.sqlite_file, self.settings.run_dir,
-                                        check=False)
+                                        check=False, state=self.source_state)
         self._integrity = source.BackgroundCheck(self.snapshot)
         return self.snapshot
 
@@ -153,10 +170,19 @@ class Migration:
         return Ahead(self.settings, "migrate", "--noinput", lazy_commit=True, then=SCRIPT)
 
     def close(self) -> None:
-        """Let a `manage.py` started ahead exit without running (a step failed before it)."""
+        """Let a `manage.py` started ahead exit without running (a step failed before it);
+        release the target's lock."""
         if self._ahead:
             ahead, self._ahead = self._ahead, None
             ahead.cancel()
+        if self._lock:
+            lock, self._lock = self._lock, None
+            lock.release()
+
+    def source_moved(self) -> dict | None:
+        """How the live source differs from the snapshot's state (None: it does not)."""
+        return source_state.moved(self.source_state, self.settings.sqlite_file, self.snapshot,
+                                  self.settings.run_dir)
 
     def wait_integrity(self) -> None:
         """Wait for the background PRAGMA integrity_check; raises SourceError if it failed."""
@@ -202,14 +228,17 @@ class Migration:
         """Check the target is empty (or apply if_exists), create the schema, drop indexes."""
         if not self.writes:
             return Notes([t(NOTES["dry_run"], self.settings.language)])
-        if self.settings.data:  # the profile scans run while the schema is built
-            self._scans = start(self.snapshot, self.plan, self.settings.workers,
-                                django=self.settings.schema == "django")
-            if self.settings.method == "copy" and transfer.ARROW:
-                self._warm = transfer.transfer_binary.prewarm()
-        self._record(completed=False)
-        conn = self.connect()
+        conn = None
         try:
+            self._lock = target_lock.TargetLock(self.settings, self.run_id).acquire()
+            conn = self.connect()
+            self._preflight(conn)
+            if self.settings.data and self.profile is None:  # scans run while the schema is built
+                self._scans = start(self.snapshot, self.plan, self.settings.workers,
+                                    django=self.settings.schema == "django")
+            if self.settings.data and self.settings.method == "copy" and transfer.ARROW:
+                self._warm = transfer.transfer_binary.prewarm()
+            self._record(completed=False)
             self._clear_target(conn)
             target.start_run(conn, self._run_id(), [t.name for t in self.plan.tables])
             created = self._create_schema(conn)
@@ -227,13 +256,17 @@ class Migration:
             keep = [s for s in self.plan.steps if s.table in created or s.kind == "optional"
                     and self.settings.schema == "sqlite"]
             self.plan.steps = steps + keep
+            if self.settings.schema == "django":  # Django's migrate made these tables' rest
+                self.manual = [f for f in self.manual if f["kind"] not in derived.TABLE_KINDS
+                               or f["table"] in created]
         except BaseException:
             if self._scans:  # queued scans are dropped; a running one ends on its own
                 self._scans.scan.cancel()
             self.close()
             raise
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
         return self.notes
 
     def _note(self, key: str, **values) -> None:
@@ -248,13 +281,38 @@ class Migration:
     def _run_id(self) -> str:
         return self.run_id
 
-    def _clear_target(self, conn) -> None:
+    def _existing(self, conn) -> tuple[list[str], list[str], list]:
+        """Tables of the target this run would clear, those holding rows, unfinished runs."""
         have = target.existing_tables(conn)
         mine = [t.name for t in self.plan.tables]
         relevant = list(have) if self.settings.schema == "django" else [t for t in mine
                                                                           if t in have]
-        unfinished = target.unfinished_runs(conn)
-        non_empty = [t for t in relevant if have[t]]
+        return relevant, [t for t in relevant if have[t]], target.unfinished_runs(conn)
+
+    def _preflight(self, conn) -> None:
+        """Everything that would stop the run, before the target is changed: overrides the
+        server must know, names already taken, and, when existing rows would be dropped or
+        emptied, the snapshot's integrity and (schema: sqlite) its values."""
+        target.check_types(conn, self.settings.type_overrides)
+        if self.settings.schema == "sqlite":
+            taken = target.foreign_relations(conn, [t.name for t in self.plan.tables])
+            if taken:  # names the target keeps: the plan goes around them
+                self.plan = schema.plan(self.source, self.settings, taken)
+                self.manual = list(self.plan.followups)
+        _, non_empty, unfinished = self._existing(conn)
+        if not non_empty or (self.settings.if_exists == "fail" and not unfinished):
+            return
+        self.wait_integrity()
+        if self.settings.data and self.settings.schema == "sqlite":
+            self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
+                                   self.settings.run_dir, self.settings.workers)
+            if self.profile.blocking:
+                raise self.profile.error("Nothing was changed on the target: its tables "
+                                         "and rows are as they were.")
+        self._note("preflight_values" if self.profile else "preflight")
+
+    def _clear_target(self, conn) -> None:
+        relevant, non_empty, unfinished = self._existing(conn)
         mode = self.settings.if_exists
         if unfinished:
             self._note("unfinished", run=unfinished[0][0])
@@ -329,13 +387,21 @@ class Migration:
         if not self.writes or not self.settings.data:
             key = "skip_dry_run" if not self.writes else "skip_schema_only"
             return Notes([t(NOTES[key], self.settings.language)])
-        self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
-                               self.settings.run_dir, self.settings.workers, self._scans)
+        if self.profile is None or self._scans:  # else profiled before the target was cleared
+            self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
+                                   self.settings.run_dir, self.settings.workers, self._scans)
         self._scans = None
         return self.profile
 
     def load(self):
         """COPY every table (workers in parallel); the per-table summary."""
+        try:
+            return self._load()
+        except BaseException:  # the run is over: the target's lock goes
+            self.close()
+            raise
+
+    def _load(self):
         if not self.writes or not self.settings.data:
             key = "skip_dry_run" if not self.writes else "skip_schema_only"
             return Notes([t(NOTES[key], self.settings.language)])
@@ -384,14 +450,20 @@ class Migration:
 
         The snapshot's integrity check runs on alongside (it fills the cores the index builds
         leave idle); the run is marked finished only once it passed, so a corrupt snapshot
-        leaves an unfinished run that the next one redoes."""
+        leaves an unfinished run that the next one redoes. The target's lock is released."""
+        try:
+            return self._finish()
+        finally:
+            self.close()
+
+    def _finish(self) -> list[dict]:
         if not self.writes:
             return []
         names = [t.name for t in self.plan.tables]
         sizes = {t.name: t.source.rows for t in self.plan.tables}
         try:
             self.manual += postload.apply(self.connect, self.plan.steps, self.settings.workers,
-                                          sizes, analyze=names)
+                                          sizes, analyze=names, language=self.settings.language)
         except postload.DanglingReferences as exc:
             from .profile import dangling
 
@@ -433,7 +505,10 @@ class Migration:
                 "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
                 "manual_followups": self.manual, "notes": self.notes, "tables": tables,
                 "drift": self.drift.rows, "derived": self.drift.derived,
-                "django_schema": self.django_schema}
+                "django_schema": self.django_schema,
+                "source_state": {"path": str(self.settings.sqlite_file),
+                                 "state": self.source_state},
+                "renamed": self.plan.renamed}
 
     def _record(self, completed: bool) -> dict:
         value = self.section(completed)

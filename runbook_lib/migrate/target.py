@@ -8,11 +8,13 @@ table is never silently partial and never holds duplicated rows.
 
 from __future__ import annotations
 
+import psycopg2
+
 from ..core.errors import MigrationError
 from ..core.identifiers import quote_ident
 
 __all__ = ["existing_tables", "unfinished_runs", "start_run", "finish_run", "column_types",
-           "empty", "drop", "truncate", "refuse_non_empty"]
+           "empty", "drop", "truncate", "refuse_non_empty", "check_types", "foreign_relations"]
 
 STATE = "runbook_migration"
 
@@ -97,3 +99,50 @@ def refuse_non_empty(tables: list[str], dsn: str) -> None:
                          "If that data may go, re-run with if_exists: truncate (empties those "
                          "tables, keeps their definitions) or if_exists: replace (drops and "
                          "re-creates them); otherwise point db_name at an empty database.")
+
+
+def check_types(conn, overrides: dict[str, str]) -> None:
+    """Every type of type_overrides is one the server knows (checked before any change)."""
+    unknown = []
+    with conn.cursor() as cur:
+        for column, spelling in sorted(overrides.items()):
+            try:
+                cur.execute("SELECT to_regtype(%s)", (spelling,))
+                known = cur.fetchone()[0] is not None
+            except psycopg2.Error:
+                known = False
+            if not known:
+                unknown.append(f"{column}: {spelling!r}")
+    if unknown:
+        raise MigrationError(f"type_overrides names type(s) this server does not know: "
+                             f"{', '.join(unknown)}. Nothing was changed.",
+                             "Use a PostgreSQL type name, e.g. text, bigint, numeric(12,2), "
+                             "varchar(80), jsonb, timestamp with time zone.")
+
+
+_FOREIGN = """
+SELECT c.relname FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c')
+  AND NOT (c.relkind IN ('r', 'p') AND c.relname = ANY(%(ours)s))
+  AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid
+                  WHERE x.indexrelid = c.oid AND t.relname = ANY(%(ours)s)
+                    AND t.relnamespace = c.relnamespace)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                    AND d.deptype IN ('a', 'i') AND t.relname = ANY(%(ours)s)
+                    AND t.relnamespace = c.relnamespace)
+  AND NOT EXISTS (SELECT 1 FROM pg_rewrite r
+                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                  JOIN pg_class t ON t.oid = d.refobjid
+                  WHERE r.ev_class = c.oid AND t.relname = ANY(%(ours)s)
+                    AND t.relnamespace = c.relnamespace AND t.oid <> c.oid)
+"""
+
+
+def foreign_relations(conn, ours: list[str]) -> set[str]:
+    """Names in the schema that are not the migration's: neither its tables nor what goes
+    with them (their indexes, sequences, the views that read them)."""
+    with conn.cursor() as cur:
+        cur.execute(_FOREIGN, {"ours": ours})
+        return {r[0] for r in cur.fetchall()}

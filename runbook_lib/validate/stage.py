@@ -6,6 +6,9 @@ keys (`schema`), sequences that would not collide, orphaned foreign keys, the
 migration's quarantined rows accounted as expected differences, and for an SPC project the
 guide's step 4. `run(settings)` returns a `ValidationReport`, writes `validation.json` and the
 manifest's `validation` section, and in batch runs raises `ValidationFailed` on any mismatch.
+It holds the target's advisory lock shared (`core.target_lock`): a migration running on the
+same database stops it with a message naming that run; VA013 says whether the live source
+has moved on since the snapshot that was proven.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..core import db, manifest
+from ..core import db, manifest, target_lock
 from ..core.errors import ConfigError, SourceError, ValidationFailed
 from ..core.identifiers import quote_ident
 from ..core.results import batch_mode, table
@@ -216,7 +219,9 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
     started = time.perf_counter()
     migration = manifest.read(settings.run_dir).get("migration") or {}
     snapshot = _snapshot(settings, migration)
-    with ThreadPoolExecutor(1) as pool, closing(stream.open_source(str(snapshot))) as src, \
+    lock = target_lock.TargetLock(settings, Path(settings.run_dir).name, "validation",
+                                  shared=True, dbname=dbname)  # never beside a migration
+    with lock, ThreadPoolExecutor(1) as pool, closing(stream.open_source(str(snapshot))) as src, \
             db.connection(settings, dbname=dbname) as conn:
         django = pool.submit(verdicts.django_inspection, settings, migration, dbname)  # overlaps
         conn.set_session(readonly=True)
@@ -230,7 +235,8 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
                                               settings.language)
         guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],
                                      orm)
-    checks = verdicts.summarise(found, guide, mode, settings.language) + [va011]
+    checks = verdicts.summarise(found, guide, mode, settings.language) + [
+        va011, verdicts.source_check(settings, migration, snapshot)]
     report = ValidationReport(mode, found, table(checks), guide,
                               time.perf_counter() - started, settings.language, ctx["database"])
     write_report(report, settings.run_dir,

@@ -2,14 +2,14 @@
 
 Turns what `validate.validate_table` found into the table's verdict (ok / mismatch / missing),
 adds what differs from Django's own migrations, and sums everything up as the stage's checks
-VA001-VA011.
+VA001-VA013 (VA013: whether the live source moved on after the snapshot).
 """
 
 from __future__ import annotations
 
 import csv
 
-from ..core import files
+from ..core import files, source_state
 from ..core.errors import RunbookError
 from ..core.i18n import t
 from ..core.results import Check
@@ -65,6 +65,8 @@ CHECKS = {  # id: (name, hint)
                      "search index is then complete.",
                "ko": "애플리케이션이 PostgreSQL을 쓰게 된 뒤 표시된 재구축 명령을 실행하세요. 그러면 "
                      "검색 인덱스가 완전해집니다."}),
+    "VA013": ({"en": "live source unchanged since the snapshot",
+               "ko": "스냅샷 이후 원본 파일 변경 없음"}, source_state.TEXT["hint"]),
 }
 SAY = {
     "ok": {"en": "ok", "ko": "정상"},
@@ -217,8 +219,8 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     out = []
     say = {key: t(text, language) for key, text in SAY.items() if "{" not in text["en"]}
     for cid, (name, hint) in CHECKS.items():
-        if cid == "VA011":
-            continue  # from django_problems
+        if cid in ("VA011", "VA013"):
+            continue  # from django_problems, source_check
         found = problems[cid]
         status, message = ("fail", "; ".join(found[:10])) if found else ("ok", say["ok"])
         if cid == "VA003" and mode == "counts":
@@ -243,5 +245,19 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     return out
 
 
+def source_check(settings, migration: dict, snapshot) -> Check:
+    """VA013: the proof is about the snapshot; say so when the live file has moved on."""
+    src = migration.get("source_state") or {}
+    state, lang = src.get("state") or {}, settings.language
+    name = _name("VA013", lang)
+    if not state:
+        return Check("VA013", name, "skip", t(source_state.TEXT["unrecorded"], lang))
+    found = source_state.moved(state, src["path"], snapshot, settings.run_dir)
+    text = source_state.report(state, found, src["path"], snapshot, lang)
+    if found is None:
+        return Check("VA013", name, "ok", text)
+    return Check("VA013", name, "warn", text, t(CHECKS["VA013"][1], lang), {"moved": found})
+
+
 __all__ = ["CHECKS", "account", "label_quarantined", "quarantined_keys", "summarise",
-           "django_inspection", "django_problems"]
+           "django_inspection", "django_problems", "source_check"]

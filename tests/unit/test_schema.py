@@ -14,7 +14,7 @@ from runbook_lib.core.errors import MigrationError
 from runbook_lib.migrate import schema, source
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from edge_cases import EDGE_CASES, assert_table_equal  # noqa: E402
+from edge_cases import EDGE_CASES, assert_table_equal, kill, stuck_migration  # noqa: E402
 
 
 @pytest.mark.parametrize("declared, alias, expected", [
@@ -258,54 +258,10 @@ def test_silent_misreads_are_caught_during_copy(fresh_db):
         assert cur.fetchall() == [(1, "fine"), (2, None), (3, None)]
 
 
-KILLED = """
-import sys, time
-from runbook_lib import migrate
-from runbook_lib.core.config import load_settings
-from runbook_lib.migrate import transfer, transfer_binary
-slow = transfer.ChunkReader.read
-def read(self, size=-1):
-    data = slow(self, size)
-    if self.rows and data:
-        time.sleep(60)  # stuck mid-COPY until killed
-    return data
-transfer.ChunkReader.read = read
-transfer.CHUNK_ROWS = 5
-batches = transfer_binary.Batches.__iter__
-def stuck(self):
-    for batch in batches(self):
-        yield batch
-        time.sleep(60)  # the binary path stuck mid-COPY too
-transfer_binary.Batches.__iter__ = stuck
-transfer_binary.BATCH_ROWS = 2
-settings = load_settings(target="server", db_host="localhost", db_port=int(sys.argv[1]),
-                         db_name=sys.argv[2], db_user=sys.argv[2], run_dir=sys.argv[3],
-                         sqlite_path=sys.argv[4], django_project="", workers=1)
-migrate.run(settings, progress=False)
-"""
-
-
 def test_process_killed_mid_copy_is_redone(fresh_db, pg, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import time
-
     EDGE_CASES["foreign_keys"](fresh_db.sqlite_file)
-    child = subprocess.Popen([sys.executable, "-c", KILLED, str(pg.port), fresh_db.db_name,
-                              str(tmp_path / "killed"), str(fresh_db.sqlite_file)],
-                             start_new_session=True)
-    try:
-        for _ in range(300):
-            started = pg.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
-                                 "'COPY%' AND state = 'active'", fresh_db.db_name)
-            if started[0][0]:
-                break
-            time.sleep(0.1)
-        assert started[0][0], "the child never reached COPY"
-    finally:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+    child = stuck_migration(pg, fresh_db, tmp_path / "killed")
+    kill(child, pg, fresh_db.db_name)
     result = migrate.run(fresh_db, progress=False)
     assert result.completed and any("did not finish" in n for n in result.notes)
     with db.connection(fresh_db) as conn:
