@@ -68,7 +68,7 @@ def test_colliding_names_migrate(fresh_db, pg):
                  m.load, m.finish):
         step()
     rows = checks.stage_checks(m)
-    assert all(c.status == "ok" for c in rows), rows
+    assert all(c.status in ("ok", "skip") for c in rows), [(c.id, c.status) for c in rows]
     mg002 = next(c for c in rows if c.id == "MG002")
     assert "a_b_c_key → a_b_c_key1" in mg002.message and "t_pkey → t_pkey1" in mg002.message
     section = m.section(completed=True)
