@@ -7,6 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= parameters/training.yaml
 ARGS   ?=
+# JupyterLab's own options, e.g. LAB_ARGS="--no-browser --port 8899 --IdentityProvider.token=T"
+LAB_ARGS ?=
+# Jupyter refuses to start as root without --allow-root (containers, fresh VMs)
+AS_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: run test lab lab-ko lint clean-runs
 
@@ -31,11 +35,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest --basetemp=$(CURDIR)/.pytest-tmp
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(AS_ROOT) $(LAB_ARGS)
 
 # The Korean notebooks (generated from the English ones: python -m runbook_lib.app.notebook_tools sync).
 lab-ko: $(STAMP)
-	$(BIN)/jupyter lab notebooks/ko/
+	$(BIN)/jupyter lab notebooks/ko/ $(AS_ROOT) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,3 +63,22 @@ def make_workspace(base: Path, **env: str) -> Workspace:
     environ.update(RUNBOOK_HOME=str(base), XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR",
                                                                           "/tmp"), **env)
     return Workspace(base, server.free_port(), environ)
+
+
+def end_session(proc: subprocess.Popen, first: int | None = signal.SIGTERM,
+                grace: float = 20) -> None:
+    """Stop a process started with `start_new_session=True` and all of its session: send
+    `first` to the group (None: it was killed already; its children end by themselves), wait
+    up to `grace` seconds, then SIGKILL whatever is left."""
+    if first is not None and proc.poll() is None:
+        os.killpg(proc.pid, first)
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)

@@ -3,8 +3,10 @@
 `cli` (the `runbook` command), `runner` (`runbook run`: the notebooks headlessly through
 papermill), `report` (report.html), `widgets` (the interactive settings form), `training`
 (per-trainee workspaces), `server_cli` (`runbook server`), `overview` (stage 00's tables),
-`notebook_tools` (authoring: the shared parameters cell). Import the modules by name.
+`notebook_tools` (authoring: the shared parameters cell), `history` (`runbook history`: the
+record of runs), `resume` (`runbook run --resume`: killed runs found, where to continue).
+Import the modules by name.
 """
 
-__all__ = ["cli", "notebook_tools", "overview", "report", "runner", "server_cli", "training",
-           "widgets"]
+__all__ = ["cli", "history", "notebook_tools", "overview", "report", "resume", "runner",
+           "server_cli", "training", "widgets"]

@@ -15,7 +15,8 @@ from ..core.i18n import LANGUAGES, t, use
 from ..core.secrets import scrub
 
 COMMANDS = {
-    "run": ("runbook_lib.app.runner", "execute the stage notebooks headlessly"),
+    "run": ("runbook_lib.app.runner", "execute the stage notebooks headlessly (or --resume)"),
+    "history": ("runbook_lib.app.history", "who ran what, with which parameters and outcome"),
     "server": ("runbook_lib.app.server_cli", "start, stop or inspect the embedded PostgreSQL"),
     "demo-data": ("runbook_lib.prepare.demo", "build the sample SPC SQLite database"),
     "drill": ("runbook_lib.troubleshoot.drills", "fault drills for training (embedded server only)"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -17,7 +16,8 @@ from ..core.errors import FIX_LABEL, ConfigError
 from ..core.escape import terminal
 from ..core.i18n import t
 from ..core.secrets import scrub
-from . import run_folder
+from . import history, run_folder
+from . import summary as run_summary
 
 # What `runbook run` prints, in the run's `language`.
 SAY = {
@@ -34,6 +34,25 @@ SAY = {
     "report": {"en": "report: {path}", "ko": "보고서: {path}"},
     "removed": {"en": "Removed the stage's partial files: {files}",
                 "ko": "이 단계가 남긴 불완전한 파일을 지웠습니다: {files}"},
+    "resuming": {"en": "resuming run {run} ({before}) from {first}: {n} stage(s), results in "
+                       "{folder}",
+                 "ko": "실행 {run} ({before}) 을(를) {first} 단계부터 이어서 합니다: 단계 {n}개, "
+                       "결과 폴더 {folder}"},
+    "continue": {"en": "Continue from there once fixed: runbook run --resume {folder}",
+                 "ko": "고친 뒤 그 단계부터 이어서 하세요: runbook run --resume {folder}"},
+    "needs_params": {"en": "runbook run needs --params FILE (a profile in parameters/), or "
+                           "--resume to continue a run.",
+                     "ko": "runbook run 에는 --params FILE (parameters/ 의 프로필) 또는 실행을 "
+                           "이어서 하는 --resume 이 필요합니다."},
+    "needs_params_fix": {"en": "For example: runbook run --params parameters/training.yaml",
+                         "ko": "예: runbook run --params parameters/training.yaml"},
+    "resume_alone": {"en": "--resume continues a run with its own parameters, stages and "
+                           "folder; --params, --only and --run-dir do not apply.",
+                     "ko": "--resume 은 실행을 그 실행의 매개변수, 단계, 폴더로 이어서 합니다. "
+                           "--params, --only, --run-dir 은 함께 쓸 수 없습니다."},
+    "resume_alone_fix": {"en": "Use runbook run --resume [RUN_DIR] [--from NN] [-p name=value].",
+                         "ko": "runbook run --resume [RUN_DIR] [--from NN] [-p name=value] 로 "
+                               "실행하세요."},
 }
 
 
@@ -56,18 +75,24 @@ def notebooks(language: str = "en") -> list[Path]:
     return sorted((folder if language == "en" else folder / language).glob("[0-9][0-9]_*.ipynb"))
 
 
-def select(only: str | None, language: str = "en") -> list[Path]:
+def select(only: str | None, language: str = "en", start: str | None = None) -> list[Path]:
+    """The notebooks of `--only` (all by default), from stage `start` (`--from`) on."""
     books = notebooks(language)
-    if not only:
-        return books
-    wanted = [w.strip() for w in only.split(",") if w.strip()]
-    chosen = [b for b in books if any(b.name.startswith(w) for w in wanted)]
     known = ", ".join(b.name[:2] for b in books)
-    missing = [w for w in wanted if not any(b.name.startswith(w) for b in books)]
-    if missing:
-        raise ConfigError(f"--only names unknown stage(s) {', '.join(missing)}.",
-                          f"Known stages: {known}.")
-    return chosen
+    if only:
+        wanted = [w.strip() for w in only.split(",") if w.strip()]
+        missing = [w for w in wanted if not any(b.name.startswith(w) for b in books)]
+        if missing:
+            raise ConfigError(f"--only names unknown stage(s) {', '.join(missing)}.",
+                              f"Known stages: {known}.")
+        books = [b for b in books if any(b.name.startswith(w) for w in wanted)]
+    if start:
+        at = [i for i, b in enumerate(books) if b.name.startswith(start)]
+        if not at:
+            raise ConfigError(f"--from {start} names no stage of this run.",
+                              f"Known stages: {', '.join(b.name[:2] for b in books)}.")
+        books = books[at[0]:]
+    return books
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -119,61 +144,140 @@ def _render_html(executed: Path) -> str:
     return target.name
 
 
+def _preflight(params: dict, books: list[Path]) -> None:
+    """A mistyped sqlite_path stops the run before anything is written (stage 03 migrates
+    it; stage 01 builds the training sample, and only at the sample's own path)."""
+    stages = {b.name[:2] for b in books}
+    if "03" in stages or ("01" in stages and params.get("target", "embedded") == "embedded"):
+        from types import SimpleNamespace
+
+        from ..core.config import PARAMETERS
+        from ..prepare.demo import check_source
+
+        path = params.get("sqlite_path") or PARAMETERS["sqlite_path"][0]
+        check_source(SimpleNamespace(sqlite_file=paths.resolve(path)))
+
+
+def _register_secrets(params: dict) -> None:
+    """Let `scrub` mask the passwords this run's notebooks will read from the environment, in
+    the summary, the history and the report."""
+    from ..core.config import PARAMETERS
+    from ..core.secrets import register
+
+    for name in ("password_env", "admin_password_env"):
+        register(os.environ.get(params.get(name) or PARAMETERS[name][0], ""))
+
+
 def run(params_file: str, only: str | None = None, run_dir: str | None = None,
-        overrides: list[str] | None = None, out=sys.stdout) -> int:
+        overrides: list[str] | None = None, out=sys.stdout, start: str | None = None) -> int:
     """Run the stages; return the exit status (0 only when every stage that ran is ok)."""
+    history.reap_all()  # runs killed since the last look are marked so
     params = load_profile(params_file)
     params.update(parse_overrides(overrides or []))
-    books = select(only, params.get("language", "en"))
+    lang = params.get("language", "en")
+    books = select(only, lang, start)
+    _preflight(params, books)
     run_id = paths.new_run_id()
     folder = paths.make_run_dir(paths.resolve(run_dir) if run_dir else paths.runs_dir() / run_id)
     params["run_dir"] = str(folder)
-    os.environ.update(RUNBOOK_HOME=str(paths.project_root()), RUNBOOK_BATCH="1")
+    summary = {"run_id": folder.name, "params_file": str(params_file), "status": "running",
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": [],
+               "selection": [b.stem for b in books], "params": params}
     with run_folder.lock(folder), run_folder.kernel_runtime() as runtime:
-        return _run_stages(folder, books, params, str(params_file), runtime, out)
+        print(t(SAY["start"], lang, run=terminal(folder.name), n=len(books),
+                folder=terminal(folder)), file=out)
+        return _run_stages(folder, books, params, summary, runtime, out)
 
 
-def _run_stages(folder: Path, books: list[Path], params: dict, params_file: str,
-                runtime: Path, out) -> int:
-    summary = {"run_id": folder.name, "params_file": params_file, "status": "running",
-               "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": []}
+def resume(run_dir: str | None = None, start: str | None = None,
+           overrides: list[str] | None = None, out=sys.stdout) -> int:
+    """Continue a failed or killed run in its own folder, from its first stage not ok."""
+    from .resume import plan
+
+    history.reap_all()
+    folder, summary, stems = plan(run_dir, start)
+    params = {**summary["params"], **parse_overrides(overrides or []), "run_dir": str(folder)}
     lang = params.get("language", "en")
-    print(t(SAY["start"], lang, run=terminal(folder.name), n=len(books), folder=terminal(folder)),
-          file=out)
-    failed = None
-    for book in books:
-        result = StageResult(stage=book.stem[:2], notebook=book.name)
-        started, before = time.perf_counter(), run_folder.inventory(folder)
-        try:
-            _execute(book, folder / book.name, params, runtime)
-            recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
-            result.status = recorded.get("status", "ok")
-            result.details = {k: v for k, v in recorded.items() if k != "status"}
-        except Exception as exc:  # papermill, kernel or disk failure: record, diagnose, stop
-            result.status = "failed"
-            result.error, result.diagnosis = _failure(exc, params)
-            failed = result
-            if files.is_disk_full(exc) or files.is_disk_full(result.error["message"]):
-                result.details["removed_partial_files"] = run_folder.remove_partial(
-                    folder, before, protect=[paths.resolve(p) for p in
-                                             [params.get("sqlite_path")] if p])
-        result.duration_s = round(time.perf_counter() - started, 2)
-        _add_html(result, folder / book.name)
-        summary["stages"].append(asdict(result))
-        _write_summary(folder, summary, out)
-        status = t(SAY[result.status], lang) if result.status in SAY else result.status
-        print(f"  [{status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
-        if failed:
-            break
-    summary["status"] = "failed" if failed else "ok"
-    summary["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    books = [b for b in notebooks(lang) if b.stem in stems]
+    if [b.stem for b in books] != stems:
+        missing = sorted(set(stems) - {b.stem for b in books})
+        raise ConfigError(f"Run {summary['run_id']} used notebooks that are gone: "
+                          f"{', '.join(missing)}.", "Start a new run with --params.")
+    _preflight(params, books)
+    paths.make_run_dir(folder)  # umask 077 for this process and its kernels
+    first, before = (stems[0] if stems else ""), summary.get("status")
+    summary["stages"] = [s for s in summary.get("stages", [])
+                         if s.get("notebook", "").removesuffix(".ipynb") < first]
+    summary.update(status="running", params=params, attempt=summary.get("attempt", 1) + 1,
+                   attempt_started=time.strftime("%Y-%m-%dT%H:%M:%S"), finished="")
+    summary.setdefault("resumed", []).append({"at": summary["attempt_started"], "from": first})
+    with run_folder.lock(folder), run_folder.kernel_runtime() as runtime:
+        print(t(SAY["resuming"], lang, run=terminal(folder.name), before=terminal(before),
+                first=first[:2], n=len(books), folder=terminal(folder)), file=out)
+        return _run_stages(folder, books, params, summary, runtime, out)
+
+
+def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, runtime: Path,
+                out) -> int:
+    """Execute `books` in order into `folder`; summary, history and report kept up to date."""
+    lang = params.get("language", "en")
+    _register_secrets(params)
+    os.environ.update(RUNBOOK_HOME=str(paths.project_root()), RUNBOOK_BATCH="1")
+    user, host = history.who()
+    summary.update(run_summary.process_marks(), user=user, host=host)
+    summary.setdefault("attempt", 1)
     _write_summary(folder, summary, out)
-    report = _write_report(folder, summary, out)
+    history.append(history.entry(summary, folder, "start"))
+    failed = None
+    try:
+        for book in books:
+            result = StageResult(stage=book.stem[:2], notebook=book.name, status="running")
+            summary["stages"].append(asdict(result))
+            _write_summary(folder, summary, out)  # a kill from here on leaves it "running"
+            started, before = time.perf_counter(), run_folder.inventory(folder)
+            try:
+                _execute(book, folder / book.name, params, runtime)
+                recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
+                result.status = recorded.get("status", "ok")
+                result.details = {k: v for k, v in recorded.items() if k != "status"}
+            except Exception as exc:  # papermill, kernel or disk failure: record, diagnose, stop
+                result.status = "failed"
+                result.error, result.diagnosis = _failure(exc, params)
+                failed = result
+                if files.is_disk_full(exc) or files.is_disk_full(result.error["message"]):
+                    result.details["removed_partial_files"] = run_folder.remove_partial(
+                        folder, before, protect=[paths.resolve(p) for p in
+                                                 [params.get("sqlite_path")] if p])
+            result.duration_s = round(time.perf_counter() - started, 2)
+            _add_html(result, folder / book.name)
+            summary["stages"][-1] = asdict(result)
+            _write_summary(folder, summary, out)
+            status = t(SAY[result.status], lang) if result.status in SAY else result.status
+            print(f"  [{status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
+            if failed:
+                break
+    except KeyboardInterrupt:
+        for stage in summary["stages"]:
+            stage["status"] = "interrupted" if stage["status"] == "running" else stage["status"]
+        _close(folder, summary, "interrupted", out)
+        raise
+    report = _close(folder, summary, "failed" if failed else "ok", out)
     if failed:
         _print_failure(failed, out, lang)
+        print(t(SAY["continue"], lang, folder=terminal(folder)), file=out)
     if report:
         print(t(SAY["report"], lang, path=report), file=out)
     return 1 if failed else 0
+
+
+def _close(folder: Path, summary: dict, status: str, out) -> Path | None:
+    """The run's end: summary, report, then its closing history line; the report's path."""
+    summary["status"] = status
+    summary["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _write_summary(folder, summary, out)
+    report = _write_report(folder, summary, out)
+    history.append(history.entry(summary, folder, "end"))
+    return report
 
 
 def _add_html(result: StageResult, executed: Path) -> None:
@@ -205,13 +309,12 @@ def _print_failure(failed: StageResult, out, lang: str = "en") -> None:
 
 
 def _write_summary(folder: Path, summary: dict, out=sys.stdout) -> None:
-    text = scrub(json.dumps(summary, indent=2, default=str))
     try:
-        files.write_private(folder / "summary.json", text)
+        run_summary.write(folder, summary)
     except OSError as exc:
         if not files.is_disk_full(exc):
             raise
-        print(f"warning: could not write {folder / 'summary.json'}: {exc}", file=out)
+        print(f"warning: could not write {folder / run_summary.NAME}: {exc}", file=out)
 
 
 def _write_report(folder: Path, summary: dict, out) -> Path | None:
@@ -227,15 +330,27 @@ def _write_report(folder: Path, summary: dict, out) -> Path | None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", required=True, help="parameters profile (YAML)")
+    parser.add_argument("--params", help="parameters profile (YAML); not with --resume")
     parser.add_argument("--only", help="comma-separated stage numbers, e.g. 01,02")
+    parser.add_argument("--from", dest="start", metavar="NN",
+                        help="start at stage NN (with --resume: re-run from there)")
+    parser.add_argument("--resume", nargs="?", const="", metavar="RUN_DIR",
+                        help="continue a failed or killed run (default: the latest one) from "
+                             "its first stage that is not ok, in its own folder")
     parser.add_argument("--run-dir", help="folder for this run (default runs/<run_id>)")
     parser.add_argument("-p", dest="overrides", action="append", default=[],
                         metavar="NAME=VALUE", help="override one parameter")
 
 
 def command(args: argparse.Namespace) -> int:
-    return run(args.params, args.only, args.run_dir, args.overrides)
+    if args.resume is not None:
+        if args.params or args.only or args.run_dir:
+            raise ConfigError(t(SAY["resume_alone"]), t(SAY["resume_alone_fix"]))
+        return resume(args.resume or None, args.start, args.overrides)
+    if not args.params:
+        raise ConfigError(t(SAY["needs_params"]), t(SAY["needs_params_fix"]))
+    return run(args.params, args.only, args.run_dir, args.overrides, start=args.start)
 
 
-__all__ = ["StageResult", "notebooks", "select", "parse_overrides", "run", "configure", "command"]
+__all__ = ["StageResult", "notebooks", "select", "parse_overrides", "run", "resume",
+           "configure", "command"]

@@ -47,9 +47,10 @@ MESSAGES = {
                             "않습니다."},
     "button": {"en": "Use these settings", "ko": "이 설정 사용"},
     "button_run": {"en": "Use these settings and run", "ko": "이 설정으로 실행"},
-    "applied": {"en": "Settings updated: {dsn}. Now run the cells below (Run ▸ Run All Below).",
-                "ko": "설정이 변경되었습니다: {dsn}. 이제 아래 셀을 실행하세요 (Run ▸ Run All "
-                      "Below)."},
+    "applied": {"en": "Settings updated: {dsn}. Now click the next cell and run it and every "
+                      "cell below it (Run ▸ Run Selected Cell and All Below).",
+                "ko": "설정이 변경되었습니다: {dsn}. 이제 다음 셀을 클릭하고 그 셀과 아래의 모든 "
+                      "셀을 실행하세요 (Run ▸ Run Selected Cell and All Below)."},
     "password_set": {"en": "Password stored in ${password_env} (not shown).",
                      "ko": "비밀번호를 ${password_env}에 저장했습니다 (표시하지 않음)."},
     "password_taken": {"en": "Password received (not shown); press the button to use it.",

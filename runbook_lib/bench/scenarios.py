@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg2.errors
 
-from ..core import db, manifest, server
+from ..core import db, server, state
 from ..core.errors import RunbookError
 from ..core.i18n import t
 from ..core.results import batch_mode
@@ -147,8 +147,10 @@ def _engines(settings, sconn, pconn, shape: Shape, ids: _Ids, scratch: str, copy
 
 
 def _snapshot(settings) -> Path:
-    """The migration's snapshot when stage 03 recorded one, else the source file itself."""
-    recorded = (manifest.read(settings.run_dir).get("migration") or {}).get("snapshot")
+    """The migration's snapshot when stage 03 recorded one (with the target or in this run),
+    else the source file itself."""
+    record = state.current(settings)
+    recorded = record.snapshot if record else ""
     source = Path(recorded) if recorded and Path(recorded).is_file() else settings.sqlite_file
     if not source.is_file():
         raise BenchError(f"The SQLite file {source} does not exist.",

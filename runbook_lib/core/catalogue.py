@@ -703,6 +703,32 @@ CATALOGUE: list[Problem] = [
                    "`.venv/bin/pip install -e .`."},
         doc="https://docs.python.org/3/library/venv.html",
     ),
+    Problem(
+        id="DX031",
+        title={"en": "the target's last migration did not finish",
+               "ko": "대상 데이터베이스의 마지막 마이그레이션이 끝나지 않았습니다"},
+        patterns=(r"did not finish: it failed or was killed",
+                  r"마지막 마이그레이션 .* 이 끝나지 않았습니다"),
+        causes=(
+            _c("the runbook was killed during stage 03 (kill -9, a closed laptop, out of "
+               "memory): the target holds part of the data",
+               "03 단계 도중 런북이 강제 종료되었습니다 (kill -9, 노트북 덮개 닫힘, 메모리 부족): "
+               "대상에는 데이터의 일부만 있습니다"),
+            _c("stage 03 stopped with an error (its notebook shows it)",
+               "03 단계가 오류로 멈췄습니다 (해당 노트북에 오류가 표시됩니다)"),
+            _c("another migration of this target is running right now",
+               "지금 이 대상에 다른 마이그레이션이 실행 중입니다"),
+        ),
+        fix={"en": "`runbook run --resume` continues the run from its first stage that is not "
+                   "ok (or run 03_migrate again): the unfinished migration's tables are loaded "
+                   "again from scratch. Then run 04_validate. The record: `SELECT run_id, "
+                   "started_at, finished_at FROM runbook_migration.runs`.",
+             "ko": "`runbook run --resume` 으로 실행을 성공하지 못한 첫 단계부터 이어서 하세요 "
+                   "(또는 03_migrate 를 다시 실행): 끝나지 않은 마이그레이션의 테이블은 처음부터 "
+                   "다시 적재됩니다. 그다음 04_validate 를 실행하세요. 기록: `SELECT run_id, "
+                   "started_at, finished_at FROM runbook_migration.runs`."},
+        doc=PG + "ddl-schemas.html",
+    ),
 ]
 
 UNKNOWN = Problem(

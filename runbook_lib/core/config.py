@@ -2,7 +2,9 @@
 
 Precedence, lowest first: built-in defaults, the parameters (profile YAML or the notebook's
 parameters cell with papermill's injected values), then for an empty `db_*` parameter the
-guide's environment variables (`DB_NAME DB_USER DB_HOST DB_PORT`). Passwords only ever come
+guide's environment variables (`DB_NAME DB_USER DB_HOST DB_PORT`); an empty `db_port` of the
+embedded target is the port its server last started on (`.runbook/server.json`), so it is
+chosen once and found by every later run and notebook. Passwords only ever come
 from the environment, the project's `.env`, the embedded server's `.runbook/secrets.env`, or
 libpq's `~/.pgpass`: never from a parameter.
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 from dotenv import dotenv_values, load_dotenv
 
-from . import paths, strict_yaml
+from . import paths, port_memory, strict_yaml
 from .errors import ConfigError
 from .secrets import Secret
 
@@ -32,7 +34,7 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
                       "beside manage.py or one level up, else the runbook's"),
     "target": ("embedded", ("embedded", "server"), "embedded: local server; server: existing one"),
     "db_host": ("", str, "empty: $DB_HOST, else localhost"),
-    "db_port": (0, int, "0: $DB_PORT, else 5432 (55432 for the embedded server)"),
+    "db_port": (0, int, "0: $DB_PORT, else 5432; embedded: its remembered port, else 55432"),
     "db_name": ("", str, "empty: $DB_NAME, else spc_db"),
     "db_user": ("", str, "empty: $DB_USER, else spc_user"),
     "password_env": ("DB_PASSWORD", str, "environment variable holding the app password"),
@@ -319,8 +321,8 @@ def build_settings(values: dict[str, Any]) -> Settings:
     for name, (env, fallback) in ENV_FALLBACK.items():
         if not merged[name]:
             raw = os.environ.get(env) or fallback
-            if name == "db_port" and not os.environ.get(env) and merged["target"] == "embedded":
-                raw = EMBEDDED_PORT
+            if name == "db_port" and merged["target"] == "embedded":  # where it runs first
+                raw = port_memory.read() or os.environ.get(env) or EMBEDDED_PORT
             merged[name] = _coerce(name, int(raw) if name == "db_port" else raw)
     schema_given = bool(merged["schema"])
     if not schema_given:

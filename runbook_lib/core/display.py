@@ -4,7 +4,7 @@
 formatters so every DataFrame a cell shows renders through `frame_html`: no index numbers,
 integers as integers and empty cells empty (not `32.0`, `NaN`), text left-aligned and never
 cut with "…", headers and status words in `language` (from `HEADERS` and `WORDS`), every value
-escaped, and `$` kept away from MathJax. Paths and single `Check`s get a readable form too.
+escaped, and `$` kept away from MathJax; `frame.attrs["caption"]` is shown above the table. Paths and single `Check`s get a readable form too.
 `settings_html` is the one-glance summary of a run's parameters shown under every settings
 cell (all of them behind a fold).
 """
@@ -67,6 +67,9 @@ HEADERS: dict[str, dict[str, str]] = {name: {"en": name, "ko": ko} for name, ko 
     "used_percent": "사용률 (%)", "examples (key, value)": "예 (키, 값)", "columns": "열",
     "source_table": "원본 테이블", "compared_rows": "비교한 행 수", "todo": "할 일",
     "sqlite_sql": "SQLite SQL",
+    "loaded_rows": "적재된 행 수", "started": "시작", "run_id": "실행 ID", "attempt": "시도",
+    "user": "사용자", "host": "호스트", "profile": "프로필", "stages": "단계",
+    "report": "보고서", "parameters": "매개변수",
 }.items()}
 
 # Single words shown as values in status-like columns (never other columns: data stays data).
@@ -76,7 +79,8 @@ WORDS: dict[str, dict[str, str]] = {
     "failed": {"en": "failed", "ko": "실패"}, "mismatch": {"en": "mismatch", "ko": "불일치"},
     "missing": {"en": "missing", "ko": "누락"}, "extra": {"en": "extra", "ko": "추가"},
     "changed": {"en": "changed", "ko": "변경"}, "pending": {"en": "pending", "ko": "대기"},
-    "running": {"en": "running", "ko": "실행 중"},
+    "running": {"en": "running", "ko": "실행 중"}, "killed": {"en": "killed", "ko": "강제 종료"},
+    "interrupted": {"en": "interrupted", "ko": "중단됨"},
     "yes": {"en": "yes", "ko": "예"}, "no": {"en": "no", "ko": "아니요"},
 }
 STATUS_COLUMNS = {"status", "verdict", "difference"}
@@ -88,7 +92,8 @@ CODE_COLUMNS = {"sqlite declared type", "postgresql", "sqlite type", "postgresql
                 "parameter", "variable", "value", "values", "rowids", "keys", "fix_sql",
                 "primary key", "label", "sqlstate", "statement", "rule"}
 COLOURS = {"ok": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "failed": "#cf222e",
-           "mismatch": "#cf222e", "missing": "#cf222e", "skip": "#57606a"}
+           "mismatch": "#cf222e", "missing": "#cf222e", "skip": "#57606a", "killed": "#cf222e",
+           "interrupted": "#9a6700"}
 NO_MATH = "runbook-table tex2jax_ignore mathjax_ignore"  # MathJax 2 and 3 skip these
 LONG = 25  # rows above which a table scrolls inside its own box instead of being cut
 
@@ -173,10 +178,12 @@ def frame_html(frame, language: str | None = None) -> str:
             inner = f"<code>{escape(text)}</code>" if columns[i] in code and text else escape(text)
             cells.append(f"<td style='{style}'>{inner}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    caption = frame.attrs.get("caption")  # a line saying what the table is (already translated)
+    above = f"<p><small>{escape(caption)}</small></p>" if caption else ""
     if not body:
-        return f"<p><i>{escape(t(NONE, language))}</i></p>"
+        return f"{above}<p><i>{escape(t(NONE, language))}</i></p>"
     box = "max-height:36em;overflow:auto;" if len(body) > LONG else ""
-    return (f"<div class='{NO_MATH}' style='{box}'><table class='dataframe'>"
+    return (f"{above}<div class='{NO_MATH}' style='{box}'><table class='dataframe'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 

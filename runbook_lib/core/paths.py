@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,21 @@ def new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + token_hex(2)
 
 
+def closest_file(path: str | os.PathLike) -> Path | None:
+    """The existing file whose name is closest to `path`'s (difflib), in its folder or else
+    in the nearest folder above that exists; None when nothing is close."""
+    missing = Path(path)
+    folder = missing.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        files = {p.name: p for p in folder.iterdir() if p.is_file()}
+    except OSError:
+        return None
+    close = difflib.get_close_matches(missing.name, list(files), n=1, cutoff=0.6)
+    return files[close[0]] if close else None
+
+
 def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
     """A path from a parameter: absolute as given, relative to the project root otherwise."""
     p = Path(path).expanduser()
@@ -67,4 +83,4 @@ def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
 
 
 __all__ = ["PACKAGE_DIR", "project_root", "state_dir", "make_state_dir", "runs_dir",
-           "make_run_dir", "new_run_id", "resolve"]
+           "make_run_dir", "new_run_id", "resolve", "closest_file"]

@@ -68,10 +68,22 @@ def scrub(text: str) -> str:
     return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
 
 
+def scrub_all(value):
+    """`scrub` every string inside `value` (dicts, lists, tuples): before JSON encoding, where
+    escaping could hide a secret holding a quote or a backslash from `scrub`."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub_all(k): scrub_all(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_all(v) for v in value]
+    return value
+
+
 def register(value: str) -> None:
     """Remember a secret value so that `scrub` masks it wherever it appears."""
     if value:
         _KNOWN.add(value)
 
 
-__all__ = ["MASK", "Secret", "scrub", "register"]
+__all__ = ["MASK", "Secret", "scrub", "scrub_all", "register"]

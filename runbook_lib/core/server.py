@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from . import files, paths
+from . import files, paths, port_memory
 from .errors import ServerError
 
 SYSTEM_USER = "embedded_postgres"
@@ -280,7 +280,7 @@ class EmbeddedServer:
     def start(self, admin_user: str = "postgres", admin_password: str = "") -> Status:
         """Start (initialising on first use); a no-op when it already runs."""
         if self.is_running():
-            return self.status()
+            return self._remember(self.status())
         self._socket_folder()  # refused before anything is created when it is not ours
         if self.user and self.initialised:
             self._let_server_reach(self.data_dir)
@@ -291,15 +291,22 @@ class EmbeddedServer:
             self.init(admin_user, admin_password)
         owner = port_owner(self.port)
         if owner:
+            free = free_port()
             raise ServerError(
                 f"Port {self.port} on 127.0.0.1 is already taken by {owner}; the embedded "
                 "server cannot listen there.",
-                f"Stop that program, or choose a free port with -p db_port={free_port()} "
-                "(or db_port in your parameters file).")
+                f"Stop that program, or choose a free port: `runbook server start --port "
+                f"{free}` (or -p db_port={free} with `runbook run`, db_port: {free} in your "
+                "parameters file); the port is remembered for the next runs.")
         self._write_conf()
         self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
                   "-t", "60", "start", timeout=90)
-        return self.status()
+        return self._remember(self.status())
+
+    def _remember(self, status: Status) -> Status:
+        """Record the port it listens on beside its data folder (`.runbook/server.json`)."""
+        port_memory.write(status.port, self.data_dir.parent)
+        return status
 
     def stop(self) -> None:
         if self.is_running():
@@ -366,7 +373,9 @@ def ensure_target(settings) -> Status | None:
     if running and running != settings.db_port:
         raise ServerError(f"The embedded server already runs on port {running}, not "
                           f"{settings.db_port}.",
-                          f"Use -p db_port={running}, or `runbook server stop` first.")
+                          f"Leave db_port unset (0) to use the port it runs on, or use "
+                          f"-p db_port={running}; to move it, `runbook server stop`, then "
+                          f"`runbook server start --port {settings.db_port}`.")
     return server.start(settings.admin_user, settings.admin_password.reveal()
                         if settings.admin_password else "")
 

@@ -7,7 +7,6 @@ test it; `runserver` always gets a free loopback port and is stopped in a `final
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -28,6 +27,7 @@ from ..core.errors import RunbookError
 from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
 from ..core.secrets import register, scrub
+from ..core.state import sha256
 
 STARTUP_SECONDS = 40
 SUPERUSER_DEFAULTS = {"DJANGO_SUPERUSER_USERNAME": "admin",
@@ -304,14 +304,6 @@ def target_counts(settings, tables: list[str]) -> dict[str, int | None]:
             else:
                 out[name] = None
     return out
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def remember_source(settings) -> dict:

@@ -6,7 +6,7 @@ Each item is ok / fail / skip with its evidence; most reuse the results of
 
 from __future__ import annotations
 
-from ..core import db, manifest
+from ..core import db, manifest, state
 from ..core.errors import RunbookError
 from ..core.i18n import t
 from ..core.results import Check, CheckTable, table
@@ -47,6 +47,13 @@ EVIDENCE = {
     "validated": {"en": "{n} tables, {rows} source rows all in PostgreSQL and stage 04 "
                         "validation ok",
                   "ko": "테이블 {n}개, 원본 {rows}행 모두 PostgreSQL에 있고 04단계 검증 정상"},
+    "which": {"en": " (migration {run})", "ko": " (마이그레이션 {run})"},
+    "which_held": {"en": " (migration {run}, {held} row(s) quarantined by it)",
+                   "ko": " (마이그레이션 {run}, 격리된 행 {held}개)"},
+    "unfinished": {"en": "the target's last migration, {run} (started {started}), did not "
+                         "finish: `runbook run --resume` or run 03_migrate again",
+                   "ko": "대상 데이터베이스의 마지막 마이그레이션 {run} (시작 {started}) 이 끝나지 "
+                         "않았습니다: `runbook run --resume` 또는 03_migrate 를 다시 실행하세요"},
 }
 
 
@@ -87,21 +94,39 @@ def _migrated(target: dict[str, Check]) -> tuple[str, str]:
     return status, "; ".join(c.message for c in steps)
 
 
+def _expected_rows(settings, record) -> tuple[dict[str, int], int]:
+    """table → rows the target should hold, and the quarantined total: from the migration's
+    record (snapshot counts less quarantined rows), else the SQLite file as it is now."""
+    tables = (record.section.get("tables") or []) if record else []
+    if tables:
+        return ({e["table"]: e["source_rows"] - (e.get("quarantined") or 0) for e in tables},
+                sum(e.get("quarantined") or 0 for e in tables))
+    return checks.source_counts(settings.sqlite_file), 0
+
+
 def _data_loaded(settings) -> tuple[str, str]:
-    source = checks.source_counts(settings.sqlite_file)
-    target = checks.target_counts(settings, list(source))
+    record = state.current(settings)
+    if record and not record.completed:
+        return "fail", _e(settings, "unfinished", run=record.run_id, started=record.started)
+    expected, held = _expected_rows(settings, record)
+    target = checks.target_counts(settings, list(expected))
     missing = [n for n, c in target.items() if c is None]
-    short = [f"{n} {target[n]}/{source[n]}" for n in source
-             if target[n] is not None and target[n] < source[n]]
+    short = [f"{n} {target[n]}/{expected[n]}" for n in expected
+             if target[n] is not None and target[n] < expected[n]]
     verdict = manifest.read(settings.run_dir).get("validation", {}).get("ok")
+    if verdict is None and record and record.validation:  # stage 04 of an earlier run
+        verdict = record.validation.get("ok")
     if missing or short or verdict is False:
         detail = "; ".join(filter(None, [
             missing and _e(settings, "missing", tables=", ".join(missing)),
             short and _e(settings, "fewer", tables=", ".join(short)),
             verdict is False and _e(settings, "invalid")]))
         return "fail", detail
-    rows = sum(source.values())
-    return "ok", _e(settings, "validated" if verdict else "loaded", n=len(source), rows=rows)
+    rows = sum(expected.values())
+    which = (_e(settings, "which_held" if held else "which", run=record.run_id, held=held)
+             if record else "")
+    return "ok", _e(settings, "validated" if verdict else "loaded", n=len(expected),
+                    rows=rows) + which
 
 
 def _api(target: dict[str, Check]) -> tuple[str, str]:

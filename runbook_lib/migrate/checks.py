@@ -36,8 +36,10 @@ TEXT = {
     "bad": {"en": "{n} bad value(s), {where} (on_bad_value: {mode})",
             "ko": "잘못된 값 {n}개, {where} (on_bad_value: {mode})"},
     "bad_fix": {"en": "Review them before the cut-over.", "ko": "전환 전에 검토하세요."},
-    "snapshot": {"en": "{path} passed PRAGMA integrity_check",
-                 "ko": "{path}: PRAGMA integrity_check 통과"},
+    "snapshot": {"en": "{path} passed PRAGMA integrity_check (sha256 {sha}…), migration "
+                       "{run_id}",
+                 "ko": "{path}: PRAGMA integrity_check 통과 (sha256 {sha}…), 마이그레이션 "
+                       "{run_id}"},
     "plan": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes",
              "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내"},
     "renamed": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes; "
@@ -143,8 +145,9 @@ def _source(m) -> Check:
 
 def stage_checks(m) -> CheckTable:
     """MG001–MG009 for a migration (a dry run reports the plan only)."""
-    m.wait_integrity()
-    rows = [_check(m, "MG001", "ok", "snapshot", path=m.snapshot),
+    sha = m.wait_integrity()
+    rows = [_check(m, "MG001", "ok", "snapshot", details={"sha256": sha, "run_id": m.run_id},
+                   path=m.snapshot, sha=sha[:12], run_id=m.run_id),
             _plan(m)]
     if m.settings.dry_run:
         return table(rows + [_check(m, "MG007", "skip", "dry_run"), _source(m)])

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ..core import files, source_state
+from ..core import files, source_state, state
 from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
+from ..core.paths import closest_file
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
            "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck",
@@ -108,8 +109,13 @@ class SourceSchema:
 
 def _check_file(path: Path) -> None:
     if not path.is_file():
-        raise SourceError(f"The SQLite source file {path} does not exist.",
-                          "Set sqlite_path to your project's database file (db.sqlite3).")
+        near = closest_file(path)
+        also = f"; the closest existing file is {near}" if near else ""
+        raise SourceError(f"The SQLite source file {path} does not exist{also}.",
+                          f"Set sqlite_path: {near} if that is your database; otherwise "
+                          "set sqlite_path to your project's database file (db.sqlite3)."
+                          if near else "Set sqlite_path to your project's database file "
+                          "(db.sqlite3).")
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head != HEADER:
@@ -190,12 +196,13 @@ def integrity_check(path: str | Path) -> None:
 
 
 def _check_child(path: str, send) -> None:
-    """In the child: low priority, PRAGMA integrity_check, the verdict sent back."""
+    """In the child: low priority, PRAGMA integrity_check and the snapshot's SHA-256; the
+    verdict sent back as ("ok", sha256) or (message, hint)."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, 10)  # the migration's critical path goes first
     try:
         integrity_check(path)
-        send.send(None)
+        send.send(("ok", state.sha256(path)))
     except SourceError as exc:
         send.send((exc.message, exc.hint))
     except sqlite3.DatabaseError as exc:
@@ -215,10 +222,11 @@ class BackgroundCheck:
         self.proc.start()
         send.close()
         self.verdict: tuple | None = None
+        self.sha256 = ""
         self.done = False
 
-    def result(self) -> None:
-        """Wait for the verdict; raise SourceError when the snapshot is damaged."""
+    def result(self) -> str:
+        """Wait for the verdict; the snapshot's SHA-256, or SourceError when it is damaged."""
         if not self.done:
             try:
                 self.verdict = self.recv.recv()
@@ -228,8 +236,11 @@ class BackgroundCheck:
             self.recv.close()
             self.proc.join()
             self.done = True
+            if self.verdict[0] == "ok":
+                self.sha256, self.verdict = self.verdict[1], None
         if self.verdict:
             raise SourceError(*self.verdict)
+        return self.sha256
 
 
 def _family(path: Path) -> list[Path]:

@@ -19,6 +19,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ..core import db, escape, manifest, source_state, target_lock
@@ -103,6 +104,10 @@ class MigrationResult:
         return bool(self.section.get("completed"))
 
 
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 def source_timezone(settings) -> str:
     """Zone of the source's naive timestamps: parameter, else Django's USE_TZ/TIME_ZONE, else UTC."""
     if settings.source_timezone:
@@ -141,6 +146,9 @@ class Migration:
         self.run_id = f"{Path(settings.run_dir).name}-{uuid.uuid4().hex[:8]}"
         self.source_state: dict = {}  # the live source's state the snapshot holds
         self._lock: target_lock.TargetLock | None = None
+        self.started_at = _now()
+        self.finished_at = ""
+        self._integrity: source.BackgroundCheck | None = None
 
     @property
     def writes(self) -> bool:
@@ -184,9 +192,10 @@ class Migration:
         return source_state.moved(self.source_state, self.settings.sqlite_file, self.snapshot,
                                   self.settings.run_dir)
 
-    def wait_integrity(self) -> None:
-        """Wait for the background PRAGMA integrity_check; raises SourceError if it failed."""
-        self._integrity.result()
+    def wait_integrity(self) -> str:
+        """Wait for the background PRAGMA integrity_check; the snapshot's SHA-256, or
+        SourceError if it failed."""
+        return self._integrity.result()
 
     def introspect(self) -> source.SourceSchema:
         self.source = source.introspect(self.snapshot)
@@ -240,7 +249,8 @@ class Migration:
                 self._warm = transfer.transfer_binary.prewarm()
             self._record(completed=False)
             self._clear_target(conn)
-            target.start_run(conn, self._run_id(), [t.name for t in self.plan.tables])
+            target.start_run(conn, self._run_id(), [t.name for t in self.plan.tables],
+                             self.section(completed=False))
             created = self._create_schema(conn)
             self._bind_types(conn)
             filled = [] if self.keep_migrate_rows else target.empty(
@@ -473,9 +483,10 @@ class Migration:
         try:
             sequences = postload.set_sequences(conn, self.plan)
             began = time.perf_counter()
-            self.wait_integrity()
+            sha = self.wait_integrity()
             self.timings["integrity wait"] = round(time.perf_counter() - began, 3)
-            target.finish_run(conn, self._run_id())
+            self.finished_at = _now()
+            target.finish_run(conn, self._run_id(), self.section(completed=True), sha)
         finally:
             conn.close()
         self._record(completed=True)
@@ -483,6 +494,7 @@ class Migration:
 
     # -- manifest --------------------------------------------------------------------------------
     def section(self, completed: bool) -> dict:
+        """The migration's record: also kept in the target (`core.state`), for later runs."""
         loaded = {s.table: s.rows for s in transfer.summarise(self.results)}
         filters = self.profile.filters if self.profile else {}
         tables = []
@@ -492,16 +504,22 @@ class Migration:
                            "source_rows": tp.source.rows, "loaded_rows": loaded.get(tp.name, 0),
                            "quarantined": flt.quarantined if flt else 0,
                            "quarantine_file": flt.file if flt else "",
+                           "nulled": self._nulled(tp.name, flt),
                            "primary_key": tp.primary_key,
                            "columns": [{"name": c.name, "source_name": c.source_name,
                                         "source_type": c.source_type,
                                         "target_type": c.target_type,
                                         **({"field": c.field} if c.field else {})}
                                        for c in tp.columns]})
-        return {"source": str(self.settings.sqlite_file), "target": self.settings.dsn(),
-                "snapshot": str(self.snapshot), "schema": self.settings.schema,
+        return {"run_id": self.run_id, "started": self.started_at,
+                "finished": self.finished_at if completed else "",
+                "source": str(self.settings.sqlite_file), "target": self.settings.dsn(),
+                "snapshot": str(self.snapshot),
+                "snapshot_sha256": self._integrity.sha256 if self._integrity else "",
+                "schema": self.settings.schema,
                 "method": self.settings.method, "source_timezone": self.timezone,
                 "completed": completed, "data": self.settings.data,
+                "on_bad_value": self.settings.on_bad_value,
                 "quarantine_dir": self.profile.quarantine_dir if self.profile else "",
                 "manual_followups": self.manual, "notes": self.notes, "tables": tables,
                 "drift": self.drift.rows, "derived": self.drift.derived,
@@ -509,6 +527,13 @@ class Migration:
                 "source_state": {"path": str(self.settings.sqlite_file),
                                  "state": self.source_state},
                 "renamed": self.plan.renamed}
+
+    def _nulled(self, table: str, flt) -> int:
+        """Values of `table` loaded as NULL (on_bad_value: null): an upper bound of its rows."""
+        if not flt or not flt.null_columns:
+            return 0
+        return sum(b.count for b in self.profile.bad if b.table == table
+                   and all(c in flt.null_columns for c in b.column.split(", ")))
 
     def _record(self, completed: bool) -> dict:
         value = self.section(completed)

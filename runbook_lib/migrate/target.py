@@ -1,22 +1,22 @@
 """The target database as the migration sees it: existing tables, run bookkeeping, types.
 
 Each migration run is recorded in `runbook_migration.runs` (a schema of its own, out of
-Django's way) when it starts and marked finished at the end. A run killed midway leaves an
-unfinished record: the next run sees it and loads those tables again from scratch, so a
-table is never silently partial and never holds duplicated rows.
+Django's way; `core.state` keeps it) when it starts and completed at the end. A run killed
+midway leaves an unfinished record: the next run sees it and loads those tables again from
+scratch, so a table is never silently partial and never holds duplicated rows; stage 04 says
+the migration is unfinished instead of listing differences.
 """
 
 from __future__ import annotations
 
 import psycopg2
 
+from ..core import state
 from ..core.errors import MigrationError
 from ..core.identifiers import quote_ident
 
 __all__ = ["existing_tables", "unfinished_runs", "start_run", "finish_run", "column_types",
            "empty", "drop", "truncate", "refuse_non_empty", "check_types", "foreign_relations"]
-
-STATE = "runbook_migration"
 
 
 def existing_tables(conn) -> dict[str, bool]:
@@ -31,36 +31,18 @@ def existing_tables(conn) -> dict[str, bool]:
     return out
 
 
-def _ensure_state(cur) -> None:
-    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
-    cur.execute(f"CREATE TABLE IF NOT EXISTS {STATE}.runs (run_id text PRIMARY KEY, "
-                "started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, "
-                "tables text[] NOT NULL DEFAULT '{}')")
-
-
 def unfinished_runs(conn) -> list[tuple[str, list[str]]]:
-    with conn.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s)", (f"{STATE}.runs",))
-        if cur.fetchone()[0] is None:
-            return []
-        cur.execute(f"SELECT run_id, tables FROM {STATE}.runs WHERE finished_at IS NULL "
-                    "ORDER BY started_at")
-        return [(r[0], list(r[1])) for r in cur.fetchall()]
+    return state.unfinished(conn)
 
 
-def start_run(conn, run_id: str, tables: list[str]) -> None:
+def start_run(conn, run_id: str, tables: list[str], section: dict | None = None) -> None:
     """Forget unfinished runs (they are being redone) and record this one as started."""
-    with conn.cursor() as cur:
-        _ensure_state(cur)
-        cur.execute(f"DELETE FROM {STATE}.runs WHERE finished_at IS NULL OR run_id = %s",
-                    (run_id,))
-        cur.execute(f"INSERT INTO {STATE}.runs (run_id, tables) VALUES (%s, %s)",
-                    (run_id, tables))
+    state.start(conn, run_id, tables, section)
 
 
-def finish_run(conn, run_id: str) -> None:
-    with conn.cursor() as cur:
-        cur.execute(f"UPDATE {STATE}.runs SET finished_at = now() WHERE run_id = %s", (run_id,))
+def finish_run(conn, run_id: str, section: dict | None = None, sha256: str = "") -> None:
+    """The record completed: section, snapshot checksum, quarantined rows (`core.state`)."""
+    state.finish(conn, run_id, section or {"completed": True}, sha256)
 
 
 def column_types(conn, table: str) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..core import db, manifest
-from ..core.errors import ValidationFailed
+from ..core import db, state
+from ..core.errors import SourceError, ValidationFailed
 from ..core.identifiers import quote_ident
 from ..core.results import Check
 from . import wording as w
@@ -75,17 +75,19 @@ def _detail(a: dict | None, b: dict | None) -> str:
 def validation_check(settings, scratch: str) -> Check:
     """The validation stage's checks (SQLite source vs the restore), keeping stage 04's record."""
     label = w.name(settings, "OP005")
-    if not manifest.read(settings.run_dir).get("migration"):
+    record = state.current(settings)
+    if record is None:
         return Check("OP005", label, "skip", w.say(settings, "no_migration"),
                      w.say(settings, "no_migration_fix"))
     from ..validate import run as validate
 
     try:  # recorded as validation-<scratch>.json; stage 04's record stays as it is
         report = validate(settings, dbname=scratch)
-    except ValidationFailed as exc:
+    except (ValidationFailed, SourceError) as exc:
         return Check("OP005", label, "fail", exc.message, exc.hint)
     if report.ok:
-        return Check("OP005", label, "ok", w.say(settings, "passes"))
+        return Check("OP005", label, "ok", w.say(settings, "passes", which=record.describe()),
+                     details=record.as_dict())
     return Check("OP005", label, "fail", w.say(settings, "fails"), w.say(settings, "fails_fix"))
 
 

@@ -41,17 +41,18 @@ TEXT = {
                          "again before relying on it.",
                    "ko": "덤프가 불완전하거나 손상되었습니다: 믿기 전에 새로 백업하고 다시 "
                          "복원해 보세요."},
-    "no_migration": {"en": "No migration recorded in this run, so there is no SQLite snapshot "
-                           "to validate the restore against.",
-                     "ko": "이번 실행에 마이그레이션 기록이 없어 복원본을 대조할 SQLite 스냅샷이 "
-                           "없습니다."},
-    "no_migration_fix": {"en": "Run 03_migrate and 04_validate in the same run to add this "
-                               "check.",
-                         "ko": "이 점검을 하려면 같은 실행에서 03_migrate와 04_validate를 "
-                               "실행하세요."},
+    "no_migration": {"en": "No migration recorded in the target or this run, so there is no "
+                           "SQLite snapshot to validate the restore against.",
+                     "ko": "대상 데이터베이스에도 이번 실행에도 마이그레이션 기록이 없어 복원본을 "
+                           "대조할 SQLite 스냅샷이 없습니다."},
+    "no_migration_fix": {"en": "Run 03_migrate (it records the migration with the target) to "
+                               "add this check.",
+                         "ko": "이 점검을 하려면 03_migrate를 실행하세요 (마이그레이션 기록을 대상 "
+                               "데이터베이스에 남깁니다)."},
     "passes": {"en": "The restored database passes the validation stage's checks against the "
-                     "SQLite snapshot.",
-               "ko": "복원된 데이터베이스가 SQLite 스냅샷에 대한 검증 단계의 점검을 통과합니다."},
+                     "SQLite snapshot of {which}.",
+               "ko": "복원된 데이터베이스가 SQLite 스냅샷에 대한 검증 단계의 점검을 통과합니다 "
+                     "({which})."},
     "fails": {"en": "The restored database fails validation against the SQLite snapshot.",
               "ko": "복원된 데이터베이스가 SQLite 스냅샷에 대한 검증에 실패합니다."},
     "fails_fix": {"en": "Open 04_validate's report for the differing tables.",

@@ -296,12 +296,13 @@ def prepare_target(settings) -> CheckTable:
     lang = settings.language
     if settings.target != "embedded":
         return table([Check("PG011", _say("embedded", lang), "skip", _say("existing", lang))])
+    from . import demo
+
+    demo.check_source(settings)  # a mistyped sqlite_path stops here, before anything is written
     status = server.ensure_target(settings)
     rows = [_ok("PG011", _say("embedded", lang),
                 _say("embedded_runs", lang, version=status.version, host=status.host,
                      port=status.port, data=status.data_dir), pid=status.pid)]
-    from . import demo
-
     file = demo.ensure_sample(settings)
     size = file.stat().st_size
     rows.append(_ok("PG012", _say("sample", lang),

@@ -227,23 +227,46 @@ def build(path: str | os.PathLike, rows: int = 20000, products: int | None = Non
 
 
 def is_sample_path(file: Path) -> bool:
-    """Whether `file` is the sample project's own database (built on demand when missing)."""
-    folders = {(base / "examples" / "spc_backend").resolve()
-               for base in (paths.project_root(), paths.PACKAGE_DIR.parent)}
-    return file.resolve().parent in folders
+    """Whether `file` is exactly the sample project's own database (`SAMPLE_DB`), the one
+    file the runbook builds on demand; a near miss (`db.sqlite`) is not."""
+    samples = {(base / SAMPLE_DB).resolve() for base in (paths.project_root(),
+                                                          paths.PACKAGE_DIR.parent)}
+    return file.resolve() in samples
+
+
+def missing_source(file: Path) -> SourceError:
+    """The error for a `sqlite_path` that names no file: the path and the closest file."""
+    near = paths.closest_file(file)
+    if near is not None:
+        return SourceError(f"The SQLite source file {file} does not exist; the closest existing "
+                           f"file is {near}. Nothing was written.",
+                           f"If that is your database, set sqlite_path: {near} (or -p "
+                           f"sqlite_path={near}); otherwise set sqlite_path to your project's "
+                           "database file.")
+    return SourceError(f"The SQLite source file {file} does not exist, and no file with a "
+                       "similar name is in that folder. Nothing was written.",
+                       "Set sqlite_path to your project's database file, or use the sample: "
+                       f"sqlite_path: {SAMPLE_DB} (built by `runbook demo-data`).")
+
+
+def check_source(settings) -> Path:
+    """The source file exists, or is the sample's own database (built later when missing);
+    anything else raises `missing_source` before a stage writes anything."""
+    file = Path(settings.sqlite_file)
+    if file.is_file() or is_sample_path(file):
+        return file
+    raise missing_source(file)
 
 
 def ensure_sample(settings) -> Path:
     """The source SQLite file; the sample's own database is built when missing (or empty)."""
-    file = Path(settings.sqlite_file)
+    file = check_source(settings)
     if file.is_file() and file.stat().st_size > 0:
         return file
     if is_sample_path(file):
         build(file, rows=settings.demo_rows, force=True)
         return file
-    raise SourceError(f"The SQLite source file {file} does not exist.",
-                      "Set sqlite_path to your project's database file, or use the sample: "
-                      f"sqlite_path: {SAMPLE_DB} (built by `runbook demo-data`).")
+    return file  # an empty file that is not the sample: the snapshot step says what it is
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -266,4 +289,5 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["build", "ensure_sample", "manage", "DemoExists", "sample_project"]
+__all__ = ["build", "ensure_sample", "check_source", "missing_source", "is_sample_path",
+           "manage", "DemoExists", "sample_project"]

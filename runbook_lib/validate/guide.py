@@ -74,20 +74,24 @@ def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], presen
     product, measure = find(entries)
     if product is None or product["table"] not in present:
         return None
-    rows = []
+    rows, expected = [], []  # the target should hold the source's rows less the quarantined
     for label, entry in (("Products", product), ("Measurements", measure)):
         if entry is not None and entry["table"] in present:
             a, b = _count(src, cur, schema, entry)
             rows.append((f"{label}: count()", a, b))
+            expected.append(a - int(entry.get("quarantined") or 0))
     left, right = _first_five(src, cur, schema, product)
     for i in range(max(len(left), len(right))):
         rows.append((f"product #{i + 1}", left[i] if i < len(left) else None,
                      right[i] if i < len(right) else None))
+        expected.append(rows[-1][1])
     frame = pd.DataFrame(rows, columns=["check", "source", "target"])
-    same = [a == b for a, b in zip(frame.source, frame.target, strict=True)]
+    if any(e != r[1] for e, r in zip(expected, rows, strict=True)):
+        frame.insert(2, "expected (less quarantined)", expected)
+    same = [e == b for e, b in zip(expected, frame.target, strict=True)]
     if orm is not None:
         frame["target (Django ORM)"] = _orm_column(list(frame.check), orm)
-        same = [s and a == b for s, a, b in zip(same, frame.source, frame["target (Django ORM)"],
+        same = [s and e == b for s, e, b in zip(same, expected, frame["target (Django ORM)"],
                                                 strict=True)]
     frame["status"] = ["ok" if s else "fail" for s in same]
     frame.attrs["code"] = [c for c in frame.columns if c not in ("check", "status")]  # data

@@ -113,6 +113,7 @@ class ValidationReport:
     seconds: float = 0.0
     language: str = "en"
     database: str = ""
+    migration: dict = field(default_factory=dict)  # the record validated against (core.state)
 
     @property
     def ok(self) -> bool:
@@ -150,7 +151,7 @@ class ValidationReport:
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "mode": self.mode, "database": self.database,
-                "seconds": round(self.seconds, 3),
+                "migration": self.migration, "seconds": round(self.seconds, 3),
                 "tables": [v.as_dict(self.language) for v in self.tables],
                 "checks": [c.as_dict() for c in self.checks],
                 "guide": [] if self.guide is None else
@@ -170,10 +171,12 @@ class ValidationReport:
                  seconds=f"{self.seconds:.1f}")
 
     def _repr_html_(self) -> str:
-        """The verdict and the checks; the per-table verdicts are `frame()` (shown once, in
-        the notebook's next cell)."""
+        """The verdict, the migration it was checked against, and the checks; the per-table
+        verdicts are `frame()` (shown once, in the notebook's next cell)."""
         colour = "#1a7f37" if self.ok else "#cf222e"
         head = f"<p style='color:{colour}'><b>{html.escape(self.headline())}</b></p>"
+        which = next((c.message for c in self.checks if c.id == "VA014"), "")
+        head += f"<p><small>{html.escape(which)}</small></p>" if which else ""
         return head + self.checks._repr_html_()
 
     def __repr__(self) -> str:
@@ -188,6 +191,7 @@ def write(report: ValidationReport, run_dir: str | Path, name: str = "") -> Path
     files.write_private(target, json.dumps(data, indent=2, default=str, ensure_ascii=False))
     section = {"ok": report.ok, "mode": report.mode, "database": report.database,
                "file": target.name, "seconds": data["seconds"],
+               "migration": report.migration.get("run_id", ""),
                "checks": [{k: c[k] for k in ("id", "name", "status", "message")}
                           for c in data["checks"]],
                "tables": [{k: v[k] for k in ("table", "verdict", "source_rows", "target_rows",

@@ -17,15 +17,16 @@ import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..core import db, manifest, target_lock
+from ..core import db, state, target_lock
 from ..core.errors import ConfigError, SourceError, ValidationFailed
+from ..core.i18n import t
 from ..core.identifiers import quote_ident
-from ..core.results import batch_mode, table
+from ..core.results import Check, batch_mode, table
 from . import rows, schema, stream, values, verdicts
 from .guide import step4
 from .report import TableVerdict, ValidationReport
@@ -33,13 +34,68 @@ from .report import write as write_report
 from .verdicts import CHECKS
 
 MODES = ("full", "sample", "counts")
-def _snapshot(settings, migration: dict) -> Path:
-    path = Path(migration.get("snapshot") or settings.sqlite_file)
-    if not path.is_file():
-        raise SourceError(f"The source snapshot {path} does not exist.",
-                          "Run 03_migrate first (it records the snapshot in the run's manifest),"
-                          " or set sqlite_path to the SQLite file.")
-    return path
+
+
+TEXT = {
+    "gone": {"en": "The snapshot of {which} does not exist any more (its run folder was moved "
+                   "or deleted); validation compares the target with that snapshot.",
+             "ko": "{which}의 스냅샷이 더 이상 없습니다 (실행 폴더가 옮겨졌거나 지워짐). 검증은 "
+                   "대상 데이터베이스를 그 스냅샷과 비교합니다."},
+    "no_snapshot": {"en": "The source snapshot {path} does not exist.",
+                    "ko": "원본 스냅샷 {path}이(가) 없습니다."},
+    "no_snapshot_fix": {"en": "Run 03_migrate first (it records the snapshot with the target), "
+                              "or set sqlite_path to the SQLite file.",
+                        "ko": "먼저 03_migrate를 실행하거나 (스냅샷을 대상 데이터베이스에 "
+                              "기록합니다) sqlite_path를 SQLite 파일로 지정하세요."},
+    "remigrate": {"en": "Re-run 03_migrate (a new snapshot and migration), then 04_validate.",
+                  "ko": "03_migrate를 다시 실행한 뒤 (새 스냅샷과 마이그레이션) 04_validate를 "
+                        "실행하세요."},
+    "unfinished": {"en": "The target's last migration, {run} (started {started}, snapshot "
+                         "{snapshot}), did not finish: it failed or was killed, or it still "
+                         "runs. The target holds part of the data, so nothing was compared.",
+                   "ko": "대상 데이터베이스의 마지막 마이그레이션 {run} (시작 {started}, 스냅샷 "
+                         "{snapshot}) 이 끝나지 않았습니다: 실패했거나 강제 종료되었거나 아직 "
+                         "실행 중입니다. 대상에는 데이터의 일부만 있으므로 아무것도 비교하지 "
+                         "않았습니다."},
+    "unfinished_fix": {"en": "Run 03_migrate again (`runbook run --resume` continues a failed "
+                             "or killed run; the unfinished migration's tables are loaded again "
+                             "from scratch), then 04_validate.",
+                       "ko": "03_migrate를 다시 실행하세요 (`runbook run --resume`은 실패하거나 "
+                             "강제 종료된 실행을 이어서 합니다. 끝나지 않은 마이그레이션의 "
+                             "테이블은 처음부터 다시 적재됩니다). 그다음 04_validate를 "
+                             "실행하세요."},
+    "replaced": {"en": "{path} is not the snapshot {which} loaded: its SHA-256 differs, so the "
+                       "file was replaced or changed.",
+                 "ko": "{path}은(는) {which}이(가) 적재한 스냅샷이 아닙니다: SHA-256이 달라 "
+                       "파일이 바뀌었거나 교체되었습니다."},
+    "no_record": {"en": "no migration recorded: sqlite_path is compared with the tables of the "
+                        "same names",
+                  "ko": "마이그레이션 기록 없음: sqlite_path를 같은 이름의 테이블과 비교합니다"},
+}
+
+
+def _snapshot(settings, record: state.Record | None) -> Path:
+    lang = settings.language
+    path = Path(record.snapshot if record and record.snapshot else settings.sqlite_file)
+    if path.is_file():
+        return path
+    if record:
+        raise SourceError(t(TEXT["gone"], lang, which=record.describe(lang)),
+                          t(TEXT["remigrate"], lang))
+    raise SourceError(t(TEXT["no_snapshot"], lang, path=path), t(TEXT["no_snapshot_fix"], lang))
+
+
+def _unfinished(record: state.Record, lang: str) -> ValidationFailed:
+    return ValidationFailed(t(TEXT["unfinished"], lang, run=record.run_id,
+                              started=record.started, snapshot=record.snapshot),
+                            t(TEXT["unfinished_fix"], lang))
+
+
+def _same_snapshot(path: Path, record: state.Record | None, lang: str) -> None:
+    """The snapshot on disk is the one the migration loaded (its recorded SHA-256)."""
+    if record and record.snapshot_sha256 and state.sha256(path) != record.snapshot_sha256:
+        raise SourceError(t(TEXT["replaced"], lang, path=path, which=record.describe(lang)),
+                          t(TEXT["remigrate"], lang))
 
 
 def entries_from_snapshot(src: sqlite3.Connection) -> list[dict]:
@@ -57,13 +113,18 @@ def entries_from_snapshot(src: sqlite3.Connection) -> list[dict]:
 
 
 def plan_summary(settings):
-    """What stage 03 recorded (snapshot, tables, counts) as a DataFrame; empty if nothing."""
+    """What stage 03 recorded (tables, counts) as a DataFrame, empty if nothing; its caption
+    (`attrs["caption"]`, shown above the table) names the migration: run id, time, snapshot."""
     import pandas as pd
 
-    migration = manifest.read(settings.run_dir).get("migration") or {}
+    record = state.current(settings)
+    migration = record.section if record else {}
     cols = ["table", "source_table", "source_rows", "loaded_rows", "quarantined"]
-    return pd.DataFrame([{k: e.get(k) for k in cols} for e in migration.get("tables") or []],
-                        columns=cols)
+    frame = pd.DataFrame([{k: e.get(k) for k in cols} for e in migration.get("tables") or []],
+                         columns=cols)
+    frame.attrs["caption"] = (record.describe(settings.language) if record
+                              else t(TEXT["no_record"], settings.language))
+    return frame
 
 
 def _names(src: sqlite3.Connection, entries: list[dict]) -> dict:
@@ -183,18 +244,40 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     v.problems += schema.check_sequences(cur, where, entry["table"],
                                          schema.sqlite_sequence(src, entry["source_table"]))
     v.problems += schema.check_orphans(cur, where, p, actual)
-    verdicts.account(v, mode, ctx["quarantine_dir"], ctx["policy"])
+    if ctx["policy"] == "null" and "nulled" in entry:  # only where stage 03 nulled values
+        v.nulled = min(v.nulled, int(entry["nulled"] or 0))
+    verdicts.account(v, mode, ctx["quarantine_where"], ctx["policy"])
     if v.quarantined and v.samples is not None:
-        verdicts.label_quarantined(v, ctx["quarantine_dir"], spec, entry)
+        verdicts.label_quarantined(v, ctx["quarantine"](entry), spec)
     return v
 
 
-def _context(settings, migration: dict, snapshot: Path, src, cur, dbname: str | None,
-             mode: str) -> dict:
+def _quarantine(record: state.Record | None, settings) -> tuple[str, object]:
+    """(where the quarantined rows are, entry → their CSV rows): from the target when the
+    migration is recorded there, else from the run folder's quarantine files."""
+    migration = record.section if record else {}
+    folder = migration.get("quarantine_dir") or ""
+
+    def from_file(entry: dict):
+        return verdicts.read_csv(folder, entry.get("quarantine_file") or "")
+
+    if record and record.origin == "target":
+        def rows_of(entry: dict):
+            with db.connection(settings) as conn:
+                kept = state.quarantine_rows(conn, record.run_id, entry["table"])
+            return kept if kept is not None else from_file(entry)
+        return f"{folder or '-'}; kept in the target ({state.STATE}.quarantine)", rows_of
+    return folder or "-", from_file
+
+
+def _context(settings, record: state.Record | None, snapshot: Path, src, cur,
+             dbname: str | None, mode: str) -> dict:
     """Everything validate_table needs, read once."""
+    migration = record.section if record else {}
     cur.execute("SELECT current_schema(), current_database()")
     where, database = cur.fetchone()
     entries = [dict(e) for e in migration.get("tables") or entries_from_snapshot(src)]
+    held, rows_of = _quarantine(record, settings)
     names = _names(src, entries)
     present = schema.target_tables(cur, where)
     spellings = {c.get("target_type", "") for e in entries for c in e["columns"]}
@@ -206,8 +289,9 @@ def _context(settings, migration: dict, snapshot: Path, src, cur, dbname: str | 
             "fraction": settings.sample_fraction, "snapshot": str(snapshot),
             "kwargs": db.connect_kwargs(settings, dbname=dbname),
             "zone": migration.get("source_timezone") or settings.source_timezone or "UTC",
-            "limit": settings.diff_samples, "policy": settings.on_bad_value,
-            "quarantine_dir": migration.get("quarantine_dir")}
+            "limit": settings.diff_samples,
+            "policy": migration.get("on_bad_value") or settings.on_bad_value,
+            "quarantine_where": held, "quarantine": rows_of}
 
 
 def run(settings, dbname: str | None = None, mode: str | None = None) -> ValidationReport:
@@ -217,15 +301,22 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         raise ConfigError(f"validate_mode {mode!r} is not one of {MODES}.",
                           "Set validate_mode to full, sample or counts.")
     started = time.perf_counter()
-    migration = manifest.read(settings.run_dir).get("migration") or {}
-    snapshot = _snapshot(settings, migration)
     lock = target_lock.TargetLock(settings, Path(settings.run_dir).name, "validation",
                                   shared=True, dbname=dbname)  # never beside a migration
-    with lock, ThreadPoolExecutor(1) as pool, closing(stream.open_source(str(snapshot))) as src, \
-            db.connection(settings, dbname=dbname) as conn:
-        django = pool.submit(verdicts.django_inspection, settings, migration, dbname)  # overlaps
+    with ExitStack() as stack:
+        stack.enter_context(lock)
+        record = state.current(settings)  # read under the lock: no migration is changing it
+        if record and not record.completed:
+            raise _unfinished(record, settings.language)
+        migration = record.section if record else {}
+        snapshot = _snapshot(settings, record)
+        pool = stack.enter_context(ThreadPoolExecutor(2))
+        src = stack.enter_context(closing(stream.open_source(str(snapshot))))
+        conn = stack.enter_context(db.connection(settings, dbname=dbname))
+        same = pool.submit(_same_snapshot, snapshot, record, settings.language)  # both overlap the comparison
+        django = pool.submit(verdicts.django_inspection, settings, migration, dbname)
         conn.set_session(readonly=True)
-        ctx = _context(settings, migration, snapshot, src, conn.cursor(), dbname, mode)
+        ctx = _context(settings, record, snapshot, src, conn.cursor(), dbname, mode)
         entries = ctx["entries"]
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                       disable=len(entries) < 2
@@ -235,15 +326,31 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
                                               settings.language)
         guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],
                                      orm)
+    same.result()  # a replaced snapshot proves nothing: raise before any verdict
     checks = verdicts.summarise(found, guide, mode, settings.language) + [
-        va011, verdicts.source_check(settings, migration, snapshot)]
+        va011, verdicts.source_check(settings, migration, snapshot),
+        which(record, settings.language)]
     report = ValidationReport(mode, found, table(checks), guide,
-                              time.perf_counter() - started, settings.language, ctx["database"])
-    write_report(report, settings.run_dir,
-                          "" if dbname in (None, settings.db_name) else dbname)
+                              time.perf_counter() - started, settings.language, ctx["database"],
+                              record.as_dict() if record else {})
+    own = dbname in (None, settings.db_name)
+    write_report(report, settings.run_dir, "" if own else dbname)
+    if record and record.origin == "target" and own:
+        state.record_validation(settings, record.run_id, {
+            "ok": report.ok, "mode": mode, "run_dir": str(settings.run_dir),
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     if batch_mode() and not report.ok:
         raise failure(report)
     return report
+
+
+def which(record: state.Record | None, language: str | None = None) -> Check:
+    """VA014: the migration validated against (run id, time, snapshot), or none recorded."""
+    name = t(CHECKS["VA014"][0], language)
+    if record is None:
+        return Check("VA014", name, "warn", t(verdicts.SAY["no_record"], language),
+                     t(CHECKS["VA014"][1], language))
+    return Check("VA014", name, "ok", record.describe(language), details=record.as_dict())
 
 
 def failure(report: ValidationReport) -> ValidationFailed:
@@ -252,7 +359,9 @@ def failure(report: ValidationReport) -> ValidationFailed:
     rows_text = "" if shown is None else (
         f"\nFirst differing rows of {shown.table} (source vs target):\n"
         + shown.samples.head(3).to_string(index=False, max_colwidth=40))
-    exc = ValidationFailed(f"Validation found differences: {report.summary()}{rows_text}",
+    against = report.migration.get("run_id")
+    what = f"Validation against migration {against}" if against else "Validation"
+    exc = ValidationFailed(f"{what} found differences: {report.summary()}{rows_text}",
                            "Open 04_validate's sample tables (source vs target side by side) "
                            "and validation.json; fix the cause and re-run 03_migrate and 04.")
     exc.report = report

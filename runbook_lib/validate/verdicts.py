@@ -67,7 +67,13 @@ CHECKS = {  # id: (name, hint)
                      "검색 인덱스가 완전해집니다."}),
     "VA013": ({"en": "live source unchanged since the snapshot",
                "ko": "스냅샷 이후 원본 파일 변경 없음"}, source_state.TEXT["hint"]),
+    "VA014": ({"en": "migration validated", "ko": "검증한 마이그레이션"},
+              {"en": "Run 03_migrate: it records the migration (snapshot, quarantine, name map, "
+                     "types) with the target, so 04 compares against it.",
+               "ko": "03_migrate를 실행하세요. 마이그레이션 기록(스냅샷, 격리된 행, 이름 매핑, "
+                     "타입)을 대상 데이터베이스에 남기므로 04가 그 기록과 비교합니다."}),
 }
+OWN_CHECKS = ("VA011", "VA013", "VA014")  # set by the stage itself, not the table verdicts
 SAY = {
     "ok": {"en": "ok", "ko": "정상"},
     "none": {"en": "none", "ko": "없음"},
@@ -85,6 +91,10 @@ SAY = {
     "differences": {"en": "{what}; {count} difference(s){left}",
                     "ko": "{what}; 차이 {count}개{left}"},
     "see": {"en": "See VA006-VA008.", "ko": "VA006-VA008을 보세요."},
+    "no_record": {"en": "no migration recorded (by stage 03) in the target or this run: "
+                        "compared with sqlite_path as it is now, table by table",
+                  "ko": "대상 데이터베이스에도 이번 실행에도 (03 단계의) 마이그레이션 기록이 "
+                        "없음: 현재의 sqlite_path와 테이블별로 비교함"},
 }
 
 
@@ -97,43 +107,50 @@ def _note(v: TableVerdict, key: str, first: bool = False, **values) -> None:
     v.notes.insert(0 if first else len(v.notes), text)
 
 
-def quarantined_keys(folder: str, entry: dict, spec: TableSpec) -> set[tuple]:
-    """Primary keys of the rows stage 03 set aside, read from the file the manifest names
-    for the table (`quarantine_file`; a name that would leave the folder is refused)."""
-    name = entry.get("quarantine_file") or ""
-    if not folder or not name or not spec.key:
-        return set()
+def read_csv(folder: str, name: str) -> list[list[str]] | None:
+    """The rows stage 03 set aside for a table (header first), read from the file the
+    manifest names for it (`quarantine_file`; a name that would leave the folder, or a link,
+    is refused)."""
+    if not folder or not name:
+        return None
     file = files.inside(folder, name)
     if not file.is_file() or file.is_symlink():
-        return set()
+        return None
     with files.open_nofollow(file, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        names = [c.source_name for c in spec.columns[:spec.key]]
-        offset = 1 if header[:1] == [files.QUARANTINE_TABLE] else 0  # the real table name
-        header = header[offset:]
-        if not set(names) <= set(header):
-            return set()
-        at = [header.index(n) + offset for n in names]
-        ints = [c.klass == "int" for c in spec.columns[:spec.key]]
-        return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
-                      for i, n in zip(at, ints, strict=True)) for r in reader}
+        return list(csv.reader(fh))
 
 
-def label_quarantined(v: TableVerdict, folder: str, spec: TableSpec, entry: dict) -> None:
+def quarantined_keys(rows: list[list[str]] | None, spec: TableSpec) -> set[tuple]:
+    """Primary keys of the quarantined rows (CSV rows, header first; the first column may
+    hold the real table name)."""
+    if not rows or not spec.key:
+        return set()
+    header, body = rows[0], rows[1:]
+    offset = 1 if header[:1] == [files.QUARANTINE_TABLE] else 0
+    header = header[offset:]
+    names = [c.source_name for c in spec.columns[:spec.key]]
+    if not set(names) <= set(header):
+        return set()
+    at = [header.index(n) + offset for n in names]
+    ints = [c.klass == "int" for c in spec.columns[:spec.key]]
+    return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
+                  for i, n in zip(at, ints, strict=True)) for r in body}
+
+
+def label_quarantined(v: TableVerdict, rows: list[list[str]] | None, spec: TableSpec) -> None:
     """Sample rows missing because stage 03 quarantined them say so."""
-    keys = quarantined_keys(folder, entry, spec)
+    keys = quarantined_keys(rows, spec)
     names = spec.names[:spec.key]
     for i, row in v.samples.iterrows():
         if row["difference"] == "missing" and tuple(row[n] for n in names) in keys:
             v.samples.loc[i, "difference"] = "quarantined"
 
 
-def account(v: TableVerdict, mode: str, quarantine_dir: str, policy: str) -> None:
+def account(v: TableVerdict, mode: str, quarantine_where: str, policy: str) -> None:
     """Set the verdict; quarantined (or nulled) rows count as expected differences, named."""
     q = v.quarantined
     if q:
-        _note(v, "quarantined", n=q, where=quarantine_dir or "-")
+        _note(v, "quarantined", n=q, where=quarantine_where or "-")
     nulled = v.nulled if policy == "null" else 0
     if nulled:
         _note(v, "nulled", n=nulled)
@@ -219,8 +236,8 @@ def summarise(verdicts: list[TableVerdict], guide, mode: str, language: str) -> 
     out = []
     say = {key: t(text, language) for key, text in SAY.items() if "{" not in text["en"]}
     for cid, (name, hint) in CHECKS.items():
-        if cid in ("VA011", "VA013"):
-            continue  # from django_problems, source_check
+        if cid in OWN_CHECKS:
+            continue  # from django_problems, source_check and the stage
         found = problems[cid]
         status, message = ("fail", "; ".join(found[:10])) if found else ("ok", say["ok"])
         if cid == "VA003" and mode == "counts":
@@ -259,5 +276,5 @@ def source_check(settings, migration: dict, snapshot) -> Check:
     return Check("VA013", name, "warn", text, t(CHECKS["VA013"][1], lang), {"moved": found})
 
 
-__all__ = ["CHECKS", "account", "label_quarantined", "quarantined_keys", "summarise",
+__all__ = ["CHECKS", "account", "label_quarantined", "quarantined_keys", "read_csv", "summarise",
            "django_inspection", "django_problems", "source_check"]

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from workspace import end_session
 
 from runbook_lib.core import server
 from runbook_lib.core.errors import ServerError
@@ -128,12 +129,7 @@ def lab(workspace, lab_env, tmp_path_factory):
 def _stop(proc: subprocess.Popen) -> None:
     """Stop jupyter lab and its kernels (its own process group)."""
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        end_session(proc)
 
 
 _READY = """async () => {

@@ -211,3 +211,35 @@ def test_killed_build_leaves_no_half_database(tmp_path):
     demo.build(path, rows=5)
     assert path.is_file() and not stale.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db.sqlite3"]
+
+
+def test_near_miss_of_the_sample_path_is_an_error_not_a_new_sample(tmp_path, monkeypatch):
+    """`db.sqlite` (the 3 missing) next to the sample: the closest file is named, nothing is
+    built; the hint, applied, works."""
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path))
+    folder = tmp_path / "examples" / "spc_backend"
+    folder.mkdir(parents=True)
+    real = folder / "db.sqlite3"
+    sqlite3.connect(real).execute("CREATE TABLE t (id INTEGER)").connection.close()
+    before = sorted(p.name for p in folder.iterdir())
+    typo = load_settings(target="server", django_project="", run_dir=str(tmp_path / "run"),
+                         sqlite_path="examples/spc_backend/db.sqlite")
+    assert not demo.is_sample_path(typo.sqlite_file) and demo.is_sample_path(real)
+    with pytest.raises(SourceError) as info:
+        demo.ensure_sample(typo)
+    assert str(typo.sqlite_file) in info.value.message and str(real) in info.value.message
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    fix = info.value.hint.split("set sqlite_path: ", 1)[1].split(" ", 1)[0]
+    fixed = load_settings(target="server", django_project="", run_dir=str(tmp_path / "run"),
+                          sqlite_path=fix)
+    assert demo.ensure_sample(fixed) == real
+
+
+def test_missing_path_without_a_near_file_points_at_the_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path))
+    settings = load_settings(target="server", django_project="", run_dir=str(tmp_path / "run"),
+                             sqlite_path=str(tmp_path / "data" / "zzz.bin"))
+    with pytest.raises(SourceError) as info:
+        demo.check_source(settings)
+    assert "no file with a similar name" in info.value.message
+    assert demo.SAMPLE_DB in info.value.hint and not (tmp_path / "data").exists()

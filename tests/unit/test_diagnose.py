@@ -56,6 +56,9 @@ PASTED = [
     ("OSError: [Errno 28] No space left on device", "DX029"),
     ("SourceError: Cannot read /srv/db.sqlite3: database or disk is full.", "DX029"),
     ("ModuleNotFoundError: No module named 'rest_framework'", "DX030"),
+    ("ValidationFailed: The target's last migration, runs-1-ab12cd34 (started 2025-01-02T03:04:05"
+     "+00:00, snapshot runs/1/snapshot.sqlite3), did not finish: it failed or was killed, or it "
+     "still runs.", "DX031"),
 ]
 
 

@@ -112,13 +112,20 @@ def test_planted_link_in_the_quarantine_folder_is_not_followed(fresh_db, tmp_pat
     assert not (folder / "plain.csv").is_symlink()
 
 
-def test_validation_refuses_a_manifest_name_that_leaves_the_folder(fresh_db, tmp_path):
+def test_validation_refuses_a_manifest_name_that_leaves_the_folder(fresh_db, tmp_path, pg):
     build(fresh_db.sqlite_file, ["plain"])
     fresh_db.on_bad_value, fresh_db.schema = "quarantine", "sqlite"
     migrate.run(fresh_db, progress=False)
     data = manifest.read(fresh_db.run_dir)["migration"]
+    real = data["tables"][0]["quarantine_file"]
     data["tables"][0]["quarantine_file"] = "../../../etc/passwd"
     manifest.update(fresh_db.run_dir, "migration", data)
+    # the record kept with the target wins: the tampered copy is replaced, never followed
+    assert validate.run(fresh_db).ok
+    assert manifest.read(fresh_db.run_dir)["migration"]["tables"][0]["quarantine_file"] == real
+    # a migration known only from the manifest (no record in the target): the name is refused
+    manifest.update(fresh_db.run_dir, "migration", data)
+    pg.execute("DROP SCHEMA runbook_migration CASCADE", fresh_db.db_name)
     with pytest.raises(files.UnsafePathError, match="outside"):
         validate.run(fresh_db)
 

@@ -86,3 +86,23 @@ def test_typed_password_leaves_the_widget_at_once(make_settings):
         form.password.get_state())
     assert "not shown" in form.status.value and "typed-secret-123" not in form.status.value
     assert form.password.continuous_update is False
+
+
+def test_menu_items_named_in_hints_exist_in_the_installed_jupyterlab():
+    """Every 'Menu ▸ Item' a message or notebook names is a label of the JupyterLab that is
+    installed (read from its own bundle), in both languages."""
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    static = Path(sys.prefix) / "share" / "jupyter" / "lab" / "static"
+    bundle = "".join(p.read_text(errors="replace") for p in static.glob("*.js"))
+    assert "Run Selected Cell and All Below" in bundle  # the bundle is the one we read
+    pattern = re.compile(r"(?:Run|Kernel|File|Edit|View|Settings) ▸ ([A-Z][^.)\"'\n]*)")
+    texts = [t for m in widgets.MESSAGES.values() for t in m.values()]
+    texts += [p.read_text() for p in (root / "notebooks").glob("*.ipynb")]
+    named = {item.strip() for text in texts for item in pattern.findall(text)}
+    assert "Run Selected Cell and All Below" in named
+    for item in named:
+        assert item in bundle, f"JupyterLab has no menu item {item!r}"
