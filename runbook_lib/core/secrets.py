@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from urllib.parse import quote
 
 MASK = "********"
 _KNOWN: set[str] = set()
@@ -58,11 +61,22 @@ _URL_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]+:)([^@\s]*)(@
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
+def _forms() -> set[str]:
+    """Every known secret as written raw, HTML-escaped, JSON-escaped or URL-quoted: a secret
+    holding `"`, `&`, `<` or `\\` is still found after a writer escaped it."""
+    forms = set()
+    for value in _KNOWN:
+        forms |= {value, html.escape(value), html.escape(value, quote=False),
+                  json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+                  quote(value, safe="")}
+    return {f for f in forms if f}
+
+
 def scrub(text: str) -> str:
     """Mask every known secret value and any password inside a DSN or key=value string."""
     if not text:
         return text
-    for value in sorted(_KNOWN, key=len, reverse=True):
+    for value in sorted(_forms(), key=len, reverse=True):
         text = text.replace(value, MASK)
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, text)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import pickle
+from urllib.parse import quote
 
 import pytest
 
@@ -67,3 +69,26 @@ def test_scrub_keeps_other_text_and_empty():
     assert scrub("") == ""
     assert scrub("postgresql://u:********@h/db") == "postgresql://u:********@h/db"
     assert scrub("nothing secret here") == "nothing secret here"
+
+
+@pytest.mark.parametrize("escape", [html.escape, lambda v: json.dumps(v)[1:-1],
+                                    lambda v: quote(v, safe="")],
+                         ids=["html", "json", "url"])
+def test_scrub_finds_a_secret_after_a_writer_escaped_it(escape):
+    value = 'p"w&<d>\\ü' + "x9"
+    register(value)
+    page = f"<td>{escape(value)}</td>"
+    assert escape(value) != value and MASK in scrub(page) and escape(value) not in scrub(page)
+
+
+def test_report_masks_a_password_that_html_escaping_changes(tmp_path):
+    from runbook_lib.app import report
+
+    value = 'a"b&c<d>' + "zz"
+    register(value)
+    summary = {"run_id": "r", "status": "failed", "params": {}, "stages": [
+        {"stage": "03", "notebook": "03_migrate.ipynb", "status": "failed",
+         "error": {"cell": 1, "type": "X", "message": f"password={value} at {value}"},
+         "diagnosis": {"problem": "", "fix": f"use {value}", "causes": []}}]}
+    page = report.render(tmp_path, summary)
+    assert value not in page and html.escape(value) not in page
