@@ -22,6 +22,7 @@ from dotenv import dotenv_values, load_dotenv
 
 from . import paths, port_memory, strict_yaml
 from .errors import ConfigError
+from .i18n import LANGUAGES, fill, use
 from .secrets import Secret
 
 # name: (default, allowed values or type, one-line meaning). The single source of truth for
@@ -193,27 +194,72 @@ def valid_names() -> str:
     return ", ".join(PARAMETERS)
 
 
+ERRORS = {
+    "password": {
+        "en": "'{name}' looks like a password given as a parameter; parameters are written "
+              "into executed notebooks, so passwords are never taken from them.",
+        "ko": "'{name}'은(는) 매개변수로 준 비밀번호로 보입니다. 매개변수는 실행된 노트북에 "
+              "기록되므로 비밀번호는 매개변수로 받지 않습니다."},
+    "password_fix": {
+        "en": "Put the password in the environment or the project's .env file (DB_PASSWORD for "
+              "the application, PGADMIN_PASSWORD for the admin role), or in ~/.pgpass.",
+        "ko": "비밀번호는 환경 변수나 프로젝트의 .env 파일(애플리케이션은 DB_PASSWORD, 관리자 "
+              "역할은 PGADMIN_PASSWORD) 또는 ~/.pgpass에 두세요."},
+    "unknown": {"en": "Unknown parameter '{name}'.", "ko": "알 수 없는 매개변수 '{name}'입니다."},
+    "unknown_guess": {"en": "Unknown parameter '{name}'. Did you mean '{guess}'?",
+                      "ko": "알 수 없는 매개변수 '{name}'입니다. '{guess}'을(를) 뜻했나요?"},
+    "unknown_fix": {"en": "Valid parameters: {names}.", "ko": "쓸 수 있는 매개변수: {names}."},
+    "choice": {"en": "Parameter '{name}' is {value}; it must be one of {kind}.",
+               "ko": "매개변수 '{name}'의 값 {value}은(는) 쓸 수 없습니다. {kind} 중 하나여야 "
+                     "합니다."},
+    "choice_fix": {"en": "Set {name} to one of: {choices}.",
+                   "ko": "{name}을(를) 다음 중 하나로 설정하세요: {choices}."},
+    "type": {"en": "Parameter '{name}' is {value} ({got}); it must be a {kind}.",
+             "ko": "매개변수 '{name}'의 값 {value}({got})은(는) {kind} 형식이어야 합니다."},
+    "type_fix": {"en": "Give {name} a {kind} value, for example {example}.",
+                 "ko": "{name}에 {kind} 값을 주세요. 예: {example}."},
+    "no_profile": {"en": "Parameters file {file} does not exist.",
+                   "ko": "매개변수 파일 {file}이(가) 없습니다."},
+    "no_profile_fix": {"en": "Pass one of the profiles in parameters/ (e.g. "
+                             "parameters/training.yaml) or create the file.",
+                       "ko": "parameters/에 있는 프로필 하나(예: parameters/training.yaml)를 "
+                             "주거나 파일을 만드세요."},
+    "profile_size": {"en": "Parameters file {file} is {size:,} bytes; profiles are limited to "
+                           "{limit:,} bytes.",
+                     "ko": "매개변수 파일 {file}의 크기가 {size:,}바이트입니다. 프로필은 "
+                           "{limit:,}바이트까지만 받습니다."},
+    "profile_size_fix": {"en": "A profile holds a few dozen short lines: check that this is the "
+                               "right file.",
+                         "ko": "프로필은 짧은 줄 수십 개입니다. 올바른 파일인지 확인하세요."},
+    "not_utf8": {"en": "Parameters file {file} is not UTF-8 text ({reason} at byte {start}).",
+                 "ko": "매개변수 파일 {file}이(가) UTF-8 텍스트가 아닙니다({start}번째 바이트: "
+                       "{reason})."},
+    "not_utf8_fix": {"en": "Save the profile as UTF-8.", "ko": "프로필을 UTF-8로 저장하세요."},
+    "profile_where": {"en": "Parameters file {file}", "ko": "매개변수 파일 {file}"},
+    "not_mapping": {"en": "Parameters file {file} must be a mapping of name: value, not a "
+                          "{got}.",
+                    "ko": "매개변수 파일 {file}은(는) {got}이(가) 아니라 이름: 값 매핑이어야 "
+                          "합니다."},
+    "not_mapping_fix": {"en": "Valid names: {names}.", "ko": "쓸 수 있는 이름: {names}."},
+}
+
+
 def _check_name(name: str) -> None:
     if "password" in name.lower() and name not in PARAMETERS:
-        raise ConfigError(
-            f"'{name}' looks like a password given as a parameter; parameters are written into "
-            "executed notebooks, so passwords are never taken from them.",
-            "Put the password in the environment or the project's .env file (DB_PASSWORD for "
-            "the application, PGADMIN_PASSWORD for the admin role), or in ~/.pgpass.",
-        )
+        raise ConfigError(ERRORS["password"], ERRORS["password_fix"], name=name)
     if name not in PARAMETERS:
         close = difflib.get_close_matches(name, PARAMETERS, n=1, cutoff=0.6)
-        guess = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"Unknown parameter '{name}'.{guess}",
-                          f"Valid parameters: {valid_names()}.")
+        raise ConfigError(ERRORS["unknown_guess" if close else "unknown"], ERRORS["unknown_fix"],
+                          name=name, guess=close[0] if close else "", names=valid_names())
 
 
 def _coerce(name: str, value: Any) -> Any:
     default, kind, _ = PARAMETERS[name]
     if isinstance(kind, tuple):
         if value not in kind:
-            raise ConfigError(f"Parameter '{name}' is {value!r}; it must be one of {kind}.",
-                              f"Set {name} to one of: {', '.join(map(repr, kind))}.")
+            raise ConfigError(ERRORS["choice"], ERRORS["choice_fix"], name=name,
+                              value=repr(value), kind=repr(kind),
+                              choices=", ".join(map(repr, kind)))
         return value
     if kind is bool and isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
@@ -224,9 +270,8 @@ def _coerce(name: str, value: Any) -> Any:
     if value is None and kind is str:
         return ""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"Parameter '{name}' is {value!r} ({type(value).__name__}); "
-                          f"it must be a {kind.__name__}.",
-                          f"Give {name} a {kind.__name__} value, for example {default!r}.")
+        raise ConfigError(ERRORS["type"], ERRORS["type_fix"], name=name, value=repr(value),
+                          got=type(value).__name__, kind=kind.__name__, example=repr(default))
     return value
 
 
@@ -247,29 +292,26 @@ def load_profile(path: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a parameters profile (YAML mapping of parameter names)."""
     file = paths.resolve(path)
     if not file.is_file():
-        raise ConfigError(f"Parameters file {file} does not exist.",
-                          "Pass one of the profiles in parameters/ (e.g. parameters/training.yaml)"
-                          " or create the file.")
+        raise ConfigError(ERRORS["no_profile"], ERRORS["no_profile_fix"], file=str(file))
     if file.stat().st_size > strict_yaml.MAX_BYTES:
-        raise ConfigError(f"Parameters file {file} is {file.stat().st_size:,} bytes; profiles "
-                          f"are limited to {strict_yaml.MAX_BYTES:,} bytes.",
-                          "A profile holds a few dozen short lines: check that this is the "
-                          "right file.")
+        raise ConfigError(ERRORS["profile_size"], ERRORS["profile_size_fix"], file=str(file),
+                          size=file.stat().st_size, limit=strict_yaml.MAX_BYTES)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"Parameters file {file} is not UTF-8 text ({exc.reason} at byte "
-                          f"{exc.start}).", "Save the profile as UTF-8.") from None
-    data = strict_yaml.load(text, f"Parameters file {file}")
+        raise ConfigError(ERRORS["not_utf8"], ERRORS["not_utf8_fix"], file=str(file),
+                          reason=exc.reason, start=exc.start) from None
+    data = strict_yaml.load(text, fill(ERRORS["profile_where"], file=file))
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"Parameters file {file} must be a mapping of name: value, "
-                          f"not a {type(data).__name__}.", f"Valid names: {valid_names()}.")
+        raise ConfigError(ERRORS["not_mapping"], ERRORS["not_mapping_fix"], file=str(file),
+                          got=type(data).__name__, names=valid_names())
     try:
         return check_parameters(data)
     except ConfigError as exc:
-        raise ConfigError(f"{file}: {exc.message}", exc.hint) from None
+        message, hint = exc.texts
+        raise ConfigError("{file}: {message}", hint, file=str(file), message=message) from None
 
 
 def _from_namespace(ns: dict[str, Any]) -> dict[str, Any]:
@@ -342,6 +384,10 @@ def build_settings(values: dict[str, Any]) -> Settings:
 def load_settings(ns: dict[str, Any] | None = None, profile: str | None = None,
                   **overrides: Any) -> Settings:
     """Settings from a notebook's globals (`load_settings(globals())`), a profile, or both."""
+    for given in (overrides, ns or {}):  # errors below already in the run's language
+        if given.get("language") in LANGUAGES:
+            use(given["language"])
+            break
     values: dict[str, Any] = load_profile(profile) if profile else {}
     if ns:
         values.update(_from_namespace(ns))

@@ -9,9 +9,12 @@ import psycopg2
 import psycopg2.extensions
 
 from .errors import ConnectError
+from .i18n import LANGUAGES, Filled
 from .secrets import scrub
 
 CONNECT_TIMEOUT = 5
+COULD_NOT_CONNECT = {"en": "Could not connect as {where}: {title} ({detail}).",
+                     "ko": "{where}(으)로 접속할 수 없습니다: {title} ({detail})."}
 
 
 def connect_kwargs(settings, admin: bool = False, dbname: str | None = None) -> dict:
@@ -64,10 +67,11 @@ def connect_error(exc: Exception, settings, admin: bool, dbname: str) -> Connect
 
     role = settings.admin_user if admin else settings.db_user
     where = f"{role}@{settings.db_host}:{settings.db_port}/{dbname}"
-    diagnosis = explain(exc, settings)
+    found = {lang: explain(exc, settings, language=lang) for lang in LANGUAGES}
     detail = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-    message = f"Could not connect as {where}: {diagnosis.title} ({detail})."
-    return ConnectError(message, diagnosis.fix_text())
+    return ConnectError(COULD_NOT_CONNECT, Filled({k: d.fix_text() for k, d in found.items()}),
+                        where=where, detail=detail,
+                        title=Filled({k: d.title for k, d in found.items()}))
 
 
 def engine(settings, admin: bool = False, dbname: str | None = None):

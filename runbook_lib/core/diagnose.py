@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from .catalogue import CATALOGUE, UNKNOWN, Problem
-from .errors import FIX_LABEL
-from .i18n import t
+from .errors import FIX_LABEL, RunbookError
+from .i18n import current, t
 from .secrets import scrub
 
 __all__ = ["CATALOGUE", "Diagnosis", "Problem", "explain", "match", "problem", "catalogue_frame"]
@@ -88,6 +88,8 @@ def _own_texts(err: BaseException) -> list[str]:
         out.append(f"{err.ename}: {err.evalue}")
         out.append(_ANSI.sub("", "\n".join(getattr(err, "traceback", []) or [])))
     out.append(f"{type(err).__name__}: {err}")
+    if isinstance(err, RunbookError) and current() != "en":  # the catalogue's patterns are English
+        out.append(f"{type(err).__name__}: {err.message_in('en')}")
     for stream in (getattr(err, "stderr", None), getattr(err, "output", None)):
         if stream:  # a failed program (CalledProcessError): its own words
             out.append(stream.decode(errors="replace") if isinstance(stream, bytes)
@@ -153,20 +155,26 @@ _DEFAULTS = {"db_host": "localhost", "db_port": 5432, "db_name": "spc_db", "db_u
              "django_python": "backend/venv/bin/python"}
 
 
-def _os_commands(target: str, port: int) -> dict[str, str]:
+WORDS = {"as_admin": {"en": "(as administrator)", "ko": "(관리자 권한으로)"},
+         "installer": {"en": "the PostgreSQL installer", "ko": "PostgreSQL 설치 프로그램"},
+         "listener": {"en": "the program listening there", "ko": "그 포트를 쓰는 프로그램"},
+         "free": {"en": "nothing (the port is free)", "ko": "없음 (포트가 비어 있음)"}}
+
+
+def _os_commands(target: str, port: int, lang: str = "en") -> dict[str, str]:
     system = platform.system()
     if target == "embedded":
         start = "`runbook server start`"
     elif system == "Darwin":
         start = "`brew services start postgresql@16`"
     elif system == "Windows":
-        start = "`net start postgresql-x64-16` (as administrator)"
+        start = "`net start postgresql-x64-16` " + t(WORDS["as_admin"], lang)
     else:
         start = "`sudo systemctl start postgresql`"
     owner = {"Darwin": f"`lsof -nP -iTCP:{port} -sTCP:LISTEN`",
              "Windows": f"`netstat -ano | findstr :{port}`"}.get(
         system, f"`sudo ss -ltnp 'sport = :{port}'`")
-    libpq = {"Darwin": "`brew install libpq`", "Windows": "the PostgreSQL installer"}.get(
+    libpq = {"Darwin": "`brew install libpq`", "Windows": t(WORDS["installer"], lang)}.get(
         system, "`sudo apt-get install -y libpq5`")
     hba = (".runbook/pg/pg_hba.conf" if target == "embedded" else
            "pg_hba.conf (`SHOW hba_file;`; Debian/Ubuntu: /etc/postgresql/<version>/main/"
@@ -175,11 +183,11 @@ def _os_commands(target: str, port: int) -> dict[str, str]:
             "hba_file": hba}
 
 
-def _values(settings) -> dict:
+def _values(settings, lang: str = "en") -> dict:
     values = {k: (getattr(settings, k, None) if settings is not None else None) or v
               for k, v in _DEFAULTS.items()}
-    values.update(_os_commands(values["target"], values["db_port"]))
-    values["port_owner"] = "the program listening there"
+    values.update(_os_commands(values["target"], values["db_port"], lang))
+    values["port_owner"] = t(WORDS["listener"], lang)
     return values
 
 
@@ -222,7 +230,7 @@ def _rank(problem: Problem, settings, text: str) -> list:
     return [cause for *_, cause in sorted(ranked, key=lambda r: r[:2])]
 
 
-def _port_owner(problem: Problem, values: dict, settings) -> dict:
+def _port_owner(problem: Problem, values: dict, settings, lang: str = "en") -> dict:
     """Who listens on the configured port, when the problem's text names it."""
     if settings is None or not any("{port_owner}" in str(c)
                                    for c in (*problem.causes, problem.fix)):
@@ -232,29 +240,31 @@ def _port_owner(problem: Problem, values: dict, settings) -> dict:
     owner = None
     if values["db_host"] in LOOPBACK:
         owner = port_owner(int(values["db_port"]))
-    return {"port_owner": owner or "nothing (the port is free)"}
+    return {"port_owner": owner or t(WORDS["free"], lang)}
 
 
-def _own_hint(error: BaseException | str) -> str:
+def _own_hint(error: BaseException | str, lang: str | None = None) -> str:
     if isinstance(error, str):
         for label in FIX_LABEL.values():
             if f"\n{label}: " in error:
                 return error.split(f"\n{label}: ", 1)[1].strip()
         return ""
-    return next((e.hint for e in _chain(error) if getattr(e, "hint", "")), "")
+    hints = (e.hint_in(lang) if isinstance(e, RunbookError) else getattr(e, "hint", "")
+             for e in _chain(error))
+    return next((hint for hint in hints if hint), "")
 
 
 def explain(error: BaseException | str, settings=None, language: str | None = None) -> Diagnosis:
     """Diagnose an exception or pasted error text for this configuration."""
-    lang = language or getattr(settings, "language", None) or "en"
+    lang = language or getattr(settings, "language", None) or current()
     found = match(error)
     text = scrub("\n".join(_texts(error)))
-    values = _named_in_error(_values(settings), settings, text)
-    extra = _port_owner(found, values, settings)
+    values = _named_in_error(_values(settings, lang), settings, text)
+    extra = _port_owner(found, values, settings, lang)
     values.update(extra)
     fix = t(found.fix, lang, **values)
-    if found is UNKNOWN and _own_hint(error):  # a runbook error: its own hint, nothing else
-        return Diagnosis(problem_id="", title="", causes=[], fix=scrub(_own_hint(error)),
+    if found is UNKNOWN and _own_hint(error, lang):  # a runbook error: its own hint, nothing else
+        return Diagnosis(problem_id="", title="", causes=[], fix=scrub(_own_hint(error, lang)),
                          doc="", error=text.split("\n", 1)[0][:500],
                          language=lang if lang in LABELS else "en")
     title = t(found.title, lang)
@@ -269,6 +279,7 @@ def catalogue_frame(language: str = "en"):
     import pandas as pd
 
     rows = [{"id": p.id, "problem": t(p.title, language), "sqlstate": ", ".join(p.sqlstates),
-             "most likely cause": t(p.causes[0], language, **_values(None)) if p.causes else "",
+             "most likely cause": t(p.causes[0], language, **_values(None, language))
+             if p.causes else "",
              "doc": p.doc} for p in CATALOGUE]
     return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import ConfigError, RunbookError
-from .i18n import t
+from .i18n import as_is, t
 from .secrets import scrub
 
 SHIM = '''\
@@ -51,6 +51,33 @@ class ManageError(RunbookError):
     """A manage.py command failed."""
 
 
+ERRORS = {
+    "not_python": {"en": "django_python {given} is not a Python interpreter (or a virtualenv "
+                         "folder holding one).",
+                   "ko": "django_python {given}은(는) Python 인터프리터(또는 인터프리터가 든 "
+                         "가상 환경 폴더)가 아닙니다."},
+    "not_python_fix": {"en": "Set django_python to the project's interpreter, e.g. "
+                             "backend/venv/bin/python, or leave it empty to detect venv/, .venv/ "
+                             "or env/ beside manage.py.",
+                       "ko": "django_python을 프로젝트의 인터프리터(예: backend/venv/bin/python)로 "
+                             "설정하거나, 비워 두어 manage.py 옆의 venv/, .venv/, env/를 찾게 "
+                             "하세요."},
+    "no_manage": {"en": "django_project {given} holds no manage.py.",
+                  "ko": "django_project {given}에 manage.py가 없습니다."},
+    "no_manage_fix": {"en": "Set django_project to the folder with manage.py, or leave it empty "
+                            "and use schema: sqlite for a plain SQLite file.",
+                      "ko": "django_project를 manage.py가 있는 폴더로 설정하세요. Django 없는 "
+                            "SQLite 파일이면 비워 두고 schema: sqlite를 쓰세요."},
+    "manage": {"en": "manage.py {command} failed ({database}) in {python}: {tail}",
+               "ko": "manage.py {command} 실행이 실패했습니다({database}, {python}): {tail}"},
+    "manage_fix": {"en": "Read the error above; `runbook` diagnoses it in notebook 05.",
+                   "ko": "위의 오류를 읽어 보세요. 노트북 05에서 `runbook`이 원인을 진단합니다."},
+    "settings": {"en": "Cannot import settings {module} in {python}: {error}",
+                 "ko": "{python}에서 settings {module}을(를) 가져올 수 없습니다: {error}"},
+    "settings_fix": {"en": "Check django_settings (e.g. config.settings.dev).",
+                     "ko": "django_settings를 확인하세요(예: config.settings.dev)."},
+}
+
 VENV_NAMES = ("venv", ".venv", "env")
 _BIN = ("bin/python", "Scripts/python.exe")
 
@@ -72,11 +99,8 @@ def interpreter(settings) -> Path:
         given = paths.resolve(settings.django_python)
         found = venv_python(given) if given.is_dir() else given
         if found is None or not found.is_file() or not os.access(found, os.X_OK):
-            raise ConfigError(f"django_python {settings.django_python!r} is not a Python "
-                              "interpreter (or a virtualenv folder holding one).",
-                              "Set django_python to the project's interpreter, e.g. "
-                              "backend/venv/bin/python, or leave it empty to detect venv/, "
-                              ".venv/ or env/ beside manage.py.")
+            raise ConfigError(ERRORS["not_python"], ERRORS["not_python_fix"],
+                              given=repr(settings.django_python))
         return found.absolute()
     project = project_dir(settings)
     for folder in (project, project.parent):
@@ -159,9 +183,8 @@ def missing_module(text: str) -> str | None:
 def project_dir(settings) -> Path:
     folder = settings.django_dir
     if folder is None or not (folder / "manage.py").is_file():
-        raise ConfigError(f"django_project {settings.django_project!r} holds no manage.py.",
-                          "Set django_project to the folder with manage.py, or leave it empty "
-                          "and use schema: sqlite for a plain SQLite file.")
+        raise ConfigError(ERRORS["no_manage"], ERRORS["no_manage_fix"],
+                          given=repr(settings.django_project))
     return folder
 
 
@@ -229,11 +252,10 @@ def checked(settings, done: subprocess.CompletedProcess, args, database: str = "
         text = done.stderr or (done.stdout if isinstance(done.stdout, str) else "") or ""
         tail = scrub("\n".join(text.strip().splitlines()[-6:]))
         module = missing_module(text)
-        hint = (install_hint(settings, module) if module else
-                "Read the error above; `runbook` diagnoses it in notebook 05.")
+        hint = as_is(install_hint(settings, module)) if module else ERRORS["manage_fix"]
         shown = [a if i == 0 or args[i - 1] != "-c" else "<script>" for i, a in enumerate(args)]
-        raise ManageError(f"manage.py {' '.join(shown)} failed ({database}) in "
-                          f"{interpreter(settings)}: {tail}", hint)
+        raise ManageError(ERRORS["manage"], hint, command=" ".join(shown), database=database,
+                          python=str(interpreter(settings)), tail=tail)
     return done
 
 
@@ -293,11 +315,11 @@ def read_setting(settings, name: str, default=None):
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
         module = missing_module(done.stderr)
-        raise ConfigError(f"Cannot import settings {settings.django_settings!r} in "
-                          f"{interpreter(settings)}: "
-                          f"{scrub(done.stderr.strip().splitlines()[-1] if done.stderr else '')}",
-                          install_hint(settings, module) if module else
-                          "Check django_settings (e.g. config.settings.dev).")
+        raise ConfigError(ERRORS["settings"],
+                          as_is(install_hint(settings, module)) if module else
+                          ERRORS["settings_fix"],
+                          module=repr(settings.django_settings), python=str(interpreter(settings)),
+                          error=scrub(done.stderr.strip().splitlines()[-1] if done.stderr else ""))
     import json
 
     value = json.loads(done.stdout.strip() or "null")

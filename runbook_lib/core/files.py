@@ -38,6 +38,35 @@ class UnsafePathError(RunbookError):
     """A path derived from a name or parameter would leave its folder or follow a link."""
 
 
+ERRORS = {
+    "link": {"en": "{folder} is a symbolic link; the runbook writes private data only into a "
+                   "real folder.",
+             "ko": "{folder}은(는) 심볼릭 링크입니다. 런북은 비공개 데이터를 실제 폴더에만 "
+                   "씁니다."},
+    "link_fix": {"en": "Remove the link or choose another folder than {folder}.",
+                 "ko": "링크를 지우거나 {folder}이(가) 아닌 다른 폴더를 고르세요."},
+    "not_folder": {"en": "{folder} exists and is not a folder.",
+                   "ko": "{folder}이(가) 이미 있는데 폴더가 아닙니다."},
+    "not_folder_fix": {"en": "Move {folder} away or choose another folder.",
+                       "ko": "{folder}을(를) 옮기거나 다른 폴더를 고르세요."},
+    "not_name": {"en": "{path} is not a file name.", "ko": "{path}은(는) 파일 이름이 아닙니다."},
+    "hostile_fix": {"en": "This is a bug or a hostile name; nothing was written.",
+                    "ko": "버그이거나 악의적인 이름입니다. 아무것도 쓰지 않았습니다."},
+    "outside": {"en": "{path} would be written outside {base}.",
+                "ko": "{path}은(는) {base} 바깥에 쓰이게 됩니다."},
+    "outside_fix": {"en": "This is a bug or a hostile name; nothing was written. Report it with "
+                          "the name that caused it.",
+                    "ko": "버그이거나 악의적인 이름입니다. 아무것도 쓰지 않았습니다. 이 오류를 "
+                          "일으킨 이름과 함께 알려 주세요."},
+    "exists": {"en": "{path} already exists; the runbook does not write into a file it did not "
+                     "create.",
+               "ko": "{path}이(가) 이미 있습니다. 런북은 자신이 만들지 않은 파일에는 쓰지 "
+                     "않습니다."},
+    "exists_fix": {"en": "Remove {path} (or use a new run folder), then run again.",
+                   "ko": "{path}을(를) 지우고(또는 새 실행 폴더를 쓰고) 다시 실행하세요."},
+}
+
+
 def private_umask() -> int:
     """Make this process create private files from now on (umask 077); return the old one.
 
@@ -55,9 +84,7 @@ def private_dir(path: str | os.PathLike, tighten: bool = True, group_exec: bool 
     embedded server's group on `.runbook/` when the runbook runs as root)."""
     folder = Path(path)
     if folder.is_symlink():
-        raise UnsafePathError(f"{folder} is a symbolic link; the runbook writes private data "
-                              "only into a real folder.",
-                              f"Remove the link or choose another folder than {folder}.")
+        raise UnsafePathError(ERRORS["link"], ERRORS["link_fix"], folder=str(folder))
     missing = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]
     for created in reversed(missing):
         try:
@@ -66,8 +93,7 @@ def private_dir(path: str | os.PathLike, tighten: bool = True, group_exec: bool 
             pass
     info = folder.lstat()
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafePathError(f"{folder} exists and is not a folder.",
-                              f"Move {folder} away or choose another folder.")
+        raise UnsafePathError(ERRORS["not_folder"], ERRORS["not_folder_fix"], folder=str(folder))
     keep = 0o010 if group_exec else 0
     loose = stat.S_IMODE(info.st_mode) & 0o077 & ~keep
     if (tighten or folder in missing) and loose and info.st_uid == os.geteuid():
@@ -82,13 +108,11 @@ def inside(folder: str | os.PathLike, path: str | os.PathLike) -> Path:
     base = Path(folder).resolve()
     joined = base / path
     if joined.name in ("", ".", ".."):
-        raise UnsafePathError(f"{path!r} is not a file name.",
-                              "This is a bug or a hostile name; nothing was written.")
+        raise UnsafePathError(ERRORS["not_name"], ERRORS["hostile_fix"], path=repr(str(path)))
     target = joined.parent.resolve() / joined.name
     if base != target.parent and base not in target.parent.parents:
-        raise UnsafePathError(f"{path} would be written outside {base}.",
-                              "This is a bug or a hostile name; nothing was written. Report it "
-                              "with the name that caused it.")
+        raise UnsafePathError(ERRORS["outside"], ERRORS["outside_fix"], path=str(path),
+                              base=str(base))
     return target
 
 
@@ -133,9 +157,7 @@ def create_private(path: str | os.PathLike, mode: str = "w", replace: bool = Fal
     try:
         fd = os.open(path, flags, FILE_MODE)
     except FileExistsError:
-        raise UnsafePathError(f"{path} already exists; the runbook does not write into a file "
-                              "it did not create.",
-                              f"Remove {path} (or use a new run folder), then run again.") from None
+        raise UnsafePathError(ERRORS["exists"], ERRORS["exists_fix"], path=str(path)) from None
     return os.fdopen(fd, mode, **kwargs)
 
 

@@ -14,11 +14,26 @@ Text = Mapping[str, str]  # {"en": "...", "ko": "..."}
 _current = "en"
 
 
+class Filled(dict):
+    """A Text already filled in (from `fill` or `as_is`): never formatted again, so braces in
+    what was filled (a path, a value from data) stay as they are."""
+
+
 def t(text: Text | str, language: str | None = None, **values) -> str:
     """Pick the language (default: `current()`, falling back to English); fill `{placeholders}`."""
     language = language or _current
     chosen = text if isinstance(text, str) else text.get(language) or text["en"]
-    return chosen.format(**values) if values else chosen
+    return chosen.format(**values) if values and not isinstance(text, Filled) else chosen
+
+
+def fill(text: Text | str, **values) -> Filled:
+    """`text` filled in every language: a Text to hand on (a part of an error's message)."""
+    return Filled({language: t(text, language, **values) for language in LANGUAGES})
+
+
+def as_is(text: str) -> Filled:
+    """A text already in the run's language (rendered earlier), handed on unformatted."""
+    return Filled(dict.fromkeys(LANGUAGES, text))
 
 
 def use(language: str) -> None:
@@ -31,4 +46,4 @@ def current() -> str:
     return _current
 
 
-__all__ = ["LANGUAGES", "Text", "t", "use", "current"]
+__all__ = ["LANGUAGES", "Text", "Filled", "t", "fill", "as_is", "use", "current"]

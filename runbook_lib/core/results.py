@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from .errors import CheckFailed
 from .escape import terminal
-from .i18n import t
+from .i18n import as_is
 
 FAILED = {"en": "{n} check(s) failed: {lines}", "ko": "점검 {n}개 실패: {lines}"}
 
@@ -95,7 +95,7 @@ def require_ok(checks: Iterable[Check], allow_warn: bool = True) -> CheckTable:
     if bad:
         lines = "; ".join(f"{c.id} {c.name}: {c.message}" for c in bad)
         hints = " ".join(f"{c.id}: {c.hint}" for c in bad if c.hint)
-        raise CheckFailed(t(FAILED, n=len(bad), lines=lines), hints)
+        raise CheckFailed(FAILED, as_is(hints), n=len(bad), lines=lines)
     return checks
 
 

@@ -26,6 +26,7 @@ import psutil
 
 from . import files, paths, port_memory
 from .errors import ServerError
+from .i18n import fill, t
 
 SYSTEM_USER = "embedded_postgres"
 HBA = """\
@@ -98,6 +99,64 @@ STATUS_TEXT = {
                 "ko": "내장 PostgreSQL 서버가 멈춰 있습니다 (데이터 {data})."},
 }
 
+OWNER_UNKNOWN = {"en": "another program", "ko": "다른 프로그램"}
+
+ERRORS = {
+    "timeout": {"en": "{name} did not finish within {seconds:.0f} s.",
+                "ko": "{name}이(가) {seconds:.0f}초 안에 끝나지 않았습니다."},
+    "log_fix": {"en": "Look at the server log {log}.", "ko": "서버 로그 {log}을(를) 확인하세요."},
+    "failed": {"en": "{name} failed: {detail}", "ko": "{name} 실행이 실패했습니다: {detail}"},
+    "failed_fix": {"en": "Look at the server log {log}; `runbook server status`.",
+                   "ko": "서버 로그 {log}을(를) 확인하세요. 상태는 `runbook server status`로 "
+                         "봅니다."},
+    "socket": {"en": "The embedded server's socket folder {sock} already exists and is "
+                     "{problem}; the runbook will not put the server's trusted socket there.",
+               "ko": "내장 서버의 소켓 폴더 {sock}이(가) 이미 있고 {problem}. 런북은 서버의 "
+                     "신뢰하는 소켓을 그곳에 두지 않습니다."},
+    "socket_fix": {"en": "If you did not create it, another local user may have: check it, "
+                         "remove it (rm -r {sock}) and start again; or set TMPDIR to a folder "
+                         "only you can write.",
+                   "ko": "직접 만든 폴더가 아니면 다른 로컬 사용자가 만들었을 수 있습니다. "
+                         "확인한 뒤 지우고(rm -r {sock}) 다시 시작하거나, TMPDIR을 본인만 쓸 수 "
+                         "있는 폴더로 설정하세요."},
+    "no_password": {"en": "The embedded server needs an admin password to initialise.",
+                    "ko": "내장 서버를 초기화하려면 관리자 비밀번호가 필요합니다."},
+    "no_password_fix": {"en": "Set PGADMIN_PASSWORD or let the runbook generate one.",
+                        "ko": "PGADMIN_PASSWORD를 설정하거나 런북이 만들게 두세요."},
+    "port_taken": {"en": "Port {port} on 127.0.0.1 is already taken by {owner}; the embedded "
+                         "server cannot listen there.",
+                   "ko": "127.0.0.1의 {port} 포트를 이미 {owner}이(가) 쓰고 있어 내장 서버가 "
+                         "그 포트에서 대기할 수 없습니다."},
+    "port_taken_fix": {"en": "Stop that program, or choose a free port: `runbook server start "
+                             "--port {free}` (or -p db_port={free} with `runbook run`, db_port: "
+                             "{free} in your parameters file); the port is remembered for the "
+                             "next runs.",
+                       "ko": "그 프로그램을 멈추거나 빈 포트를 고르세요: `runbook server start "
+                             "--port {free}` (`runbook run`에서는 -p db_port={free}, 매개변수 "
+                             "파일에서는 db_port: {free}). 포트는 다음 실행을 위해 기억됩니다."},
+    "remote_host": {"en": "target is embedded but db_host is {host}.",
+                    "ko": "target이 embedded인데 db_host가 {host}입니다."},
+    "remote_host_fix": {"en": "The embedded server only listens on loopback: set db_host to "
+                              "localhost, or target: server for a remote server.",
+                        "ko": "내장 서버는 루프백에서만 대기합니다. db_host를 localhost로 "
+                              "설정하거나, 원격 서버라면 target: server로 하세요."},
+    "other_port": {"en": "The embedded server already runs on port {running}, not {port}.",
+                   "ko": "내장 서버가 이미 {port} 포트가 아니라 {running} 포트에서 실행 중입니다."},
+    "other_port_fix": {"en": "Leave db_port unset (0) to use the port it runs on, or use "
+                             "-p db_port={running}; to move it, `runbook server stop`, then "
+                             "`runbook server start --port {port}`.",
+                       "ko": "실행 중인 포트를 쓰려면 db_port를 비워 두거나(0) -p db_port={running}"
+                             "을 쓰세요. 옮기려면 `runbook server stop` 후 `runbook server start "
+                             "--port {port}`를 실행하세요."},
+}
+SOCKET_PROBLEMS = {
+    "link": {"en": "a symbolic link", "ko": "심볼릭 링크입니다"},
+    "not_folder": {"en": "not a folder", "ko": "폴더가 아닙니다"},
+    "other_user": {"en": "owned by another user (uid {uid})",
+                   "ko": "다른 사용자(uid {uid})의 것입니다"},
+    "open": {"en": "open to others (mode {mode})", "ko": "다른 사용자에게 열려 있습니다(mode {mode})"},
+}
+
 
 def _is_root() -> bool:
     return platform.system() != "Windows" and os.geteuid() == 0
@@ -116,7 +175,7 @@ def port_owner(port: int, host: str = "127.0.0.1") -> str | None:
                     return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
     except (psutil.Error, PermissionError):
         pass
-    return "another program"
+    return t(OWNER_UNKNOWN)
 
 
 def free_port() -> int:
@@ -170,12 +229,12 @@ class EmbeddedServer:
             done = subprocess.run([str(tool(name)), *args], capture_output=True, text=True,
                                   timeout=timeout, cwd="/", **self._identity())
         except subprocess.TimeoutExpired:
-            raise ServerError(f"{name} did not finish within {timeout:.0f} s.",
-                              f"Look at the server log {self.log_file}.") from None
+            raise ServerError(ERRORS["timeout"], ERRORS["log_fix"], name=name, seconds=timeout,
+                              log=str(self.log_file)) from None
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise ServerError(f"{name} failed: {' '.join(detail)}",
-                              f"Look at the server log {self.log_file}; `runbook server status`.")
+            raise ServerError(ERRORS["failed"], ERRORS["failed_fix"], name=name,
+                              detail=" ".join(detail), log=str(self.log_file))
         return done.stdout
 
     def _own(self, path: Path) -> None:
@@ -243,17 +302,14 @@ class EmbeddedServer:
             pass
         info = os.lstat(sock)
         owners = {os.geteuid()} | ({self._entry().pw_uid} if self.user else set())
-        problem = ("a symbolic link" if stat.S_ISLNK(info.st_mode) else
-                   "not a folder" if not stat.S_ISDIR(info.st_mode) else
-                   f"owned by another user (uid {info.st_uid})" if info.st_uid not in owners
-                   else f"open to others (mode {stat.S_IMODE(info.st_mode):o})"
-                   if stat.S_IMODE(info.st_mode) & 0o077 else "")
+        problem = ("link" if stat.S_ISLNK(info.st_mode) else
+                   "not_folder" if not stat.S_ISDIR(info.st_mode) else
+                   "other_user" if info.st_uid not in owners else
+                   "open" if stat.S_IMODE(info.st_mode) & 0o077 else "")
         if problem:
-            raise ServerError(
-                f"The embedded server's socket folder {sock} already exists and is {problem}; "
-                "the runbook will not put the server's trusted socket there.",
-                f"If you did not create it, another local user may have: check it, remove it "
-                f"(rm -r {sock}) and start again; or set TMPDIR to a folder only you can write.")
+            raise ServerError(ERRORS["socket"], ERRORS["socket_fix"], sock=str(sock),
+                              problem=fill(SOCKET_PROBLEMS[problem], uid=info.st_uid,
+                                           mode=f"{stat.S_IMODE(info.st_mode):o}"))
         fd = os.open(sock, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:  # through the descriptor: whatever replaces the name meanwhile is not touched
             if self.user:
@@ -286,18 +342,13 @@ class EmbeddedServer:
             self._let_server_reach(self.data_dir)
         if not self.initialised:
             if not admin_password:
-                raise ServerError("The embedded server needs an admin password to initialise.",
-                                  "Set PGADMIN_PASSWORD or let the runbook generate one.")
+                raise ServerError(ERRORS["no_password"], ERRORS["no_password_fix"])
             self.init(admin_user, admin_password)
         owner = port_owner(self.port)
         if owner:
             free = free_port()
-            raise ServerError(
-                f"Port {self.port} on 127.0.0.1 is already taken by {owner}; the embedded "
-                "server cannot listen there.",
-                f"Stop that program, or choose a free port: `runbook server start --port "
-                f"{free}` (or -p db_port={free} with `runbook run`, db_port: {free} in your "
-                "parameters file); the port is remembered for the next runs.")
+            raise ServerError(ERRORS["port_taken"], ERRORS["port_taken_fix"], port=self.port,
+                              owner=owner, free=free)
         self._write_conf()
         self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
                   "-t", "60", "start", timeout=90)
@@ -365,17 +416,13 @@ def ensure_target(settings) -> Status | None:
     if settings.target != "embedded":
         return None
     if settings.db_host not in ("localhost", "127.0.0.1", "::1"):
-        raise ServerError(f"target is embedded but db_host is {settings.db_host!r}.",
-                          "The embedded server only listens on loopback: set db_host to "
-                          "localhost, or target: server for a remote server.")
+        raise ServerError(ERRORS["remote_host"], ERRORS["remote_host_fix"],
+                          host=repr(settings.db_host))
     server = for_settings(settings)
     running = server.running_port()
     if running and running != settings.db_port:
-        raise ServerError(f"The embedded server already runs on port {running}, not "
-                          f"{settings.db_port}.",
-                          f"Leave db_port unset (0) to use the port it runs on, or use "
-                          f"-p db_port={running}; to move it, `runbook server stop`, then "
-                          f"`runbook server start --port {settings.db_port}`.")
+        raise ServerError(ERRORS["other_port"], ERRORS["other_port_fix"], running=running,
+                          port=settings.db_port)
     return server.start(settings.admin_user, settings.admin_password.reveal()
                         if settings.admin_password else "")
 

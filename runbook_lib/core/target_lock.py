@@ -22,6 +22,7 @@ import psycopg2
 
 from . import db
 from .errors import RunbookError
+from .i18n import LANGUAGES, fill, t
 
 __all__ = ["TargetBusy", "TargetLock", "KEY"]
 
@@ -47,12 +48,37 @@ class TargetBusy(RunbookError):
     """Another run holds the target database."""
 
 
-def _describe(row) -> str:
+ERRORS = {
+    "busy": {"en": "Another run is working on the database {database}: {who}. This {what} "
+                   "stopped before changing anything.",
+             "ko": "다른 실행이 데이터베이스 {database}에서 작업 중입니다: {who}. 이 {what} "
+                   "작업은 아무것도 바꾸기 전에 멈췄습니다."},
+    "busy_fix": {"en": "Wait until that run has finished (or stop it: its tables are then "
+                       "redone by the next migration), then run this stage again.",
+                 "ko": "그 실행이 끝날 때까지 기다리거나(멈추면 그 테이블은 다음 마이그레이션이 "
+                       "다시 만듭니다) 이 단계를 다시 실행하세요."},
+    "run": {"en": "run {run_id} on host {host}, process {pid}, started {started}",
+            "ko": "실행 {run_id} (호스트 {host}, 프로세스 {pid}, 시작 {started})"},
+    "session": {"en": "{app} (server process {backend})",
+                "ko": "{app} (서버 프로세스 {backend})"},
+    "session_since": {"en": "{app} (server process {backend}, connected {since})",
+                      "ko": "{app} (서버 프로세스 {backend}, 접속 {since})"},
+    "a_session": {"en": "a session", "ko": "세션 하나"},
+    "another": {"en": "another session", "ko": "다른 세션"},
+    "migration": {"en": "migration", "ko": "마이그레이션"},
+    "validation": {"en": "validation", "ko": "검증"},
+}
+
+
+def _describe(row) -> dict[str, str]:
     backend, app, backend_start, run_id, host, pid, started = row
     if run_id:
-        return f"run {run_id} on host {host}, process {pid}, started {started:%Y-%m-%d %H:%M:%S%z}"
-    when = f", connected {backend_start:%Y-%m-%d %H:%M:%S}" if backend_start else ""
-    return f"{app or 'a session'} (server process {backend}{when})"
+        return fill(ERRORS["run"], run_id=run_id, host=host, pid=pid,
+                    started=f"{started:%Y-%m-%d %H:%M:%S%z}")
+    since = f"{backend_start:%Y-%m-%d %H:%M:%S}" if backend_start else ""
+    apps = {lang: app or t(ERRORS["a_session"], lang) for lang in LANGUAGES}
+    return {lang: t(ERRORS["session_since" if since else "session"], lang, app=apps[lang],
+                    backend=backend, since=since) for lang in LANGUAGES}
 
 
 class TargetLock:
@@ -112,13 +138,11 @@ class TargetLock:
                  "NULL::int AS pid, NULL::timestamptz AS started)")
         cur.execute(HOLDERS.format(holders=table))
         rows = cur.fetchall()
-        who = "; ".join(_describe(r) for r in rows) or "another session"
-        database = self.dbname or self.settings.db_name
-        return TargetBusy(
-            f"Another run is working on the database {database}: {who}. This {self.what} "
-            "stopped before changing anything.",
-            "Wait until that run has finished (or stop it: its tables are then redone by the "
-            "next migration), then run this stage again.")
+        described = [_describe(r) for r in rows] or [ERRORS["another"]]
+        who = {lang: "; ".join(d[lang] for d in described) for lang in LANGUAGES}
+        return TargetBusy(ERRORS["busy"], ERRORS["busy_fix"], who=who,
+                          database=self.dbname or self.settings.db_name,
+                          what=ERRORS.get(self.what, self.what))
 
     def release(self) -> None:
         conn, self.conn = self.conn, None
