@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import ConfigError, RunbookError
-from .i18n import as_is, t
+from .i18n import as_is, current, t
 from .secrets import scrub
 
 SHIM = '''\
@@ -160,7 +160,7 @@ INSTALL = {
 def install_hint(settings, module: str = "") -> str:
     """The exact command that installs what the project's interpreter lacks."""
     python, pip = interpreter(settings), pip_command(settings)
-    lang = getattr(settings, "language", "en")
+    lang = getattr(settings, "language", None) or current()
     if module.split(".")[0] in ("psycopg2", "dotenv"):
         return t(INSTALL["driver"], lang, python=python, pip=pip, packages=DRIVER_PACKAGES)
     req = requirements_file(settings)

@@ -11,20 +11,17 @@ language. Text already rendered is handed on as `i18n.as_is(text)`, never format
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from .i18n import LANGUAGES, Filled, Text, current, t
+from .i18n import LANGUAGES, Filled, Text, current, is_text, t
 from .secrets import scrub
 
 FIX_LABEL = {"en": "Fix", "ko": "해결 방법"}  # the line under an error that says what to do
 
 
 def _render(text: Text | str, language: str, values: dict[str, Any]) -> str:
-    if not values:
-        return t(text, language)
     filled = {name: (scrub(value) if isinstance(value, str) else
-                     _render(value, language, {}) if isinstance(value, Mapping) else value)
+                     scrub(t(value, language)) if is_text(value) else value)
               for name, value in values.items()}
     return t(text, language, **filled)
 

@@ -26,9 +26,16 @@ def t(text: Text | str, language: str | None = None, **values) -> str:
     return chosen.format(**values) if values and not isinstance(text, Filled) else chosen
 
 
+def is_text(value) -> bool:
+    return isinstance(value, Mapping) and "en" in value
+
+
 def fill(text: Text | str, **values) -> Filled:
-    """`text` filled in every language: a Text to hand on (a part of an error's message)."""
-    return Filled({language: t(text, language, **values) for language in LANGUAGES})
+    """`text` filled in every language: a Text to hand on (a part of an error's message). A
+    value that is itself a Text is filled in the same language."""
+    return Filled({language: t(text, language, **{k: t(v, language) if is_text(v) else v
+                                                  for k, v in values.items()})
+                   for language in LANGUAGES})
 
 
 def as_is(text: str) -> Filled:

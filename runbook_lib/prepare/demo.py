@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from ..core import django_project, paths
 from ..core.errors import RunbookError, SourceError
 from ..core.escape import terminal
+from ..core.i18n import t
 
 SAMPLE_DB = "examples/spc_backend/db.sqlite3"
 GROUP_SIZE = 5
@@ -65,14 +66,58 @@ class DemoExists(RunbookError):
     """The demo database file already exists and overwriting was not asked for."""
 
 
+ERRORS = {
+    "no_sample": {"en": "The sample SPC project (examples/spc_backend/manage.py) is missing.",
+                  "ko": "샘플 SPC 프로젝트(examples/spc_backend/manage.py)가 없습니다."},
+    "no_sample_fix": {"en": "Run from a checkout of the runbook, or set RUNBOOK_HOME to one.",
+                      "ko": "런북 체크아웃 폴더에서 실행하거나 RUNBOOK_HOME을 그 폴더로 "
+                            "설정하세요."},
+    "exists": {"en": "{target} already exists; the demo data generator will not overwrite it.",
+               "ko": "{target}이(가) 이미 있습니다. 데모 데이터 생성기는 덮어쓰지 않습니다."},
+    "exists_fix": {"en": "Pass --force (force=True) to replace it, or choose another --out "
+                         "path.",
+                   "ko": "바꾸려면 --force(force=True)를 주고, 아니면 다른 --out 경로를 "
+                         "고르세요."},
+    "counts": {"en": "rows must be 0 or more and products 1 or more (got {rows}, {products}).",
+               "ko": "rows는 0 이상, products는 1 이상이어야 합니다(받은 값: {rows}, "
+                     "{products})."},
+    "counts_fix": {"en": "Pass --rows 20000, for example.", "ko": "예: --rows 20000을 주세요."},
+    "missing_near": {"en": "The SQLite source file {file} does not exist; the closest existing "
+                           "file is {near}. Nothing was written.",
+                     "ko": "원본 SQLite 파일 {file}이(가) 없습니다. 가장 비슷한 기존 파일은 "
+                           "{near}입니다. 아무것도 쓰지 않았습니다."},
+    "missing_near_fix": {"en": "If that is your database, set sqlite_path: {near} (or -p "
+                               "sqlite_path={near}); otherwise set sqlite_path to your project's "
+                               "database file.",
+                         "ko": "그 파일이 데이터베이스라면 sqlite_path: {near}(또는 -p "
+                               "sqlite_path={near})로 설정하고, 아니면 sqlite_path를 프로젝트의 "
+                               "데이터베이스 파일로 설정하세요."},
+    "missing": {"en": "The SQLite source file {file} does not exist, and no file with a similar "
+                      "name is in that folder. Nothing was written.",
+                "ko": "원본 SQLite 파일 {file}이(가) 없고, 그 폴더에 비슷한 이름의 파일도 "
+                      "없습니다. 아무것도 쓰지 않았습니다."},
+    "missing_fix": {"en": "Set sqlite_path to your project's database file, or use the sample: "
+                          "sqlite_path: {sample} (built by `runbook demo-data`).",
+                    "ko": "sqlite_path를 프로젝트의 데이터베이스 파일로 설정하거나 샘플을 "
+                          "쓰세요: sqlite_path: {sample} (`runbook demo-data`로 만듭니다)."},
+}
+SAY = {
+    "built": {"en": "built {path}", "ko": "{path}을(를) 만들었습니다"},
+    "counts": {"en": "rows: {rows}  products: {products}  out of spec: {out_of_spec}  "
+                     "seconds: {seconds}  size: {mb:.1f} MB",
+               "ko": "측정값: {rows}  제품: {products}  규격 이탈: {out_of_spec}  "
+                     "소요 시간: {seconds}초  크기: {mb:.1f} MB"},
+    "unit": {"en": " rows", "ko": "행"},
+}
+
+
 def sample_project() -> Path:
     """The sample Django project: in the project root, else in this source checkout."""
     for base in (paths.project_root(), paths.PACKAGE_DIR.parent):
         folder = base / "examples" / "spc_backend"
         if (folder / "manage.py").is_file():
             return folder
-    raise SourceError("The sample SPC project (examples/spc_backend/manage.py) is missing.",
-                      "Run from a checkout of the runbook, or set RUNBOOK_HOME to one.")
+    raise SourceError(ERRORS["no_sample"], ERRORS["no_sample_fix"])
 
 
 def product_count(rows: int) -> int:
@@ -176,7 +221,7 @@ def insert(path: Path, rows: int, products: int, seed: int, progress: bool = Fal
         conn.executemany(
             "INSERT INTO spc_qualitymeasurement (product_id, sample_group, value, measured_at, "
             "operator, note, is_out_of_spec, extra) VALUES (?,?,?,?,?,?,?,?)",
-            tqdm(make_measurements(rng, prods, rows, start), total=rows, unit=" rows",
+            tqdm(make_measurements(rng, prods, rows, start), total=rows, unit=t(SAY["unit"]),
                  unit_scale=True, mininterval=0.5, disable=not progress, leave=False))
         conn.executemany(
             "INSERT INTO auth_user (id, password, username, is_superuser, is_staff, is_active, "
@@ -206,11 +251,9 @@ def build(path: str | os.PathLike, rows: int = 20000, products: int | None = Non
     """Build the sample SPC database at `path` (atomically: a temp file renamed at the end)."""
     target = Path(path).expanduser().resolve()
     if target.exists() and not force:
-        raise DemoExists(f"{target} already exists; the demo data generator will not overwrite it.",
-                         "Pass --force (force=True) to replace it, or choose another --out path.")
+        raise DemoExists(ERRORS["exists"], ERRORS["exists_fix"], target=str(target))
     if rows < 0 or (products is not None and products < 1):
-        raise RunbookError(f"rows must be 0 or more and products 1 or more (got {rows}, "
-                           f"{products}).", "Pass --rows 20000, for example.")
+        raise RunbookError(ERRORS["counts"], ERRORS["counts_fix"], rows=rows, products=products)
     target.parent.mkdir(parents=True, exist_ok=True)
     clear_stale(target)
     began = time.perf_counter()
@@ -238,15 +281,9 @@ def missing_source(file: Path) -> SourceError:
     """The error for a `sqlite_path` that names no file: the path and the closest file."""
     near = paths.closest_file(file)
     if near is not None:
-        return SourceError(f"The SQLite source file {file} does not exist; the closest existing "
-                           f"file is {near}. Nothing was written.",
-                           f"If that is your database, set sqlite_path: {near} (or -p "
-                           f"sqlite_path={near}); otherwise set sqlite_path to your project's "
-                           "database file.")
-    return SourceError(f"The SQLite source file {file} does not exist, and no file with a "
-                       "similar name is in that folder. Nothing was written.",
-                       "Set sqlite_path to your project's database file, or use the sample: "
-                       f"sqlite_path: {SAMPLE_DB} (built by `runbook demo-data`).")
+        return SourceError(ERRORS["missing_near"], ERRORS["missing_near_fix"], file=str(file),
+                           near=str(near))
+    return SourceError(ERRORS["missing"], ERRORS["missing_fix"], file=str(file), sample=SAMPLE_DB)
 
 
 def check_source(settings) -> Path:
@@ -282,10 +319,9 @@ def command(args: argparse.Namespace) -> int:
     out = paths.resolve(args.out) if args.out else paths.project_root() / SAMPLE_DB
     info = build(out, rows=args.rows, products=args.products, seed=args.seed, force=args.force,
                  progress=True)
-    print(f"built {terminal(info['path'])}")
-    print(f"rows: {info['rows']}  products: {info['products']}  out of spec: "
-          f"{info['out_of_spec']}  seconds: {info['seconds']}  size: "
-          f"{info['bytes'] / 1e6:.1f} MB")
+    print(t(SAY["built"], path=terminal(info["path"])))
+    print(t(SAY["counts"], rows=info["rows"], products=info["products"],
+            out_of_spec=info["out_of_spec"], seconds=info["seconds"], mb=info["bytes"] / 1e6))
     return 0
 
 

@@ -24,7 +24,7 @@ from psycopg2.extensions import encrypt_password
 
 from ..core import db, manifest
 from ..core.errors import ProvisionError
-from ..core.i18n import t
+from ..core.i18n import LANGUAGES, Filled, t
 from ..core.results import Check, CheckTable, table
 
 MSG = {
@@ -149,9 +149,28 @@ LOGIN_OK = {"en": "{dsn} logs in as {role} on {db} and can create tables (probe 
 NO_PRIVILEGE = {
     "en": "The admin role {admin} cannot {action}: it is not a superuser and lacks {missing}. "
           "Nothing was changed on the server.",
-    "ko": "관리자 역할 {admin}은(는) {action} 수 없습니다: 슈퍼유저가 아니고 {missing} 권한이 "
-          "없습니다. 서버에서 아무것도 변경하지 않았습니다.",
+    "ko": "관리자 역할 {admin}은(는) {action} 작업을 할 수 없습니다: 슈퍼유저가 아니고 {missing} "
+          "권한이 없습니다. 서버에서 아무것도 변경하지 않았습니다.",
 }
+ACTIONS = {"create_role": {"en": "create the role", "ko": "역할 생성"},
+           "set_password": {"en": "set the role's password", "ko": "역할 비밀번호 설정"},
+           "grant_set_role": {"en": "grant itself the role", "ko": "자신에게 역할 부여"},
+           "create_database": {"en": "create the database", "ko": "데이터베이스 생성"},
+           "set_owner": {"en": "change the database's owner", "ko": "데이터베이스 소유자 변경"}}
+AND = {"en": "{first} and {rest}", "ko": "{first}과 {rest}"}
+NO_PASSWORD = {"en": "No password for the application role {role}: {env} is not set and the "
+                     "role must get one.",
+               "ko": "애플리케이션 역할 {role}의 비밀번호가 없습니다: {env}이(가) 설정되지 않았는데 "
+                     "역할에는 비밀번호가 필요합니다."}
+NO_PASSWORD_FIX = {"en": "Set {env} in the environment or the project's .env file, then run "
+                         "stage 02 again. Nothing was changed.",
+                   "ko": "{env}을(를) 환경 변수나 프로젝트의 .env 파일에 설정한 뒤 02 단계를 다시 "
+                         "실행하세요. 아무것도 변경하지 않았습니다."}
+STATEMENT_FAILED = {"en": "{action} failed: {error}", "ko": "{action} 작업이 실패했습니다: {error}"}
+STATEMENT_FAILED_FIX = {"en": "Read the server's message above; stage 02 can be run again once "
+                              "it is fixed (it only does what is still missing).",
+                        "ko": "위의 서버 메시지를 읽어 보세요. 고친 뒤 02 단계를 다시 실행할 수 "
+                              "있습니다(아직 없는 것만 합니다)."}
 NO_PRIVILEGE_FIX = {
     "en": "Use an admin role that has them (admin_user, its password in {admin_env}), or ask a "
           "superuser to run: ALTER ROLE {admin} {missing}; (or to create them: CREATE ROLE "
@@ -234,7 +253,7 @@ def refuse_takeover(state: State, settings) -> None:
     """Raise before any change when the role or database named is not the application's own:
     the admin role, a superuser, a role with CREATEROLE or server-file/program powers; a
     maintenance or template database."""
-    role, name, lang = settings.db_user, settings.db_name, settings.language
+    role, name = settings.db_user, settings.db_name
     reason, values = None, {"role": role, "dbname": name}
     if role in (settings.admin_user, state.admin_name):
         reason = "admin"
@@ -248,12 +267,12 @@ def refuse_takeover(state: State, settings) -> None:
                       revoke=" ".join(f"REVOKE {p} FROM {role};" for p in state.role_powers))
     elif name.lower() in MAINTENANCE_DBS:
         reason = "maintenance"
-        values["why"] = t(TEMPLATE_WHY if name.startswith("template") else MAINTENANCE_WHY, lang)
+        values["why"] = TEMPLATE_WHY if name.startswith("template") else MAINTENANCE_WHY
     elif state.db_template:
         reason = "template"
     if reason:
         message, fix = TAKEOVER[reason]
-        raise ProvisionError(t(message, lang, **values), t(fix, lang, **values))
+        raise ProvisionError(message, fix, **values)
 
 
 def plan(state: State, settings, password_ok: bool) -> list[str]:
@@ -289,18 +308,18 @@ def require_privileges(state: State, actions: list[str], settings) -> None:
     values = {"admin": settings.admin_user, "missing": " ".join(missing),
               "role": settings.db_user, "dbname": settings.db_name,
               "admin_env": settings.admin_password_env,
-              "action": " and ".join(a.replace("_", " ") for a in actions)}
-    raise ProvisionError(t(NO_PRIVILEGE, settings.language, **values),
-                         t(NO_PRIVILEGE_FIX, settings.language, **values))
+              "action": Filled({lang: t(AND, lang, first=", ".join(t(ACTIONS[a], lang)
+                                                                 for a in actions[:-1]),
+                                        rest=t(ACTIONS[actions[-1]], lang))
+                                if len(actions) > 1 else t(ACTIONS[actions[0]], lang)
+                                for lang in LANGUAGES})}
+    raise ProvisionError(NO_PRIVILEGE, NO_PRIVILEGE_FIX, **values)
 
 
 def _verifier(conn, settings) -> str:
     if not settings.password:
-        raise ProvisionError(
-            f"No password for the application role {settings.db_user}: "
-            f"{settings.password_env} is not set and the role must get one.",
-            f"Set {settings.password_env} in the environment or the project's .env file, "
-            "then run stage 02 again. Nothing was changed.")
+        raise ProvisionError(NO_PASSWORD, NO_PASSWORD_FIX, role=settings.db_user,
+                             env=settings.password_env)
     return encrypt_password(settings.password.reveal(), settings.db_user, conn, "scram-sha-256")
 
 
@@ -331,10 +350,9 @@ def apply(conn, settings, state: State, actions: list[str]) -> None:
             try:
                 cur.execute(statements[action]())
             except psycopg2.Error as exc:
-                raise ProvisionError(
-                    f"{action.replace('_', ' ')} failed: {exc.pgerror or exc}".strip(),
-                    "Read the server's message above; stage 02 can be run again once it is "
-                    "fixed (it only does what is still missing).") from None
+                raise ProvisionError(STATEMENT_FAILED, STATEMENT_FAILED_FIX,
+                                     action=ACTIONS[action],
+                                     error=str(exc.pgerror or exc).strip()) from None
 
 NAMES = {
     "DB001": {"en": "admin privileges", "ko": "관리자 권한"},
