@@ -33,6 +33,29 @@ class DrillError(RunbookError):
     """A drill cannot run here (not the embedded server, unknown name, not started)."""
 
 
+ERRORS = {
+    "embedded_only": {"en": "Drills break things on purpose, so they only run against the "
+                            "embedded training server; this configuration targets {host}:{port} "
+                            "(target: {target}).",
+                      "ko": "훈련은 일부러 환경을 망가뜨리므로 내장 훈련 서버에서만 실행합니다. 이 "
+                            "설정의 대상은 {host}:{port}입니다(target: {target})."},
+    "embedded_only_fix": {"en": "Use parameters/training.yaml (target: embedded), never a real "
+                                "server.",
+                          "ko": "parameters/training.yaml(target: embedded)을 쓰세요. 실제 서버에는 "
+                                "절대 쓰지 마세요."},
+    "unknown": {"en": "Unknown drill {name}.", "ko": "알 수 없는 훈련 {name}입니다."},
+    "known_fix": {"en": "Known drills: {known}.", "ko": "있는 훈련: {known}."},
+    "started": {"en": "Drill {name} is already started.", "ko": "훈련 {name}은(는) 이미 시작됐습니다."},
+    "started_fix": {"en": "Reset it first: `runbook drill reset {name}`.",
+                    "ko": "먼저 되돌리세요: `runbook drill reset {name}`."},
+    "not_started": {"en": "Drill {name} is not started.", "ko": "훈련 {name}은(는) 시작되지 않았습니다."},
+    "not_started_fix": {"en": "Start it first: `runbook drill start {name}`.",
+                        "ko": "먼저 시작하세요: `runbook drill start {name}`."},
+    "needs_name": {"en": "`runbook drill {action}` needs a drill name.",
+                   "ko": "`runbook drill {action}`에는 훈련 이름이 필요합니다."},
+}
+
+
 @dataclass(frozen=True)
 class Drill:
     """One fault: what breaks, which catalogue problem it is, and its four steps."""
@@ -116,14 +139,13 @@ def _save(state: dict) -> None:
 
 def _require(settings, name: str | None = None) -> Drill | None:
     if settings.target != "embedded":
-        raise DrillError(f"Drills break things on purpose, so they only run against the embedded "
-                         f"training server; this configuration targets {settings.db_host}:"
-                         f"{settings.db_port} (target: {settings.target}).",
-                         "Use parameters/training.yaml (target: embedded), never a real server.")
+        raise DrillError(ERRORS["embedded_only"], ERRORS["embedded_only_fix"],
+                         host=settings.db_host, port=settings.db_port, target=settings.target)
     if name is None:
         return None
     if name not in DRILLS:
-        raise DrillError(f"Unknown drill {name!r}.", f"Known drills: {', '.join(DRILLS)}.")
+        raise DrillError(ERRORS["unknown"], ERRORS["known_fix"], name=repr(name),
+                         known=", ".join(DRILLS))
     return DRILLS[name]
 
 
@@ -173,7 +195,7 @@ def start(settings, name: str) -> str:
     drill = _require(settings, name)
     state = _state()
     if name in state["active"]:
-        raise DrillError(f"Drill {name} is already started.", f"`runbook drill reset {name}`.")
+        raise DrillError(ERRORS["started"], ERRORS["started_fix"], name=name)
     memory = drill.start(settings)
     state["active"][name] = memory
     _save(state)
@@ -199,7 +221,7 @@ def fix(settings, name: str) -> str:
     drill = _require(settings, name)
     memory = _state()["active"].get(name)
     if memory is None:
-        raise DrillError(f"Drill {name} is not started.", f"`runbook drill start {name}`.")
+        raise DrillError(ERRORS["not_started"], ERRORS["not_started_fix"], name=name)
     return drill.fix(settings, memory)
 
 
@@ -270,13 +292,14 @@ class Walk:
                     and self.verified and not self.verified.failed and self.restored)
 
     def __str__(self) -> str:
+        words = LABELS.get(self.language, LABELS["en"])
         if self.skipped:
-            return f"{self.drill}: skipped ({self.skipped})"
-        return (f"== {self.title} ==\n1. trigger: {self.trigger}\n2. real error: "
-                f"{self.broken.error if self.broken else ''}\n3. diagnosis: "
-                f"{self.broken.diagnosis if self.broken else ''}\n4. fix: {self.fix}\n5. verify: "
-                f"{'the step works again' if self.verified and not self.verified.failed else 'STILL FAILING'}"
-                f"\nrestored: {self.restored}")
+            return f"{self.drill}: {words[7]} ({self.skipped})"
+        good = self.verified is not None and not self.verified.failed
+        return (f"== {self.title} ==\n1. {words[0]}: {self.trigger}\n2. {words[1]}: "
+                f"{self.broken.error if self.broken else ''}\n3. {words[2]}: "
+                f"{self.broken.diagnosis if self.broken else ''}\n4. {words[3]}: {self.fix}\n"
+                f"5. {words[4]}: {words[5] if good else words[6]}\n{words[8]}: {self.restored}")
 
     __repr__ = __str__
 
@@ -341,10 +364,16 @@ def _record(settings, result: Walk) -> None:
 
 def summary(settings) -> dict:
     """Drill name → the problem it was diagnosed as ('skipped: why', or 'FAILED ...')."""
-    done = manifest.read(settings.run_dir).get("drills", {})
-    return {name: (f"skipped: {e['skipped']}" if e["skipped"] else e["diagnosed"] if e["ok"]
-                   else f"FAILED (diagnosed {e['diagnosed']}, expected {e['expected']})")
+    done, lang = manifest.read(settings.run_dir).get("drills", {}), settings.language
+    return {name: (t(SUMMARY["skipped"], lang, why=e["skipped"]) if e["skipped"]
+                   else e["diagnosed"] if e["ok"]
+                   else t(SUMMARY["failed"], lang, found=e["diagnosed"], expected=e["expected"]))
             for name, e in done.items()}
+
+
+SUMMARY = {"skipped": {"en": "skipped: {why}", "ko": "건너뜀: {why}"},
+           "failed": {"en": "FAILED (diagnosed {found}, expected {expected})",
+                      "ko": "실패 (진단 {found}, 기대 {expected})"}}
 
 
 def results(settings) -> CheckTable:
@@ -392,8 +421,8 @@ def command(args: argparse.Namespace) -> int:
         return 0
     settings = load_settings(profile=args.params)
     if args.action != "reset" and not args.name:
-        raise DrillError(f"`runbook drill {args.action}` needs a drill name.",
-                         f"Known drills: {', '.join(DRILLS)}.")
+        raise DrillError(ERRORS["needs_name"], ERRORS["known_fix"], action=args.action,
+                         known=", ".join(DRILLS))
     if args.action == "start":
         print(f"{args.name}: {terminal(start(settings, args.name), newlines=True)}")
         print(t(CLI["now"], name=args.name))

@@ -25,6 +25,9 @@ from ..core.results import Check, CheckTable, table
 __all__ = ["run", "admin_connection", "hba_rule", "sequences_behind", "app_login"]
 
 COMMON_PORTS = (5432, 5433, 55432)
+NOT_RUNNING = {"en": "The embedded server is not running.", "ko": "내장 서버가 실행 중이 아닙니다."}
+NOT_RUNNING_FIX = {"en": "Start it: `runbook server start`.",
+                   "ko": "서버를 시작하세요: `runbook server start`."}
 
 
 def admin_connection(settings, dbname: str | None = None):
@@ -32,8 +35,7 @@ def admin_connection(settings, dbname: str | None = None):
     if settings.target == "embedded":
         embedded = server.for_settings(settings)
         if not embedded.is_running():
-            raise ConnectError("The embedded server is not running.",
-                                  "`runbook server start`")
+            raise ConnectError(NOT_RUNNING, NOT_RUNNING_FIX)
         conn = psycopg2.connect(**embedded.socket_params(dbname or "postgres",
                                                          settings.admin_user))
     else:
