@@ -38,6 +38,19 @@ class CutoverError(RunbookError):
     """The Django project could not be run or checked against the database."""
 
 
+ERRORS = {
+    "http": {"en": "GET {path} answered {status}.", "ko": "GET {path}의 응답이 {status}입니다."},
+    "http_fix": {"en": "Read the server log {log}.", "ko": "서버 로그 {log}을(를) 읽어 보세요."},
+    "exited": {"en": "runserver exited with status {status}: {tail}",
+               "ko": "runserver가 상태 {status}(으)로 끝났습니다: {tail}"},
+    "exited_fix": {"en": "Read {log}; run `manage.py check` for details.",
+                   "ko": "{log}을(를) 읽어 보세요. 자세한 내용은 `manage.py check`로 봅니다."},
+    "silent": {"en": "runserver did not listen on port {port} within {seconds} s.",
+               "ko": "runserver가 {seconds}초 안에 {port} 포트에서 대기하지 않았습니다."},
+    "silent_fix": {"en": "Read {log}.", "ko": "{log}을(를) 읽어 보세요."},
+}
+
+
 @dataclass
 class Running:
     """A live `runserver`: its base URL, process and log file."""
@@ -57,8 +70,8 @@ class Running:
     def get_json(self, path: str) -> dict:
         status, body = self.get(path)
         if status != 200:
-            raise CutoverError(f"GET {path} answered {status}.",
-                               f"Read the server log {self.log}.")
+            raise CutoverError(ERRORS["http"], ERRORS["http_fix"], path=path, status=status,
+                               log=str(self.log))
         return json.loads(body)
 
 
@@ -88,15 +101,15 @@ def _wait_listening(port: int, process: subprocess.Popen, log: Path) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = scrub("\n".join(log.read_text("utf-8", "replace").splitlines()[-5:]))
-            raise CutoverError(f"runserver exited with status {process.returncode}: {tail}",
-                               f"Read {log}; run `manage.py check` for details.")
+            raise CutoverError(ERRORS["exited"], ERRORS["exited_fix"],
+                               status=process.returncode, tail=tail, log=str(log))
         with socket.socket() as probe:
             probe.settimeout(0.5)
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise CutoverError(f"runserver did not listen on port {port} within {STARTUP_SECONDS} s.",
-                       f"Read {log}.")
+    raise CutoverError(ERRORS["silent"], ERRORS["silent_fix"], port=port,
+                       seconds=STARTUP_SECONDS, log=str(log))
 
 
 def _stop(process: subprocess.Popen) -> None:

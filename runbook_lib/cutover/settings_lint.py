@@ -75,6 +75,18 @@ RULES: dict[str, tuple[dict, dict, dict]] = {
               "git 제외). 노출된 비밀번호는 변경하세요."}),
 }
 OK_TEXT = {"en": "not found", "ko": "문제 없음"}
+ERRORS = {
+    "no_module": {"en": "Settings module {module} is not a file under {project}.",
+                  "ko": "settings 모듈 {module}이(가) {project} 아래의 파일이 아닙니다."},
+    "no_module_fix": {"en": "Set django_settings to the dotted module of the settings (e.g. "
+                            "config.settings.dev) relative to the folder holding manage.py.",
+                      "ko": "django_settings를 manage.py가 있는 폴더 기준의 점으로 구분한 settings "
+                            "모듈(예: config.settings.dev)로 설정하세요."},
+    "no_file": {"en": "Settings file {path} does not exist.",
+                "ko": "settings 파일 {path}이(가) 없습니다."},
+    "no_file_fix": {"en": "Check django_project and django_settings.",
+                    "ko": "django_project와 django_settings를 확인하세요."},
+}
 
 # The guide's own DATABASES snippets (steps 1, "connection pooling", "UTF-8", "slow query
 # log"), merged as a reader would paste them: linting it shows every mistake at once.
@@ -118,9 +130,8 @@ def settings_path(project: Path, module: str) -> Path:
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"Settings module {module!r} is not a file under {project}.",
-                      "Set django_settings to the dotted module of the settings (e.g. "
-                      "config.settings.dev) relative to the folder holding manage.py.")
+    raise ConfigError(ERRORS["no_module"], ERRORS["no_module_fix"], module=repr(module),
+                      project=str(project))
 
 
 def module_files(path: Path, seen: set[Path] | None = None) -> list[Path]:
@@ -305,8 +316,7 @@ def lint_file(path: Path, environ: Mapping[str, str] | None = None, module: str 
     """Lint a settings file and the base settings it star-imports."""
     files = module_files(Path(path))
     if not files:
-        raise ConfigError(f"Settings file {path} does not exist.",
-                          "Check django_project and django_settings.")
+        raise ConfigError(ERRORS["no_file"], ERRORS["no_file_fix"], path=str(path))
     sources = [(f.name, f.read_text(encoding="utf-8")) for f in files]
     return lint_sources(sources, environ, module, language)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..core import db, manifest, server
 from ..core.errors import ConnectError, RunbookError
+from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..core.results import Check, table
 from ..core.secrets import scrub
@@ -45,14 +46,13 @@ class Tool:
     passed_over: str = ""  # an older pg_dump found first, and why it was not used
 
 
-def install_command(major: int) -> str:
+def install_command(major: int, language: str | None = None) -> str:
     """How to install client tools of at least `major` on this OS."""
     system = platform.system()
     if system == "Darwin":
-        return f"brew install postgresql@{major}  (or: brew install libpq)"
+        return t(w.TEXT["brew_tools"], language, major=major)
     if system == "Windows":
-        return (f"install 'Command Line Tools' from the PostgreSQL {major} installer "
-                "(https://www.postgresql.org/download/windows/)")
+        return t(w.TEXT["windows_tools"], language, major=major)
     return ("sudo apt-get install -y postgresql-common && "
             "sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh && "
             f"sudo apt-get install -y postgresql-client-{major}")
@@ -77,15 +77,14 @@ def find_tool(settings) -> Tool:
     seen = []
     for dump_path, restore_path, source in candidates:
         major = server.tool_version(dump_path)[1]
-        seen.append(f"{dump_path} ({major or 'unknown version'})")
+        seen.append(f"{dump_path} ({major or w.say(settings, 'unknown_version')})")
         if major and major >= need and restore_path:
             older = "; ".join(seen[:-1])
-            note = f"{older} is older than the server, so not used" if older else ""
+            note = w.say(settings, "passed_over", older=older) if older else ""
             return Tool(dump_path, restore_path, major, need, source, note)
-    found = "; ".join(seen) or "none"
-    raise BackupError(f"No pg_dump of version {need} or newer (the server's version): "
-                      f"found {found}. An older pg_dump refuses to dump a newer server.",
-                      f"Install the client tools: {install_command(need)}")
+    raise BackupError(w.TEXT["no_pg_dump"], w.TEXT["no_pg_dump_fix"], need=need,
+                      found="; ".join(seen) or "-",
+                      command=install_command(need, settings.language))
 
 
 def child_env(settings) -> dict[str, str]:
@@ -109,9 +108,8 @@ def _run(argv: list[str], settings, what: str, timeout: float = 3600) -> float:
                           timeout=timeout)
     if done.returncode != 0:
         tail = scrub(" ".join((done.stderr or done.stdout).strip().splitlines()[-4:]))
-        raise BackupError(f"{what} failed (exit {done.returncode}): {tail}",
-                          "Read the message above; a truncated or corrupt dump cannot be "
-                          "restored: take a new one.")
+        raise BackupError(w.TEXT["tool_failed"], w.TEXT["tool_failed_fix"], what=what,
+                          code=done.returncode, tail=tail)
     return time.perf_counter() - started
 
 
@@ -163,11 +161,10 @@ def _recreate(settings, name: str, create: bool) -> None:
                 cur.execute(f"CREATE DATABASE {quote_ident(name)} "
                             f"OWNER {quote_ident(settings.db_user)}")
     except psycopg2.Error as exc:
-        raise BackupError(f"Cannot {'create' if create else 'drop'} the scratch database "
-                          f"{name}: {scrub(str(exc).strip())}",
-                          f"Set {settings.admin_password_env} for admin role "
-                          f"{settings.admin_user}, or ALTER ROLE {settings.db_user} CREATEDB."
-                          ) from None
+        raise BackupError(w.TEXT["scratch_create" if create else "scratch_drop"],
+                          w.TEXT["scratch_fix"], name=name, error=scrub(str(exc).strip()),
+                          admin_env=settings.admin_password_env, admin=settings.admin_user,
+                          role=settings.db_user) from None
     finally:
         conn.close()
 
@@ -248,7 +245,8 @@ def prove(settings) -> Proof:
     checks = [Check("OP001", w.name(settings, "OP001"), "ok",
                     w.say(settings, "tool", major=tool.major, source=tool.source,
                         path=tool.pg_dump, server=tool.server_major) + note,
-                    w.say(settings, "other_machine", command=install_command(tool.server_major))
+                    w.say(settings, "other_machine",
+                          command=install_command(tool.server_major, settings.language))
                     if note else "", details={"path": tool.pg_dump})]
     made = dump(settings, tool)
     checks.append(Check("OP002", w.name(settings, "OP002"), "ok",

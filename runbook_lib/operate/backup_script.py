@@ -118,9 +118,8 @@ def run_script(settings, path: Path, folder: Path) -> str:
     done = subprocess.run(["bash", str(path)], capture_output=True, text=True, env=env,
                           timeout=3600)
     if done.returncode != 0:
-        raise ScriptError(f"backup.sh failed (exit {done.returncode}): "
-                          f"{scrub(done.stderr.strip()[-400:])}",
-                          "Run it by hand to see the whole output: bash -x backup.sh")
+        raise ScriptError(w.TEXT["script_failed"], w.TEXT["script_failed_fix"],
+                          code=done.returncode, tail=scrub(done.stderr.strip()[-400:]))
     return done.stdout
 
 

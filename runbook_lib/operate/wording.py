@@ -24,6 +24,40 @@ NAMES = {
     "OP042": {"en": "restore-verified backup", "ko": "복원으로 검증한 백업"},
 }
 TEXT = {
+    # errors (BackupError, ScriptError)
+    "no_pg_dump": {"en": "No pg_dump of version {need} or newer (the server's version): found "
+                         "{found}. An older pg_dump refuses to dump a newer server.",
+                   "ko": "버전 {need} 이상(서버 버전)의 pg_dump가 없습니다: 찾은 것 {found}. "
+                         "오래된 pg_dump는 더 새로운 서버를 덤프하지 않습니다."},
+    "no_pg_dump_fix": {"en": "Install the client tools: {command}",
+                       "ko": "클라이언트 도구를 설치하세요: {command}"},
+    "unknown_version": {"en": "unknown version", "ko": "버전 알 수 없음"},
+    "passed_over": {"en": "{older} is older than the server, so not used",
+                    "ko": "{older}은(는) 서버보다 오래되어 쓰지 않음"},
+    "brew_tools": {"en": "brew install postgresql@{major}  (or: brew install libpq)",
+                   "ko": "brew install postgresql@{major}  (또는: brew install libpq)"},
+    "windows_tools": {"en": "install 'Command Line Tools' from the PostgreSQL {major} installer "
+                            "(https://www.postgresql.org/download/windows/)",
+                      "ko": "PostgreSQL {major} 설치 프로그램에서 'Command Line Tools'를 "
+                            "설치하세요 (https://www.postgresql.org/download/windows/)"},
+    "tool_failed": {"en": "{what} failed (exit {code}): {tail}",
+                    "ko": "{what} 실행이 실패했습니다(종료 코드 {code}): {tail}"},
+    "tool_failed_fix": {"en": "Read the message above; a truncated or corrupt dump cannot be "
+                              "restored: take a new one.",
+                        "ko": "위의 메시지를 읽어 보세요. 잘렸거나 손상된 덤프는 복원할 수 "
+                              "없으니 새로 백업하세요."},
+    "scratch_create": {"en": "Cannot create the scratch database {name}: {error}",
+                       "ko": "임시 데이터베이스 {name}을(를) 만들 수 없습니다: {error}"},
+    "scratch_drop": {"en": "Cannot drop the scratch database {name}: {error}",
+                     "ko": "임시 데이터베이스 {name}을(를) 지울 수 없습니다: {error}"},
+    "scratch_fix": {"en": "Set {admin_env} for admin role {admin}, or ALTER ROLE {role} "
+                          "CREATEDB.",
+                    "ko": "관리자 역할 {admin}의 {admin_env}을(를) 설정하거나 ALTER ROLE {role} "
+                          "CREATEDB를 실행하세요."},
+    "script_failed": {"en": "backup.sh failed (exit {code}): {tail}",
+                      "ko": "backup.sh 실행이 실패했습니다(종료 코드 {code}): {tail}"},
+    "script_failed_fix": {"en": "Run it by hand to see the whole output: bash -x backup.sh",
+                          "ko": "직접 실행해 전체 출력을 보세요: bash -x backup.sh"},
     "restored": {"en": "pg_restore into {db} took {seconds} s.",
                  "ko": "{db}로 pg_restore: {seconds}초."},
     "tool": {"en": "pg_dump {major} from {source} ({path}); server {server}.",
