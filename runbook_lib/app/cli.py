@@ -1,6 +1,10 @@
 """The `runbook` command: each subcommand lives in the module named for what it does.
 
 A module serving a subcommand defines `configure(parser)` and `command(args) -> int`.
+Messages and errors are in one language, chosen before anything else is read (`language`):
+`--lang`, else `-p language=…`, else the profile's `language`, else `RUNBOOK_LANGUAGE`, else
+the locale (LC_ALL, LC_MESSAGES, LANG), else English. `--resume` switches to the language of
+the run it continues as soon as that run is read.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import sys
 
 from ..core.errors import RunbookError
 from ..core.escape import terminal
-from ..core.i18n import LANGUAGES, t, use
+from ..core.i18n import LANGUAGES, current, from_environment, t, use
 from ..core.secrets import scrub
 
 COMMANDS = {
@@ -26,9 +30,12 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=LANGUAGES, help=LANG_HELP)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, (module, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
+        # also after the subcommand; SUPPRESS keeps a --lang given before it
+        sp.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=LANG_HELP)
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -44,25 +51,39 @@ SAY = {"error": {"en": "error: {message}", "ko": "오류: {message}"},
        "interrupted": {"en": "interrupted", "ko": "중단됨"}}
 
 
-def language(args: argparse.Namespace) -> str:
-    """The language the command's profile (and `-p language=…`) asks for; English otherwise."""
-    chosen = "en"
+LANG_HELP = "language of messages: en or ko (default: the profile's, RUNBOOK_LANGUAGE, the locale)"
+
+
+def _asked(args: argparse.Namespace) -> str | None:
+    """The language `-p language=…`, else the profile (`--params`), names; None if neither."""
+    chosen = None
     for pair in getattr(args, "overrides", None) or []:
         if pair.replace(" ", "").startswith("language="):
-            chosen = pair.split("=", 1)[1].strip()
-    if chosen == "en" and getattr(args, "params", None):
+            chosen = pair.split("=", 1)[1].strip().strip("'\"")
+    if chosen is None and getattr(args, "params", None):
         from ..core.config import load_profile
 
         try:
-            chosen = load_profile(args.params).get("language", "en")
-        except RunbookError:
+            chosen = load_profile(args.params).get("language")
+        except RunbookError:  # reported in the environment's language by the command itself
             pass
-    return chosen if chosen in LANGUAGES else "en"
+    return chosen
+
+
+def language(args: argparse.Namespace, environ=None) -> str:
+    """The command's language: `--lang`, the parameters', else the environment's."""
+    for chosen in (getattr(args, "lang", None), _asked(args)):
+        if chosen in LANGUAGES:
+            return chosen
+    return from_environment(environ)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    before = current()
     use(language(args))  # errors (and their "Fix:" line) in the user's language
+    if getattr(args, "lang", None) and hasattr(args, "overrides"):
+        args.overrides = [*args.overrides, f"language={args.lang}"]  # the run's language too
     try:
         return args._module.command(args)
     except RunbookError as exc:
@@ -72,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(t(SAY["interrupted"]), file=sys.stderr)
         return 130
+    finally:
+        use(before)  # main() called in a process that goes on (tests, a notebook)
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]

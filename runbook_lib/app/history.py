@@ -18,12 +18,15 @@ import os
 import socket
 import sys
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from ..core import paths
+from ..core.display import header, word
 from ..core.errors import ConfigError
 from ..core.escape import terminal
+from ..core.i18n import t
 from ..core.secrets import scrub, scrub_all
 from . import summary
 
@@ -31,6 +34,12 @@ NAME = "history.jsonl"
 COLUMNS = ["started", "run_id", "attempt", "user", "host", "profile", "outcome", "stages",
            "seconds", "report"]
 FINAL = ("ok", "failed", "killed", "interrupted")
+SAY = {
+    "negative": {"en": "--limit {limit} is negative.", "ko": "--limit {limit}은(는) 음수입니다."},
+    "negative_fix": {"en": "Give --limit 20, or 0 for all.",
+                     "ko": "--limit 20처럼 주거나, 전부 보려면 0을 주세요."},
+    "empty": {"en": "no runs recorded yet ({file})", "ko": "기록된 실행이 아직 없습니다 ({file})"},
+}
 
 
 def file() -> Path:
@@ -167,15 +176,24 @@ def frame(limit: int | None = None):
     return out
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of the rows (COLUMNS), every cell escaped for the terminal."""
-    cells = [[terminal(r.get(c)) for c in COLUMNS] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(COLUMNS)]
+def _width(text: str) -> int:
+    """Columns `text` takes on a terminal (Hangul and other wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def table(rows: list[dict[str, Any]], language: str | None = None) -> str:
+    """A plain-text table of the rows (COLUMNS), every cell escaped for the terminal; headers
+    and outcomes in `language` (default: the run's)."""
+    heads = [header(c, language) for c in COLUMNS]
+    cells = [[terminal(word(r.get(c), language) if c == "outcome" else r.get(c))
+              for c in COLUMNS] for r in rows]
+    widths = [max([_width(h)] + [_width(row[i]) for row in cells]) for i, h in enumerate(heads)]
 
     def line(values: list[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+        return "  ".join(v + " " * (w - _width(v))
+                         for v, w in zip(values, widths, strict=True)).rstrip()
 
-    return "\n".join([line(COLUMNS), line(["-" * w for w in widths])]
+    return "\n".join([line(heads), line(["-" * w for w in widths])]
                      + [line(row) for row in cells])
 
 
@@ -186,7 +204,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace, out=sys.stdout) -> int:
     if args.limit < 0:
-        raise ConfigError(f"--limit {args.limit} is negative.", "Give --limit 20, or 0 for all.")
+        raise ConfigError(SAY["negative"], SAY["negative_fix"], limit=args.limit)
     reap_all()  # a run killed since is marked so before it is listed
     rows = runs()
     rows = rows[-args.limit:] if args.limit else rows
@@ -194,7 +212,7 @@ def command(args: argparse.Namespace, out=sys.stdout) -> int:
         for r in rows:
             print(json.dumps(r, ensure_ascii=True, default=str), file=out)
     elif not rows:
-        print(f"no runs recorded yet ({terminal(file())})", file=out)
+        print(t(SAY["empty"], file=terminal(file())), file=out)
     else:
         print(table([_row(r) for r in rows]), file=out)
     return 0

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from ..core import files
 from ..core.errors import RunbookError
+from ..core.i18n import fill
+from ..core.secrets import scrub
 
 LOCK_NAME = ".run.lock"
 KEPT = {LOCK_NAME, "manifest.json", "summary.json"}  # the run's state, written atomically
@@ -37,6 +39,21 @@ KEPT = {LOCK_NAME, "manifest.json", "summary.json"}  # the run's state, written 
 
 class RunFolderBusy(RunbookError):
     """Another `runbook run` is using this run folder."""
+
+
+ERRORS = {
+    "busy": {"en": "The run folder {folder} is in use by another runbook run: {who}. Two runs "
+                   "in one folder would overwrite each other's snapshot, manifest and notebooks.",
+             "ko": "실행 폴더 {folder}을(를) 다른 runbook 실행이 쓰고 있습니다: {who}. 한 폴더에서 "
+                   "두 실행이 돌면 서로의 스냅샷, 매니페스트, 노트북을 덮어씁니다."},
+    "busy_fix": {"en": "Wait for that run to finish, or stop it (kill {pid}); or give this run "
+                       "its own folder (leave out --run-dir, or --run-dir runs/<new name>).",
+                 "ko": "그 실행이 끝날 때까지 기다리거나 멈추세요(kill {pid}). 또는 이 실행에 다른 "
+                       "폴더를 주세요(--run-dir을 빼거나 --run-dir runs/<새 이름>)."},
+    "holder": {"en": "pid {pid} (user {user} on {host}, started {started}: {command})",
+               "ko": "pid {pid} (사용자 {user}, 호스트 {host}, 시작 {started}: {command})"},
+    "someone": {"en": "another process", "ko": "다른 프로세스"},
+}
 
 
 def _holder(fd: int) -> dict:
@@ -47,14 +64,11 @@ def _holder(fd: int) -> dict:
 
 
 def _busy(folder: Path, holder: dict) -> RunFolderBusy:
-    who = (f"pid {holder.get('pid', '?')} (user {holder.get('user', '?')} on "
-           f"{holder.get('host', '?')}, started {holder.get('started', '?')}: "
-           f"{holder.get('command', '?')})") if holder else "another process"
-    return RunFolderBusy(
-        f"The run folder {folder} is in use by another runbook run: {who}. Two runs in one "
-        "folder would overwrite each other's snapshot, manifest and notebooks.",
-        f"Wait for that run to finish, or stop it (kill {holder.get('pid', 'PID')}); or give "
-        "this run its own folder (leave out --run-dir, or --run-dir runs/<new name>).")
+    who = fill(ERRORS["holder"], **{key: scrub(str(holder.get(key, "?"))) for key in
+                                    ("pid", "user", "host", "started", "command")}
+               ) if holder else ERRORS["someone"]
+    return RunFolderBusy(ERRORS["busy"], ERRORS["busy_fix"], folder=str(folder), who=who,
+                         pid=str(holder.get("pid", "PID")))
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from ..core import files, manifest, paths, strict_yaml
 from ..core.config import check_parameters, load_profile
 from ..core.errors import FIX_LABEL, ConfigError
 from ..core.escape import terminal
-from ..core.i18n import t
+from ..core.i18n import current, t, use
 from ..core.secrets import scrub
 from . import history, run_folder
 from . import summary as run_summary
@@ -53,6 +53,20 @@ SAY = {
     "resume_alone_fix": {"en": "Use runbook run --resume [RUN_DIR] [--from NN] [-p name=value].",
                          "ko": "runbook run --resume [RUN_DIR] [--from NN] [-p name=value] 로 "
                                "실행하세요."},
+    "unknown_stages": {"en": "--only names unknown stage(s) {stages}.",
+                       "ko": "--only에 없는 단계가 있습니다: {stages}."},
+    "known_stages": {"en": "Known stages: {known}.", "ko": "있는 단계: {known}."},
+    "no_start": {"en": "--from {start} names no stage of this run.",
+                 "ko": "--from {start}은(는) 이 실행의 단계가 아닙니다."},
+    "not_pair": {"en": "-p {pair} is not name=value.", "ko": "-p {pair}은(는) 이름=값 형식이 아닙니다."},
+    "not_pair_fix": {"en": "Write -p name=value.", "ko": "-p name=value 형식으로 쓰세요."},
+    "gone": {"en": "Run {run} used notebooks that are gone: {missing}.",
+             "ko": "실행 {run}이(가) 쓴 노트북이 없어졌습니다: {missing}."},
+    "gone_fix": {"en": "Start a new run with --params.", "ko": "--params로 새 실행을 시작하세요."},
+    "not_written": {"en": "warning: could not write {what}: {error}",
+                    "ko": "경고: {what}을(를) 쓰지 못했습니다: {error}"},
+    "report_in": {"en": "the report into {folder}", "ko": "{folder}에 보고서"},
+    "html_not_written": {"en": "not written: {error}", "ko": "쓰지 못함: {error}"},
 }
 
 
@@ -83,14 +97,14 @@ def select(only: str | None, language: str = "en", start: str | None = None) -> 
         wanted = [w.strip() for w in only.split(",") if w.strip()]
         missing = [w for w in wanted if not any(b.name.startswith(w) for b in books)]
         if missing:
-            raise ConfigError(f"--only names unknown stage(s) {', '.join(missing)}.",
-                              f"Known stages: {known}.")
+            raise ConfigError(SAY["unknown_stages"], SAY["known_stages"],
+                              stages=", ".join(missing), known=known)
         books = [b for b in books if any(b.name.startswith(w) for w in wanted)]
     if start:
         at = [i for i, b in enumerate(books) if b.name.startswith(start)]
         if not at:
-            raise ConfigError(f"--from {start} names no stage of this run.",
-                              f"Known stages: {', '.join(b.name[:2] for b in books)}.")
+            raise ConfigError(SAY["no_start"], SAY["known_stages"], start=start,
+                              known=", ".join(b.name[:2] for b in books))
         books = books[at[0]:]
     return books
 
@@ -99,7 +113,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ConfigError(f"-p {pair!r} is not name=value.", "Write -p name=value.")
+            raise ConfigError(SAY["not_pair"], SAY["not_pair_fix"], pair=repr(pair))
         name, raw = pair.split("=", 1)
         out[name.strip()] = strict_yaml.load(raw, f"-p {name.strip()}") if raw != "" else ""
     return check_parameters(out)
@@ -174,7 +188,8 @@ def run(params_file: str, only: str | None = None, run_dir: str | None = None,
     history.reap_all()  # runs killed since the last look are marked so
     params = load_profile(params_file)
     params.update(parse_overrides(overrides or []))
-    lang = params.get("language", "en")
+    lang = params.setdefault("language", current())  # none named: the command's language
+    use(lang)
     books = select(only, lang, start)
     _preflight(params, books)
     run_id = paths.new_run_id()
@@ -198,11 +213,12 @@ def resume(run_dir: str | None = None, start: str | None = None,
     folder, summary, stems = plan(run_dir, start)
     params = {**summary["params"], **parse_overrides(overrides or []), "run_dir": str(folder)}
     lang = params.get("language", "en")
+    use(lang)  # from here on, errors in the language of the run being resumed
     books = [b for b in notebooks(lang) if b.stem in stems]
     if [b.stem for b in books] != stems:
         missing = sorted(set(stems) - {b.stem for b in books})
-        raise ConfigError(f"Run {summary['run_id']} used notebooks that are gone: "
-                          f"{', '.join(missing)}.", "Start a new run with --params.")
+        raise ConfigError(SAY["gone"], SAY["gone_fix"], run=str(summary["run_id"]),
+                          missing=", ".join(missing))
     _preflight(params, books)
     paths.make_run_dir(folder)  # umask 077 for this process and its kernels
     first, before = (stems[0] if stems else ""), summary.get("status")
@@ -289,7 +305,7 @@ def _add_html(result: StageResult, executed: Path) -> None:
     except OSError as exc:
         if not files.is_disk_full(exc):
             raise
-        result.details["html"] = f"not written: {exc}"
+        result.details["html"] = t(SAY["html_not_written"], error=scrub(str(exc)))
 
 
 def _print_failure(failed: StageResult, out, lang: str = "en") -> None:
@@ -314,7 +330,8 @@ def _write_summary(folder: Path, summary: dict, out=sys.stdout) -> None:
     except OSError as exc:
         if not files.is_disk_full(exc):
             raise
-        print(f"warning: could not write {folder / run_summary.NAME}: {exc}", file=out)
+        print(t(SAY["not_written"], what=terminal(folder / run_summary.NAME),
+                error=terminal(scrub(str(exc)))), file=out)
 
 
 def _write_report(folder: Path, summary: dict, out) -> Path | None:
@@ -325,7 +342,8 @@ def _write_report(folder: Path, summary: dict, out) -> Path | None:
     except OSError as exc:
         if not files.is_disk_full(exc):
             raise
-        print(f"warning: could not write the report into {folder}: {exc}", file=out)
+        print(t(SAY["not_written"], what=t(SAY["report_in"], folder=terminal(folder)),
+                error=terminal(scrub(str(exc)))), file=out)
         return None
 
 
@@ -345,10 +363,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     if args.resume is not None:
         if args.params or args.only or args.run_dir:
-            raise ConfigError(t(SAY["resume_alone"]), t(SAY["resume_alone_fix"]))
+            raise ConfigError(SAY["resume_alone"], SAY["resume_alone_fix"])
         return resume(args.resume or None, args.start, args.overrides)
     if not args.params:
-        raise ConfigError(t(SAY["needs_params"]), t(SAY["needs_params_fix"]))
+        raise ConfigError(SAY["needs_params"], SAY["needs_params_fix"])
     return run(args.params, args.only, args.run_dir, args.overrides, start=args.start)
 
 

@@ -10,9 +10,24 @@ import argparse
 
 from ..core import server
 from ..core.config import load_settings
+from ..core.display import word
 from ..core.errors import ConfigError
 from ..core.escape import terminal
+from ..core.i18n import t
 from .runner import parse_overrides
+
+SAY = {
+    "bad_port": {"en": "--port {port} is not a TCP port.",
+                 "ko": "--port {port}은(는) TCP 포트 번호가 아닙니다."},
+    "bad_port_fix": {"en": "Give a port between 1024 and 65535, e.g. --port 55433.",
+                     "ko": "1024에서 65535 사이의 포트를 주세요. 예: --port 55433"},
+    "status": {"en": "running:   {running}\nhost:      {host}\nport:      {port}\n"
+                     "data dir:  {data_dir}\nversion:   PostgreSQL {version}\npid:       {pid}\n"
+                     "dsn:       {dsn}",
+               "ko": "실행 중:      {running}\n호스트:      {host}\n포트:        {port}\n"
+                     "데이터 폴더: {data_dir}\n버전:        PostgreSQL {version}\n"
+                     "pid:         {pid}\ndsn:         {dsn}"},
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +43,7 @@ def command(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     if args.port is not None:
         if not 0 < args.port < 65536:
-            raise ConfigError(f"--port {args.port} is not a TCP port.",
-                              "Give a port between 1024 and 65535, e.g. --port 55433.")
+            raise ConfigError(SAY["bad_port"], SAY["bad_port_fix"], port=args.port)
         overrides["db_port"] = args.port
     settings = load_settings(profile=args.params, **{**overrides, "target": "embedded"})
     embedded = server.for_settings(settings)
@@ -38,11 +52,9 @@ def command(args: argparse.Namespace) -> int:
     elif args.action == "stop":
         embedded.stop()
     st = embedded.status(user=settings.db_user, dbname=settings.db_name)
-    print(f"running:   {'yes' if st.running else 'no'}")
-    print(f"host:      {terminal(st.host)}\nport:      {st.port}\n"
-          f"data dir:  {terminal(st.data_dir)}")
-    print(f"version:   PostgreSQL {st.version}\npid:       {st.pid or '-'}")
-    print(f"dsn:       {terminal(st.dsn)}")
+    print(t(SAY["status"], settings.language, running=word("yes" if st.running else "no"),
+            host=terminal(st.host), port=st.port, data_dir=terminal(st.data_dir),
+            version=st.version, pid=st.pid or "-", dsn=terminal(st.dsn)))
     return 0
 
 

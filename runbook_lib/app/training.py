@@ -36,6 +36,18 @@ COPIED = ("notebooks", "parameters", "examples")
 SKIP = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.sqlite3-*", "*.pyc",
                               "runs", ".runbook", ".env")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+ERRORS = {
+    "name": {"en": "Trainee name {name} is not a plain lower-case identifier.",
+             "ko": "교육생 이름 {name}은(는) 소문자 식별자가 아닙니다."},
+    "name_fix": {"en": "Use 1-30 lower-case letters, digits or underscores, starting with a "
+                       "letter, e.g. --trainee kim_minjun.",
+                 "ko": "영문 소문자로 시작하는 1-30자의 소문자, 숫자, 밑줄을 쓰세요. 예: "
+                       "--trainee kim_minjun"},
+    "link": {"en": "{folder} is a symbolic link; refusing to replace what it points to.",
+             "ko": "{folder}은(는) 심볼릭 링크입니다. 링크가 가리키는 곳을 바꾸지 않겠습니다."},
+    "link_fix": {"en": "Remove the link by hand, then run the command again.",
+                 "ko": "링크를 직접 지운 뒤 명령을 다시 실행하세요."},
+}
 
 
 @dataclass(frozen=True)
@@ -51,10 +63,7 @@ class Trainee:
 def check_trainee(name: str) -> str:
     """A trainee name is a lower-case identifier (it names a folder, a database and a role)."""
     if not _NAME.fullmatch(name or ""):
-        raise ConfigError(
-            f"Trainee name {name!r} is not a plain lower-case identifier.",
-            "Use 1-30 lower-case letters, digits or underscores, starting with a letter, "
-            "e.g. --trainee kim_minjun.")
+        raise ConfigError(ERRORS["name"], ERRORS["name_fix"], name=repr(name))
     return name
 
 
@@ -79,9 +88,7 @@ def copy_workspace(who: Trainee) -> None:
     root = paths.project_root()
     for folder in (who.workspace.parent, who.workspace):
         if folder.is_symlink():
-            raise ConfigError(f"{folder} is a symbolic link; refusing to replace what it "
-                              "points to.", "Remove the link by hand, then run the command "
-                              "again.")
+            raise ConfigError(ERRORS["link"], ERRORS["link_fix"], folder=str(folder))
     files.inside(root / FOLDER, who.name)  # a trainee's folder never leaves training/
     shutil.rmtree(who.workspace, ignore_errors=True)
     who.workspace.mkdir(parents=True)

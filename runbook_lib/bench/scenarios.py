@@ -43,6 +43,22 @@ class BenchError(RunbookError):
     """The benchmark could not run on this data."""
 
 
+ERRORS = {
+    "no_source": {"en": "The SQLite file {source} does not exist.",
+                  "ko": "SQLite 파일 {source}이(가) 없습니다."},
+    "no_source_fix": {"en": "Run 03_migrate first, or set sqlite_path to your SQLite file.",
+                      "ko": "먼저 03_migrate를 실행하거나 sqlite_path를 SQLite 파일로 설정하세요."},
+    "no_table": {"en": "The migrated database has no table the benchmark needs: {error}.",
+                 "ko": "이전된 데이터베이스에 벤치마크에 필요한 테이블이 없습니다: {error}."},
+    "no_table_fix": {"en": "Run 03_migrate (and 04_validate) in this run first.",
+                     "ko": "이 실행에서 먼저 03_migrate(와 04_validate)를 실행하세요."},
+    "no_font": {"en": "No font with Hangul found (install fonts-nanum or pip install "
+                      "koreanize-matplotlib): the chart's labels stay in English.",
+                "ko": "한글 글꼴을 찾지 못했습니다(fonts-nanum 설치 또는 pip install "
+                      "koreanize-matplotlib): 차트의 라벨은 영어로 표시됩니다."},
+}
+
+
 @dataclass
 class Timing:
     """Repeated timings of one scenario on one engine, in milliseconds."""
@@ -153,8 +169,7 @@ def _snapshot(settings) -> Path:
     recorded = record.snapshot if record else ""
     source = Path(recorded) if recorded and Path(recorded).is_file() else settings.sqlite_file
     if not source.is_file():
-        raise BenchError(f"The SQLite file {source} does not exist.",
-                         "Run 03_migrate first, or set sqlite_path to your SQLite file.")
+        raise BenchError(ERRORS["no_source"], ERRORS["no_source_fix"], source=str(source))
     return source
 
 
@@ -190,9 +205,8 @@ def run(settings, seconds: float | None = None) -> BenchResult:
                     measured[name][engine] = measure(op, slot)
                     bar.update(1)
     except psycopg2.errors.UndefinedTable as exc:
-        raise BenchError(f"The migrated database has no table the benchmark needs: "
-                         f"{str(exc).strip().splitlines()[0]}.",
-                         "Run 03_migrate (and 04_validate) in this run first.") from None
+        raise BenchError(ERRORS["no_table"], ERRORS["no_table_fix"],
+                         error=str(exc).strip().splitlines()[0]) from None
     finally:
         sconn.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -326,8 +340,7 @@ def figure(result: BenchResult, language: str = "en"):
 
     font = hangul_font() if language == "ko" else None
     if language == "ko" and font is None:
-        warnings.warn("No font with Hangul found (install fonts-nanum or pip install "
-                      "koreanize-matplotlib): the chart's labels stay in English.", stacklevel=2)
+        warnings.warn(t(ERRORS["no_font"], language), stacklevel=2)
         language = "en"
     prop = FontProperties(fname=font) if font else FontProperties()
     rows, shape = result.rows(), result.shape

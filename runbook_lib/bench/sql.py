@@ -27,6 +27,30 @@ class ShapeError(RunbookError):
     """The SQLite file has no table the benchmark can use."""
 
 
+ERRORS = {
+    "pg_empty": {"en": "{table} is empty on PostgreSQL but not in SQLite.",
+                 "ko": "{table}이(가) SQLite에는 데이터가 있는데 PostgreSQL에서는 비어 있습니다."},
+    "migrate_first": {"en": "Run 03_migrate (and 04_validate) before the benchmark.",
+                      "ko": "벤치마크 전에 03_migrate(와 04_validate)를 실행하세요."},
+    "no_int_pk": {"en": "{table} has no single integer primary key.",
+                  "ko": "{table}에 정수 기본 키가 하나만 있지 않습니다."},
+    "no_int_pk_fix": {"en": "The benchmark needs a Django-style table with an integer id.",
+                      "ko": "벤치마크에는 정수 id가 있는 Django 방식의 테이블이 필요합니다."},
+    "no_fk": {"en": "No table with a foreign key in the SQLite file: nothing like products and "
+                    "measurements to benchmark.",
+              "ko": "SQLite 파일에 외래 키가 있는 테이블이 없습니다: 제품과 측정값처럼 벤치마크할 "
+                    "테이블이 없습니다."},
+    "no_fk_fix": {"en": "Point sqlite_path at your application's database (e.g. the sample SPC "
+                        "backend's db.sqlite3).",
+                  "ko": "sqlite_path를 애플리케이션의 데이터베이스(예: 샘플 SPC 백엔드의 "
+                        "db.sqlite3)로 지정하세요."},
+    "empty": {"en": "{table} is empty: nothing to measure.",
+              "ko": "{table}이(가) 비어 있어 측정할 것이 없습니다."},
+    "empty_fix": {"en": "Load data first (runbook demo-data for the sample).",
+                  "ko": "먼저 데이터를 넣으세요(샘플은 runbook demo-data)."},
+}
+
+
 def q(name: str) -> str:
     return quote_ident(name)
 
@@ -86,8 +110,7 @@ class Shape:
             cur.execute(f"SELECT {cols} FROM {q(self.table)} ORDER BY {q(self.pk)} LIMIT 1")
             row = cur.fetchone()
         if row is None:
-            raise ShapeError(f"{self.table} is empty on PostgreSQL but not in SQLite.",
-                             "Run 03_migrate (and 04_validate) before the benchmark.")
+            raise ShapeError(ERRORS["pg_empty"], ERRORS["migrate_first"], table=self.table)
         self.pg_template = list(row)
 
     def next_id(self, sconn: sqlite3.Connection, pconn, scratch: str) -> int:
@@ -124,8 +147,7 @@ def _candidate(conn: sqlite3.Connection, tables: list[str]) -> tuple[str, tuple]
 def _integer_pk(info: list[tuple], table: str) -> str:
     pks = [c for c in info if c[5] > 0]
     if len(pks) != 1 or "INT" not in (pks[0][2] or "").upper():
-        raise ShapeError(f"{table} has no single integer primary key.",
-                         "The benchmark needs a Django-style table with an integer id.")
+        raise ShapeError(ERRORS["no_int_pk"], ERRORS["no_int_pk_fix"], table=table)
     return pks[0][1]
 
 
@@ -133,10 +155,7 @@ def discover(conn: sqlite3.Connection) -> Shape:
     """Find the measurement-like table, its parent, value and spec-limit columns."""
     found = _candidate(conn, _tables(conn))
     if found is None:
-        raise ShapeError("No table with a foreign key in the SQLite file: nothing like "
-                         "products and measurements to benchmark.",
-                         "Point sqlite_path at your application's database (e.g. the sample "
-                         "SPC backend's db.sqlite3).")
+        raise ShapeError(ERRORS["no_fk"], ERRORS["no_fk_fix"])
     table, fk = found
     info = conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
     parent_info = conn.execute(f"PRAGMA table_info({q(fk[2])})").fetchall()
@@ -153,8 +172,7 @@ def discover(conn: sqlite3.Connection) -> Shape:
     low, high, rows = conn.execute(f"SELECT MIN({q(pk)}), MAX({q(pk)}), COUNT(*) "
                                    f"FROM {q(table)}").fetchone()
     if not rows:
-        raise ShapeError(f"{table} is empty: nothing to measure.",
-                         "Load data first (runbook demo-data for the sample).")
+        raise ShapeError(ERRORS["empty"], ERRORS["empty_fix"], table=table)
     shape.rows, shape.id_range = rows, (low, high)
     shape.journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     cols = ", ".join(q(c) for c in shape.columns)

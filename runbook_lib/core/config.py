@@ -22,7 +22,7 @@ from dotenv import dotenv_values, load_dotenv
 
 from . import paths, port_memory, strict_yaml
 from .errors import ConfigError
-from .i18n import LANGUAGES, fill, use
+from .i18n import LANGUAGES, current, fill, use
 from .secrets import Secret
 
 # name: (default, allowed values or type, one-line meaning). The single source of truth for
@@ -383,7 +383,9 @@ def build_settings(values: dict[str, Any]) -> Settings:
 
 def load_settings(ns: dict[str, Any] | None = None, profile: str | None = None,
                   **overrides: Any) -> Settings:
-    """Settings from a notebook's globals (`load_settings(globals())`), a profile, or both."""
+    """Settings from a notebook's globals (`load_settings(globals())`), a profile, or both.
+    A `language` none of them names is the one this process already uses (`i18n.current()`:
+    English in a kernel, the command's language in `runbook server|drill|training`)."""
     for given in (overrides, ns or {}):  # errors below already in the run's language
         if given.get("language") in LANGUAGES:
             use(given["language"])
@@ -392,6 +394,7 @@ def load_settings(ns: dict[str, Any] | None = None, profile: str | None = None,
     if ns:
         values.update(_from_namespace(ns))
     values.update(check_parameters(overrides))
+    values.setdefault("language", current())  # none named: the language already chosen
     settings = build_settings(values)
     from .display import install
 

@@ -14,6 +14,9 @@ import decimal
 import json
 from dataclasses import dataclass, field
 
+from .errors import RunbookError
+from .secrets import scrub
+
 MARK = "RUNBOOK-MODELS "
 SCRIPT = """\
 import json as _json
@@ -80,11 +83,27 @@ class ProjectModels:
         return {m.table: m for m in self.models}
 
 
+class ModelsError(RunbookError):
+    """The project's process did not describe its models."""
+
+
+NO_ANSWER = {"en": "The project's Django process gave no description of its models; its "
+                   "output ended: {tail}",
+             "ko": "프로젝트의 Django 프로세스가 모델 설명을 내놓지 않았습니다. 출력의 끝: {tail}"}
+NO_ANSWER_FIX = {"en": "Run `python manage.py shell -c \"print(1)\"` in the project: it must "
+                       "print 1. A shell command replaced by a third-party app (or a settings "
+                       "module that prints or exits) stops the runbook from asking Django.",
+                 "ko": "프로젝트에서 `python manage.py shell -c \"print(1)\"`을 실행해 보세요: 1이 "
+                       "출력되어야 합니다. 서드파티 앱이 shell 명령을 바꿨거나 settings 모듈이 "
+                       "출력하거나 종료하면 runbook이 Django에 물어볼 수 없습니다."}
+
+
 def parse(stdout: str) -> ProjectModels:
     """The script's answer from a process's output."""
     line = next((x for x in reversed(stdout.splitlines()) if x.startswith(MARK)), None)
     if line is None:
-        raise ValueError("the project's process gave no model description")
+        tail = scrub("\n".join(stdout.strip().splitlines()[-5:])) or "-"
+        raise ModelsError(NO_ANSWER, NO_ANSWER_FIX, tail=tail)
     data = json.loads(line[len(MARK):])
     models = [ModelInfo(**m) for m in data.pop("models")]
     return ProjectModels(models=models, **data)

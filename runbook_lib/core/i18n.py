@@ -7,6 +7,7 @@ notebook's `language`, and `current()` reads it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 LANGUAGES = ("en", "ko")
@@ -53,4 +54,20 @@ def current() -> str:
     return _current
 
 
-__all__ = ["LANGUAGES", "Text", "Filled", "t", "fill", "as_is", "use", "current"]
+ENVIRONMENT = "RUNBOOK_LANGUAGE"  # e.g. RUNBOOK_LANGUAGE=ko
+LOCALE = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set decides
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The language the environment asks for: `RUNBOOK_LANGUAGE`, else the locale of messages
+    (`ko_KR.UTF-8` → "ko"); English when neither names a language we have."""
+    environ = os.environ if environ is None else environ
+    chosen = environ.get(ENVIRONMENT, "").strip().lower()
+    if not chosen:
+        chosen = next((environ[name] for name in LOCALE if environ.get(name)), "").lower()
+    code = chosen.replace("-", "_").split("_")[0].split(".")[0]
+    return code if code in LANGUAGES else "en"
+
+
+__all__ = ["LANGUAGES", "Text", "Filled", "ENVIRONMENT", "t", "fill", "as_is", "use", "current",
+           "from_environment"]
