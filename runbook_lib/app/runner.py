@@ -190,6 +190,7 @@ def run(params_file: str, only: str | None = None, run_dir: str | None = None,
     params.update(parse_overrides(overrides or []))
     lang = params.setdefault("language", current())  # none named: the command's language
     use(lang)
+    _register_secrets(params)  # masked from here on, in errors too
     books = select(only, lang, start)
     _preflight(params, books)
     run_id = paths.new_run_id()
@@ -214,6 +215,7 @@ def resume(run_dir: str | None = None, start: str | None = None,
     params = {**summary["params"], **parse_overrides(overrides or []), "run_dir": str(folder)}
     lang = params.get("language", "en")
     use(lang)  # from here on, errors in the language of the run being resumed
+    _register_secrets(params)
     books = [b for b in notebooks(lang) if b.stem in stems]
     if [b.stem for b in books] != stems:
         missing = sorted(set(stems) - {b.stem for b in books})
@@ -237,7 +239,6 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ru
                 out) -> int:
     """Execute `books` in order into `folder`; summary, history and report kept up to date."""
     lang = params.get("language", "en")
-    _register_secrets(params)
     os.environ.update(RUNBOOK_HOME=str(paths.project_root()), RUNBOOK_BATCH="1")
     user, host = history.who()
     summary.update(run_summary.process_marks(), user=user, host=host)

@@ -36,6 +36,10 @@ COPIED = ("notebooks", "parameters", "examples")
 SKIP = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.sqlite3-*", "*.pyc",
                               "runs", ".runbook", ".env")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+ENV_HEADER = {"en": "written by `runbook training`; never commit this file",
+              "ko": "`runbook training`이 쓴 파일입니다. 절대 커밋하지 마세요."}
+PROFILE_HEADER = {"en": "Trainee {name}: own database {db}, role {role}.",
+                  "ko": "교육생 {name}: 자신의 데이터베이스 {db}, 역할 {role}."}
 ERRORS = {
     "name": {"en": "Trainee name {name} is not a plain lower-case identifier.",
              "ko": "교육생 이름 {name}은(는) 소문자 식별자가 아닙니다."},
@@ -118,7 +122,7 @@ def write_env(who: Trainee, settings: Settings, password: str) -> Path:
              f"DB_HOST={settings.db_host}", f"DB_PORT={settings.db_port}"]
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write("# written by `runbook training`; never commit this file\n")
+        fh.write("# " + t(ENV_HEADER, settings.language) + "\n")
         fh.write("\n".join(lines) + "\n")
     return file
 
@@ -131,7 +135,8 @@ def write_profile(who: Trainee, profile: str, settings: Settings) -> Path:
     values.pop("run_dir", None)
     values.pop("password_env", None)
     file = who.workspace / "parameters" / "trainee.yaml"
-    header = f"# Trainee {who.name}: own database {who.db_name}, role {who.db_user}.\n"
+    header = "# " + t(PROFILE_HEADER, settings.language, name=who.name, db=who.db_name,
+                      role=who.db_user) + "\n"
     file.write_text(header + yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
     return file
 

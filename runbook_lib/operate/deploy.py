@@ -137,23 +137,23 @@ def _compose_problems(doc: dict, settings) -> list[str]:
     services = doc.get("services") or {}
     db, backend = services.get("db") or {}, services.get("backend") or {}
     if "version" in doc:
-        problems.append("obsolete top-level 'version' key")
+        problems.append(w.say(settings, "compose_version"))
     if not db or not backend:
-        problems.append("services 'db' and 'backend' expected")
+        problems.append(w.say(settings, "compose_services"))
     test = " ".join(map(str, (db.get("healthcheck") or {}).get("test", [])))
     if "pg_isready" not in test:
-        problems.append("db has no pg_isready health check")
+        problems.append(w.say(settings, "compose_health"))
     volume = next(iter(db.get("volumes") or [""])).split(":")[0]
     if not volume or volume not in (doc.get("volumes") or {}):
-        problems.append("db data is not on a declared named volume")
+        problems.append(w.say(settings, "compose_volume"))
     for where, env in (("db", _mapping(db.get("environment"))),
                        ("backend", _mapping(backend.get("environment")))):
         for key in ("POSTGRES_PASSWORD", "DB_PASSWORD"):
             if key in env and not str(env[key]).startswith("${"):
-                problems.append(f"{where}.{key} is written inline")
+                problems.append(w.say(settings, "compose_inline", key=f"{where}.{key}"))
     condition = (_mapping(backend.get("depends_on")).get("db") or {}).get("condition")
     if condition != "service_healthy":
-        problems.append("backend does not wait for a healthy db")
+        problems.append(w.say(settings, "compose_wait"))
     return problems
 
 
@@ -167,7 +167,7 @@ def check_compose(path: Path, settings) -> Check:
                      w.say(settings, "compose_fix"))
     problems = _compose_problems(doc if isinstance(doc, dict) else {}, settings)
     if settings.password and settings.password.reveal() in text:
-        problems.append("the password itself is in the file")
+        problems.append(w.say(settings, "compose_password"))
     if problems:
         return Check("OP030", "docker-compose.yml", "fail", "; ".join(problems),
                      w.say(settings, "compose_fix"))

@@ -24,6 +24,20 @@ NAMES = {
     "OP042": {"en": "restore-verified backup", "ko": "복원으로 검증한 백업"},
 }
 TEXT = {
+    # what is wrong with a docker-compose.yml (OP030)
+    "compose_version": {"en": "obsolete top-level 'version' key",
+                        "ko": "더 이상 쓰지 않는 최상위 'version' 키가 있음"},
+    "compose_services": {"en": "services 'db' and 'backend' expected",
+                         "ko": "'db'와 'backend' 서비스가 있어야 함"},
+    "compose_health": {"en": "db has no pg_isready health check",
+                       "ko": "db에 pg_isready 헬스 체크가 없음"},
+    "compose_volume": {"en": "db data is not on a declared named volume",
+                       "ko": "db 데이터가 선언된 이름 있는 볼륨에 있지 않음"},
+    "compose_inline": {"en": "{key} is written inline", "ko": "{key} 값이 파일에 직접 적혀 있음"},
+    "compose_wait": {"en": "backend does not wait for a healthy db",
+                     "ko": "backend가 db가 정상이 될 때까지 기다리지 않음"},
+    "compose_password": {"en": "the password itself is in the file",
+                         "ko": "비밀번호 자체가 파일에 있음"},
     # errors (BackupError, ScriptError)
     "no_pg_dump": {"en": "No pg_dump of version {need} or newer (the server's version): found "
                          "{found}. An older pg_dump refuses to dump a newer server.",

@@ -54,6 +54,9 @@ if "django" in out:
 print("RUNBOOK-PROBE " + json.dumps(out))
 """
 TEXT = {
+    "no_output": {"en": "no output", "ko": "출력 없음"},
+    "missing_module": {"en": "the missing module", "ko": "없는 모듈"},
+    "provider": {"en": "the package that provides {module}", "ko": "{module}을(를) 제공하는 패키지"},
     "origin_django_python": {"en": "django_python", "ko": "django_python"},
     "origin_venv": {"en": "the project's virtualenv", "ko": "프로젝트의 가상환경"},
     "origin_runbook": {"en": "the runbook's own (no venv/, .venv/ or env/ beside manage.py or one "
@@ -105,7 +108,8 @@ def probe(settings) -> dict:
                           text=True, timeout=300)
     line = next((x for x in done.stdout.splitlines() if x.startswith(MARK)), None)
     if line is None:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        tail = ((done.stderr or done.stdout).strip().splitlines()[-1:]
+                or [t(TEXT["no_output"], settings.language)])
         return {"run_error": scrub(tail[0])}
     return json.loads(line[len(MARK):])
 
@@ -113,8 +117,9 @@ def probe(settings) -> dict:
 def _requirements_command(settings, module: str | None) -> str:
     req = django_project.requirements_file(settings)
     pip = django_project.pip_command(settings)
+    what = module or t(TEXT["missing_module"], settings.language)
     return f"{pip} install -r {req}" if req else \
-        f"{pip} install <the package that provides {module or 'the missing module'}>"
+        f"{pip} install <{t(TEXT['provider'], settings.language, module=what)}>"
 
 
 def _where(settings) -> str:

@@ -496,7 +496,8 @@ def create_database(settings) -> CheckTable:
     rows = summarise(state, actions, settings, pw_ok)
     _record(settings, rows)
     login = (check_app_login(settings) if rows[2].status != "fail" else
-             Check("DB007", "connect as app role", "skip", t(LOGIN_SKIPPED, settings.language)))
+             Check("DB007", _name("DB007", settings.language), "skip",
+                   t(LOGIN_SKIPPED, settings.language)))
     return table([*rows, check_schema_rights(settings), login])
 
 

@@ -1,0 +1,223 @@
+"""Errors and command-line output in the run's language (issue 18, "the CLI's messages and
+errors").
+
+A sweep of the source (`english_sites`) fails on any raise site or printed message of a
+converted package written as English text: a `RunbookError` (or subclass) built from a string
+literal with words, an f-string or a concatenation, instead of `{"en", "ko"}` Texts with
+`{placeholders}` filled from keyword values; a builtin exception with an English message that
+a user could meet; a `print` or `warnings.warn` of English text. Then the CLI, run as a user
+runs it, answers in Korean when asked (`--lang ko`, the profile, `RUNBOOK_LANGUAGE`, the
+locale), and the values inside a Korean message are still scrubbed of secrets.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import runbook_lib
+from runbook_lib.core import i18n
+from runbook_lib.core.errors import ConfigError, RunbookError
+
+from test_i18n import HANGUL, modules  # tests/unit is on sys.path (rootdir, no package)
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = Path(runbook_lib.__file__).parent
+CONVERTED = ("core", "prepare", "troubleshoot", "cutover", "bench", "operate", "app")
+# Not converted yet, on purpose: migrate/ and validate/ are being rewritten on another branch;
+# they join CONVERTED (and this dict loses them) after that branch is merged.
+NOT_YET = {"migrate": "rewritten on another branch; convert after its merge",
+           "validate": "rewritten on another branch; convert after its merge"}
+# English that no user reads: programming errors and a developers' tool.
+ALLOWED = {
+    ("core/results.py", "ValueError"): "a Check built with a status that does not exist",
+    ("core/secrets.py", "TypeError"): "pickling a Secret: a programming error",
+    ("app/notebook_tools.py", "print"): "`notebook_tools sync`: for developers of the runbook",
+}
+BUILTIN = {"Exception", "ValueError", "TypeError", "RuntimeError", "KeyError", "OSError",
+           "LookupError", "AssertionError", "NotImplementedError", "SystemExit"}
+WORDS = re.compile(r"[A-Za-z]{2,}")
+
+
+def error_names() -> set[str]:
+    """Every RunbookError subclass of the library, by class name."""
+    modules()  # import them all, so every subclass is defined
+    found, todo = set(), [RunbookError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def english(node: ast.AST) -> bool:
+    """Text written in English in the source (not a Text looked up, not a format of only
+    placeholders and punctuation)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(WORDS.search(re.sub(r"\{[^{}]*\}", "", node.value)))
+    if isinstance(node, ast.JoinedStr):
+        return any(english(part) for part in node.values if isinstance(part, ast.Constant))
+    if isinstance(node, ast.BinOp):
+        return english(node.left) or english(node.right)
+    if isinstance(node, ast.IfExp):
+        return english(node.body) or english(node.orelse)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in ("format", "join") and english(node.func.value)
+    return False
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(
+        func, ast.Attribute) else ""
+
+
+def english_sites(source: str, where: str, errors: set[str]) -> list[str]:
+    """`where:line: name` of each English-only error, exception or printed message."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _called(node)
+        if name in errors:
+            texts = node.args[:2] + [k.value for k in node.keywords if k.arg in ("message", "hint")]
+        elif name in BUILTIN or name in ("print", "warn"):
+            texts = node.args[:1]
+        else:
+            continue
+        if any(english(text) for text in texts) and (where, name) not in ALLOWED:
+            found.append(f"{where}:{node.lineno}: {name}")
+    return found
+
+
+def test_every_package_is_converted_or_listed_as_not_yet():
+    packages = {p.name for p in LIBRARY.iterdir() if (p / "__init__.py").is_file()}
+    assert packages == set(CONVERTED) | set(NOT_YET), "list a new package in CONVERTED"
+    assert not set(CONVERTED) & set(NOT_YET)
+
+
+def test_the_sweep_finds_english_and_passes_texts():
+    errors = error_names()
+    assert {"ConfigError", "BackupError", "RunFolderBusy", "ModelsError"} <= errors
+    bad = '''
+raise ConfigError(f"--limit {n} is negative.", "Give --limit 20.")
+raise BenchError("{table} is empty", ERRORS["fix"], table=t)
+raise ConfigError(ERRORS["x"], "Set " + name + " first.")
+raise ConfigError(ERRORS["x"], hint="Set it.")
+raise ValueError("the project's process gave no answer")
+print(f"no runs recorded yet ({path})")
+warnings.warn("No font with Hangul found")
+raise ConfigError(ERRORS["a"] if a else "plain words", ERRORS["b"])
+'''
+    good = '''
+raise ConfigError(ERRORS["negative"], ERRORS["negative_fix"], limit=n)
+raise ConfigError("{file}: {message}", hint, file=str(f), message=message)
+raise ProvisionError(message, fix, **values)
+raise CutoverError(_c(settings, "not_loading", python=p), as_is(hint))
+print(t(SAY["empty"], file=path))
+print(f"  [{status:>6}] {stem:<22} {seconds:7.1f}s")
+raise ValueError(detail)
+'''
+    assert len(english_sites(bad, "x.py", errors)) == 8
+    assert english_sites(good, "x.py", errors) == []
+
+
+@pytest.mark.parametrize("package", CONVERTED)
+def test_no_english_only_error_or_message_in(package):
+    errors = error_names()
+    found = []
+    for path in sorted((LIBRARY / package).rglob("*.py")):
+        where = path.relative_to(LIBRARY).as_posix()
+        found += english_sites(path.read_text(encoding="utf-8"), where, errors)
+    assert not found, "English-only text (use {'en', 'ko'} Texts, see docs/DEVELOPING.md): " \
+                      + "; ".join(found)
+
+
+def test_an_error_renders_when_read_in_the_run_language_with_values_scrubbed():
+    from runbook_lib.core.secrets import register
+
+    register("s3cr3t-Passw0rd")
+    exc = ConfigError({"en": "Cannot reach {dsn}.", "ko": "{dsn}에 연결할 수 없습니다."},
+                      {"en": "Set {env}.", "ko": "{env}을(를) 설정하세요."},
+                      dsn="postgresql://app:s3cr3t-Passw0rd@db/x", env="DB_PASSWORD")
+    i18n.use("ko")
+    assert str(exc).startswith("postgresql://") and "연결할 수 없습니다" in str(exc)
+    assert "\n해결 방법: DB_PASSWORD을(를) 설정하세요." in str(exc)
+    assert "s3cr3t" not in str(exc) and "s3cr3t" not in exc.message_in("en")
+    assert exc.hint_in("en") == "Set DB_PASSWORD."
+
+
+# -- the command line, run as a user runs it ---------------------------------------------------
+def runbook(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("LC_ALL", "LC_MESSAGES", "LANG", i18n.ENVIRONMENT)}
+    return subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], cwd=ROOT,
+                          env={**clean, "RUNBOOK_HOME": str(ROOT), **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def korean_error(stderr: str) -> None:
+    """One Korean message and one Korean fix, nothing English around them."""
+    message, _, fix = stderr.strip().partition("\n해결 방법: ")
+    assert message.startswith("오류: ") and HANGUL.search(message[4:]), stderr
+    assert fix and HANGUL.search(fix), stderr
+    assert "Fix:" not in stderr and "error:" not in stderr and "Traceback" not in stderr
+
+
+FAILING = [("history", "--limit", "-1"),
+           ("run", "--resume", "no-such-run-folder"),
+           ("run", "--params", "parameters/does-not-exist.yaml"),
+           ("run", "--params", "parameters/training.yaml", "--only", "99"),
+           ("run", "-p", "language=ko", "--params", "parameters/training.yaml", "-p", "oops"),
+           ("server", "status", "--port", "70000"),
+           ("training", "start", "--trainee", "Bad Name")]
+
+
+@pytest.mark.parametrize("args", FAILING, ids=[" ".join(a[:2]) for a in FAILING])
+def test_a_korean_locale_gets_korean_errors(args):
+    done = runbook(*args, LANG="ko_KR.UTF-8")
+    assert done.returncode == 2, done.stderr
+    korean_error(done.stderr)
+
+
+def test_lang_option_and_environment_choose_the_language(tmp_path):
+    for way in (dict(args=("--lang", "ko"), env={}),
+                dict(args=(), env={i18n.ENVIRONMENT: "ko", "LANG": "en_US.UTF-8"})):
+        done = runbook(*way["args"], "history", "--limit", "-1", **way["env"])
+        korean_error(done.stderr)
+    after = runbook("history", "--limit", "-1", "--lang", "ko", LANG="C.UTF-8")
+    korean_error(after.stderr)  # --lang after the subcommand too
+    english = runbook("history", "--limit", "-1", LANG="ko_KR.UTF-8", LC_ALL="C")
+    assert english.stderr.startswith("error: --limit -1 is negative.\nFix: ")
+
+
+def test_a_profile_that_names_english_wins_over_the_locale(tmp_path):
+    profile = tmp_path / "en.yaml"
+    profile.write_text("language: en\n")
+    done = runbook("run", "--params", str(profile), "--only", "99", LANG="ko_KR.UTF-8")
+    assert done.stderr.startswith("error: --only names unknown stage(s) 99.\nFix: Known ")
+
+
+def test_a_korean_error_keeps_secrets_out(tmp_path):
+    secret = "Sekr1t-pw-in-a-path"  # the app's password, pasted into sqlite_path by mistake
+    (tmp_path / "bad.yaml").write_text(f"language: ko\nsqlite_path: /srv/{secret}/db.sqlite3\n")
+    done = runbook("run", "--params", str(tmp_path / "bad.yaml"), "--only", "03",
+                   DB_PASSWORD=secret)
+    assert done.returncode == 2
+    korean_error(done.stderr)
+    assert "/srv/" in done.stderr and secret not in done.stderr + done.stdout
+
+
+def test_history_headers_and_outcomes_in_korean():
+    from runbook_lib.app import history
+
+    row = {c: "x" for c in history.COLUMNS} | {"outcome": "failed", "run_id": "r1"}
+    lines = history.table([row], "ko").splitlines()
+    assert lines[0].split()[:2] == ["시작", "실행"] and "실패" in lines[2]
+    assert history._width(lines[0]) == history._width(lines[1])  # columns line up
