@@ -150,7 +150,7 @@ def _compose_problems(doc: dict, settings) -> list[str]:
                        ("backend", _mapping(backend.get("environment")))):
         for key in ("POSTGRES_PASSWORD", "DB_PASSWORD"):
             if key in env and not str(env[key]).startswith("${"):
-                problems.append(w.say(settings, "compose_inline", key=f"{where}.{key}"))
+                problems.append(w.say(settings, "compose_inline", name=f"{where}.{key}"))
     condition = (_mapping(backend.get("depends_on")).get("db") or {}).get("condition")
     if condition != "service_healthy":
         problems.append(w.say(settings, "compose_wait"))

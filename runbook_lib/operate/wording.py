@@ -33,7 +33,7 @@ TEXT = {
                        "ko": "db에 pg_isready 헬스 체크가 없음"},
     "compose_volume": {"en": "db data is not on a declared named volume",
                        "ko": "db 데이터가 선언된 이름 있는 볼륨에 있지 않음"},
-    "compose_inline": {"en": "{key} is written inline", "ko": "{key} 값이 파일에 직접 적혀 있음"},
+    "compose_inline": {"en": "{name} is written inline", "ko": "{name} 값이 파일에 직접 적혀 있음"},
     "compose_wait": {"en": "backend does not wait for a healthy db",
                      "ko": "backend가 db가 정상이 될 때까지 기다리지 않음"},
     "compose_password": {"en": "the password itself is in the file",
