@@ -96,6 +96,8 @@ def fresh_db(pg, make_settings):
 def _no_batch_env(monkeypatch):
     monkeypatch.delenv("RUNBOOK_BATCH", raising=False)
     monkeypatch.setenv("RUNBOOK_HOME", str(ROOT))
+    # English unless a test asks otherwise, whatever the developer's locale (LANG=ko_KR…)
+    monkeypatch.setenv("RUNBOOK_LANGUAGE", "en")
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     yield
     i18n.use("en")  # load_settings(language="ko") sets the display language: not for the next

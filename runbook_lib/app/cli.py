@@ -10,6 +10,7 @@ the run it continues as soon as that run is read.
 from __future__ import annotations
 
 import argparse
+import gettext
 import importlib
 import sys
 
@@ -19,23 +20,37 @@ from ..core.i18n import LANGUAGES, current, from_environment, t, use
 from ..core.secrets import scrub
 
 COMMANDS = {
-    "run": ("runbook_lib.app.runner", "execute the stage notebooks headlessly (or --resume)"),
-    "history": ("runbook_lib.app.history", "who ran what, with which parameters and outcome"),
-    "server": ("runbook_lib.app.server_cli", "start, stop or inspect the embedded PostgreSQL"),
-    "demo-data": ("runbook_lib.prepare.demo", "build the sample SPC SQLite database"),
-    "drill": ("runbook_lib.troubleshoot.drills", "fault drills for training (embedded server only)"),
-    "training": ("runbook_lib.app.training", "per-trainee workspaces"),
+    "run": ("runbook_lib.app.runner",
+            {"en": "execute the stage notebooks headlessly (or --resume)",
+             "ko": "단계 노트북을 화면 없이 실행 (또는 --resume)"}),
+    "history": ("runbook_lib.app.history",
+                {"en": "who ran what, with which parameters and outcome",
+                 "ko": "누가 어떤 매개변수로 무엇을 실행했고 결과가 어땠는지"}),
+    "server": ("runbook_lib.app.server_cli",
+               {"en": "start, stop or inspect the embedded PostgreSQL",
+                "ko": "내장 PostgreSQL 시작, 중지, 상태 확인"}),
+    "demo-data": ("runbook_lib.prepare.demo", {"en": "build the sample SPC SQLite database",
+                                               "ko": "샘플 SPC SQLite 데이터베이스 만들기"}),
+    "drill": ("runbook_lib.troubleshoot.drills",
+              {"en": "fault drills for training (embedded server only)",
+               "ko": "교육용 장애 훈련 (내장 서버 전용)"}),
+    "training": ("runbook_lib.app.training", {"en": "per-trainee workspaces",
+                                              "ko": "교육생별 작업 공간"}),
 }
+DESCRIPTION = {"en": "The `runbook` command: SQLite to PostgreSQL, step by step, with proof.",
+               "ko": "`runbook` 명령: SQLite에서 PostgreSQL로, 단계별로, 증명과 함께."}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", choices=LANGUAGES, help=LANG_HELP)
+    """The parser, its help in the language `use` set (`main`: `--lang` or the environment)."""
+    parser = argparse.ArgumentParser(prog="runbook", description=t(DESCRIPTION))
+    parser.add_argument("--lang", choices=LANGUAGES, help=t(LANG_HELP))
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, (module, help_text) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp = sub.add_parser(name, help=t(help_text), description=t(help_text))
         # also after the subcommand; SUPPRESS keeps a --lang given before it
-        sp.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=LANG_HELP)
+        sp.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
+                        help=t(LANG_HELP))
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -51,7 +66,49 @@ SAY = {"error": {"en": "error: {message}", "ko": "오류: {message}"},
        "interrupted": {"en": "interrupted", "ko": "중단됨"}}
 
 
-LANG_HELP = "language of messages: en or ko (default: the profile's, RUNBOOK_LANGUAGE, the locale)"
+LANG_HELP = {"en": "language of messages: en or ko (default: the profile's, RUNBOOK_LANGUAGE, "
+                   "the locale)",
+             "ko": "메시지 언어: en 또는 ko (기본: 프로필의 언어, RUNBOOK_LANGUAGE, 로캘)"}
+
+
+# argparse's own words (usage, titles, its errors), looked up through `argparse._` (gettext)
+ARGPARSE = {msgid: {"en": msgid, "ko": ko} for msgid, ko in {
+    "usage: ": "사용법: ",
+    "positional arguments": "위치 인수",
+    "options": "옵션",
+    "show this help message and exit": "이 도움말을 보여 주고 끝냅니다",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: 오류: %(message)s\n",
+    "the following arguments are required: %s": "다음 인수가 필요합니다: %s",
+    "unrecognized arguments: %s": "알 수 없는 인수: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "잘못된 선택: %(value)r (다음 중에서 고르세요: %(choices)s)",
+    "invalid %(type)s value: %(value)r": "잘못된 %(type)s 값: %(value)r",
+    "argument %(argument_name)s: %(message)s": "인수 %(argument_name)s: %(message)s",
+    "expected one argument": "값이 하나 필요합니다",
+    "expected at most one argument": "값은 하나까지만 줄 수 있습니다",
+    "expected at least one argument": "값이 하나 이상 필요합니다",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "모호한 옵션: %(option)s은(는) %(matches)s 중 어느 것일 수도 있습니다",
+    "not allowed with argument %s": "인수 %s와(과) 함께 쓸 수 없습니다",
+}.items()}
+
+
+def _argparse_words(message: str) -> str:
+    """argparse's gettext, in the command's language."""
+    return t(ARGPARSE[message]) if message in ARGPARSE else gettext.gettext(message)
+
+
+argparse._ = _argparse_words  # argparse calls `_` at run time: its words follow `use`
+
+
+def _lang_option(argv: list[str]) -> str | None:
+    """`--lang X` or `--lang=X` from the raw arguments (the help is built before parsing)."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
 
 
 def _asked(args: argparse.Namespace) -> str | None:
@@ -79,8 +136,17 @@ def language(args: argparse.Namespace, environ=None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     before = current()
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    finally:
+        use(before)  # main() called in a process that goes on (tests, a notebook)
+
+
+def _main(argv: list[str]) -> int:
+    early = _lang_option(argv)
+    use(early if early in LANGUAGES else from_environment())  # the help's language
+    args = build_parser().parse_args(argv)
     use(language(args))  # errors (and their "Fix:" line) in the user's language
     if getattr(args, "lang", None) and hasattr(args, "overrides"):
         args.overrides = [*args.overrides, f"language={args.lang}"]  # the run's language too
@@ -93,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(t(SAY["interrupted"]), file=sys.stderr)
         return 130
-    finally:
-        use(before)  # main() called in a process that goes on (tests, a notebook)
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]

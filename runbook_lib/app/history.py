@@ -39,6 +39,9 @@ SAY = {
     "negative_fix": {"en": "Give --limit 20, or 0 for all.",
                      "ko": "--limit 20처럼 주거나, 전부 보려면 0을 주세요."},
     "empty": {"en": "no runs recorded yet ({file})", "ko": "기록된 실행이 아직 없습니다 ({file})"},
+    "limit_help": {"en": "last N attempts (default 20; 0: all)",
+                   "ko": "마지막 N번의 시도 (기본 20, 0: 전부)"},
+    "json_help": {"en": "one JSON object per line", "ko": "한 줄에 JSON 객체 하나"},
 }
 
 
@@ -198,8 +201,8 @@ def table(rows: list[dict[str, Any]], language: str | None = None) -> str:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", type=int, default=20, help="last N attempts (default 20; 0: all)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--limit", type=int, default=20, help=t(SAY["limit_help"]))
+    parser.add_argument("--json", action="store_true", help=t(SAY["json_help"]))
 
 
 def command(args: argparse.Namespace, out=sys.stdout) -> int:

@@ -70,6 +70,23 @@ SAY = {
 }
 
 
+HELP = {
+    "params": {"en": "parameters profile (YAML); not with --resume",
+               "ko": "매개변수 프로필 (YAML). --resume과 함께 쓰지 않음"},
+    "only": {"en": "comma-separated stage numbers, e.g. 01,02",
+             "ko": "쉼표로 구분한 단계 번호, 예: 01,02"},
+    "from": {"en": "start at stage NN (with --resume: re-run from there)",
+             "ko": "NN 단계부터 시작 (--resume과 함께: 그 단계부터 다시 실행)"},
+    "resume": {"en": "continue a failed or killed run (default: the latest one) from its first "
+                     "stage that is not ok, in its own folder",
+               "ko": "실패했거나 강제 종료된 실행(기본: 가장 최근 것)을 정상이 아닌 첫 단계부터 "
+                     "그 실행의 폴더에서 이어서 함"},
+    "run_dir": {"en": "folder for this run (default runs/<run_id>)",
+                "ko": "이 실행의 폴더 (기본 runs/<run_id>)"},
+    "override": {"en": "override one parameter", "ko": "매개변수 하나를 바꿈"},
+}
+
+
 @dataclass
 class StageResult:
     stage: str
@@ -349,16 +366,13 @@ def _write_report(folder: Path, summary: dict, out) -> Path | None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", help="parameters profile (YAML); not with --resume")
-    parser.add_argument("--only", help="comma-separated stage numbers, e.g. 01,02")
-    parser.add_argument("--from", dest="start", metavar="NN",
-                        help="start at stage NN (with --resume: re-run from there)")
-    parser.add_argument("--resume", nargs="?", const="", metavar="RUN_DIR",
-                        help="continue a failed or killed run (default: the latest one) from "
-                             "its first stage that is not ok, in its own folder")
-    parser.add_argument("--run-dir", help="folder for this run (default runs/<run_id>)")
+    parser.add_argument("--params", help=t(HELP["params"]))
+    parser.add_argument("--only", help=t(HELP["only"]))
+    parser.add_argument("--from", dest="start", metavar="NN", help=t(HELP["from"]))
+    parser.add_argument("--resume", nargs="?", const="", metavar="RUN_DIR", help=t(HELP["resume"]))
+    parser.add_argument("--run-dir", help=t(HELP["run_dir"]))
     parser.add_argument("-p", dest="overrides", action="append", default=[],
-                        metavar="NAME=VALUE", help="override one parameter")
+                        metavar="NAME=VALUE", help=t(HELP["override"]))
 
 
 def command(args: argparse.Namespace) -> int:

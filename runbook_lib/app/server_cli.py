@@ -17,6 +17,12 @@ from ..core.i18n import t
 from .runner import parse_overrides
 
 SAY = {
+    "params": {"en": "profile giving db_port / admin_user (default training)",
+               "ko": "db_port / admin_user를 주는 프로필 (기본 training)"},
+    "port": {"en": "port to start on (remembered afterwards)",
+             "ko": "시작할 포트 (이후 기억됨)"},
+    "override": {"en": "override one parameter, e.g. db_port=55433",
+                 "ko": "매개변수 하나를 바꿈, 예: db_port=55433"},
     "bad_port": {"en": "--port {port} is not a TCP port.",
                  "ko": "--port {port}은(는) TCP 포트 번호가 아닙니다."},
     "bad_port_fix": {"en": "Give a port between 1024 and 65535, e.g. --port 55433.",
@@ -32,11 +38,10 @@ SAY = {
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("start", "stop", "status"))
-    parser.add_argument("--params", default="parameters/training.yaml",
-                        help="profile giving db_port / admin_user (default training)")
-    parser.add_argument("--port", type=int, help="port to start on (remembered afterwards)")
+    parser.add_argument("--params", default="parameters/training.yaml", help=t(SAY["params"]))
+    parser.add_argument("--port", type=int, help=t(SAY["port"]))
     parser.add_argument("-p", dest="overrides", action="append", default=[],
-                        metavar="NAME=VALUE", help="override one parameter, e.g. db_port=55433")
+                        metavar="NAME=VALUE", help=t(SAY["override"]))
 
 
 def command(args: argparse.Namespace) -> int:

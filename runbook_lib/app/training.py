@@ -206,13 +206,20 @@ def instructions(who: Trainee, settings: Settings) -> str:
              notebooks="notebooks/ko/" if settings.language == "ko" else "notebooks/")
 
 
+HELP = {
+    "action": {"en": "start: create the workspace; reset: back to the start",
+               "ko": "start: 작업 공간을 만듦, reset: 처음 상태로 되돌림"},
+    "trainee": {"en": "lower-case identifier, e.g. kim_minjun",
+                "ko": "소문자 식별자, 예: kim_minjun"},
+    "params": {"en": "trainer's profile (default parameters/training.yaml)",
+               "ko": "강사의 프로필 (기본 parameters/training.yaml)"},
+}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("start", "reset"),
-                        help="start: create the workspace; reset: back to the start")
-    parser.add_argument("--trainee", required=True, metavar="NAME",
-                        help="lower-case identifier, e.g. kim_minjun")
-    parser.add_argument("--params", default="parameters/training.yaml",
-                        help="trainer's profile (default parameters/training.yaml)")
+    parser.add_argument("action", choices=("start", "reset"), help=t(HELP["action"]))
+    parser.add_argument("--trainee", required=True, metavar="NAME", help=t(HELP["trainee"]))
+    parser.add_argument("--params", default="parameters/training.yaml", help=t(HELP["params"]))
 
 
 def command(args: argparse.Namespace) -> int:

@@ -306,13 +306,22 @@ def ensure_sample(settings) -> Path:
     return file  # an empty file that is not the sample: the snapshot step says what it is
 
 
+HELP = {
+    "rows": {"en": "measurements (default 20000)", "ko": "측정값 수 (기본 20000)"},
+    "products": {"en": "products (default rows/2500, 20..400)",
+                 "ko": "제품 수 (기본 rows/2500, 20..400)"},
+    "out": {"en": "output file (default {path})", "ko": "만들 파일 (기본 {path})"},
+    "seed": {"en": "random seed (default 42)", "ko": "난수 시드 (기본 42)"},
+    "force": {"en": "replace an existing file", "ko": "있는 파일을 바꿈"},
+}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rows", type=int, default=20000, help="measurements (default 20000)")
-    parser.add_argument("--products", type=int, default=None,
-                        help="products (default rows/2500, 20..400)")
-    parser.add_argument("--out", default=None, help=f"output file (default {SAMPLE_DB})")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--force", action="store_true", help="replace an existing file")
+    parser.add_argument("--rows", type=int, default=20000, help=t(HELP["rows"]))
+    parser.add_argument("--products", type=int, default=None, help=t(HELP["products"]))
+    parser.add_argument("--out", default=None, help=t(HELP["out"], path=SAMPLE_DB))
+    parser.add_argument("--seed", type=int, default=42, help=t(HELP["seed"]))
+    parser.add_argument("--force", action="store_true", help=t(HELP["force"]))
 
 
 def command(args: argparse.Namespace) -> int:

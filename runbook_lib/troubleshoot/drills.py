@@ -403,11 +403,16 @@ RESULT = {
 
 
 # -- command line ------------------------------------------------------------------------------
+HELP = {"name": {"en": "drill name (see `runbook drill list`)",
+                 "ko": "훈련 이름 (`runbook drill list` 참고)"},
+        "params": {"en": "profile of the embedded training server (default training)",
+                   "ko": "내장 교육용 서버의 프로필 (기본 training)"}}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("list", "start", "check", "fix", "reset"))
-    parser.add_argument("name", nargs="?", help="drill name (see `runbook drill list`)")
-    parser.add_argument("--params", default="parameters/training.yaml",
-                        help="profile of the embedded training server (default training)")
+    parser.add_argument("name", nargs="?", help=t(HELP["name"]))
+    parser.add_argument("--params", default="parameters/training.yaml", help=t(HELP["params"]))
 
 
 def command(args: argparse.Namespace) -> int:

@@ -221,3 +221,16 @@ def test_history_headers_and_outcomes_in_korean():
     lines = history.table([row], "ko").splitlines()
     assert lines[0].split()[:2] == ["시작", "실행"] and "실패" in lines[2]
     assert history._width(lines[0]) == history._width(lines[1])  # columns line up
+
+
+def test_help_and_argparse_errors_in_korean():
+    done = runbook("--help", LANG="ko_KR.UTF-8")
+    assert done.returncode == 0 and done.stdout.startswith("사용법: runbook")
+    assert "단계 노트북을 화면 없이 실행" in done.stdout and "show this help" not in done.stdout
+    sub = runbook("run", "--help", "--lang", "ko")
+    assert "매개변수 프로필" in sub.stdout and "옵션:" in sub.stdout
+    missing = runbook("training", "start", LANG="ko_KR.UTF-8")
+    assert missing.returncode == 2
+    assert "runbook training: 오류: 다음 인수가 필요합니다: --trainee" in missing.stderr
+    english = runbook("training", "start", LANG="C.UTF-8")
+    assert "error: the following arguments are required: --trainee" in english.stderr
