@@ -20,12 +20,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_i18n import HANGUL, modules  # tests/unit is on sys.path (rootdir, no package)
 
 import runbook_lib
 from runbook_lib.core import i18n
 from runbook_lib.core.errors import ConfigError, RunbookError
-
-from test_i18n import HANGUL, modules  # tests/unit is on sys.path (rootdir, no package)
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = Path(runbook_lib.__file__).parent
