@@ -16,12 +16,12 @@ import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from ..core import files, source_state, state
 from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
 from ..core.paths import closest_file
+from ..core.sqlite_file import ro_uri
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
            "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck",
@@ -123,11 +123,6 @@ def _check_file(path: Path) -> None:
         raise SourceError(f"{path} {what}.",
                           "Point sqlite_path at the real db.sqlite3; an encrypted (SQLCipher) file "
                           "must be decrypted first with `sqlcipher` (`sqlcipher_export`).")
-
-
-def ro_uri(path: str | Path) -> str:
-    """SQLite URI opening a file read-only."""
-    return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
 
 
 def connect_ro(path: str | Path) -> sqlite3.Connection:

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 
 from ..core.identifiers import quote_ident as q
+from ..core.sqlite_file import affinity, ro_uri
 
 __all__ = ["RULES", "Unavailable", "arrow_select", "copy", "prewarm"]
 
@@ -76,18 +77,6 @@ RULES: dict[str, Rule] = {
     "timestamp with time zone": Rule("''", "string", "timestamp", utc_only=True),
 }
 _UTC = {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Zulu"}
-
-
-def affinity(declared: str) -> str:
-    """SQLite's column affinity of a declared type (datatype3.html, section 3.1)."""
-    t = declared.upper()
-    if "INT" in t:
-        return "INTEGER"
-    if any(s in t for s in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in t or not t.strip():
-        return "BLOB"
-    return "REAL" if any(s in t for s in ("REAL", "FLOA", "DOUB")) else "NUMERIC"
 
 
 def rule_for(target_type: str) -> Rule | None:
@@ -215,8 +204,6 @@ class Batches:
 def connect_source(snapshot: str):
     """ADBC SQLite connection to the snapshot, read-only."""
     import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-    from .source import ro_uri
 
     return adbc_sqlite.connect(ro_uri(snapshot))
 

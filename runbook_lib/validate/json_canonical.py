@@ -140,4 +140,51 @@ def _render(value) -> str:
     return "".join(out)
 
 
-__all__ = ["canonical", "decimal_text"]
+
+
+
+def jsonb_text(text: str) -> str | None:
+    """What PostgreSQL prints for `text::jsonb` (None: jsonb would refuse it, or too deep).
+
+    jsonb keeps the last of repeated keys, orders keys by byte length and then bytes, keeps a
+    number's digits and scale as numeric does (1.50 stays 1.50, 1e2 is 100, -0 is 0), and
+    writes `, ` and `: ` between items; strings are escaped as JSON requires, the rest as is.
+    """
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse)
+        return _jsonb(value)
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+        return None
+
+
+def _refuse(name: str):
+    raise ValueError(f"jsonb has no {name}")
+
+
+def _key(k: str) -> tuple[int, bytes]:
+    raw = k.encode()
+    return len(raw), raw
+
+
+def _jsonb(value) -> str:
+    kind = type(value)
+    if kind is dict:
+        return "{" + ", ".join(f"{_string(k)}: {_jsonb(value[k])}"
+                               for k in sorted(value, key=_key)) + "}"
+    if kind is list:
+        return "[" + ", ".join(map(_jsonb, value)) + "]"
+    if kind is str:
+        return _string(value)
+    if kind is int:
+        return str(value)
+    if kind is Decimal:
+        return f"{abs(value) if value.is_zero() else value:f}"
+    return "null" if value is None else "true" if value is True else "false"
+
+
+def _string(s: str) -> str:
+    if "\x00" in s:  # jsonb refuses \u0000
+        raise ValueError("NUL in a JSON string")
+    s.encode()  # a lone surrogate: jsonb refuses it (UnicodeEncodeError)
+    return _dumps(s)
+__all__ = ["canonical", "decimal_text", "jsonb_text"]

@@ -75,6 +75,7 @@ class TableVerdict:
     problems: list[tuple[str, dict]] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)  # messages that are not problems
     samples: Any = None  # DataFrame of differing rows, source vs target, key first
+    method: dict = field(default_factory=dict)  # digests or row by row (and why)
 
     def detail(self, language: str = "en") -> str:
         """One line saying what was found, in the user's language."""
@@ -96,6 +97,7 @@ class TableVerdict:
                 "detail": self.detail(language), "compared_rows": self.compared,
                 "missing": self.missing, "extra": self.extra, "changed": self.changed,
                 "quarantined": self.quarantined, "changed_columns": self.changed_columns,
+                "compared_by": {k: v for k, v in self.method.items() if k != "reason_i18n"},
                 "problems": [{"id": i, **text} for i, text in self.problems],
                 "detail_i18n": {lang: self.detail(lang) for lang in ("en", "ko")},
                 "samples": [] if self.samples is None else

@@ -27,7 +27,7 @@ from ..core.errors import ConfigError, SourceError, ValidationFailed
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..core.results import Check, batch_mode, table
-from . import rows, schema, stream, values, verdicts
+from . import digest, rows, schema, stream, values, verdicts
 from .guide import step4
 from .report import TableVerdict, ValidationReport
 from .report import write as write_report
@@ -35,6 +35,7 @@ from .verdicts import CHECKS
 
 MODES = ("full", "sample", "counts")
 
+ROW_BY_ROW = {"en": "compared row by row: {reason}", "ko": "행 단위로 비교함: {reason}"}
 
 TEXT = {
     "gone": {"en": "The snapshot of {which} does not exist any more (its run folder was moved "
@@ -235,7 +236,12 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     spec = spec_for(entry, p, actual, where, ctx["zone"], fraction)
     v.source_rows, v.target_rows = _count(src, cur, where, entry)
     if mode != "counts":
-        diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"])
+        diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"],
+                            ctx["sessions"] if mode == "full" else None)
+        v.method = diff.method
+        if diff.method.get("reason_i18n") and spec.integer_key:
+            v.notes.append({lang: t(ROW_BY_ROW, lang, reason=text)
+                            for lang, text in diff.method["reason_i18n"].items()})
         v.compared = diff.source_rows
         v.missing, v.extra, v.changed = diff.missing, diff.extra, diff.changed
         v.nulled = diff.nulled
@@ -313,10 +319,13 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         pool = stack.enter_context(ThreadPoolExecutor(2))
         src = stack.enter_context(closing(stream.open_source(str(snapshot))))
         conn = stack.enter_context(db.connection(settings, dbname=dbname))
+        sessions = stack.enter_context(closing(digest.Sessions(
+            db.connect_kwargs(settings, dbname=dbname), settings.workers)))
         same = pool.submit(_same_snapshot, snapshot, record, settings.language)  # both overlap the comparison
         django = pool.submit(verdicts.django_inspection, settings, migration, dbname)
         conn.set_session(readonly=True)
         ctx = _context(settings, record, snapshot, src, conn.cursor(), dbname, mode)
+        ctx["sessions"] = sessions
         entries = ctx["entries"]
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                       disable=len(entries) < 2

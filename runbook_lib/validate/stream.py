@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import psycopg2
 
 from ..core.identifiers import quote_ident
+from ..core.sqlite_file import ro_uri
 from . import values
 
 BATCH = 10_000
@@ -97,7 +98,7 @@ def target_sql(spec: TableSpec, ordered: bool = True, ranges: Ranges | None = No
 
 def open_source(path: str) -> sqlite3.Connection:
     """The snapshot, read-only: the source is never written."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
 
 
 def source_batches(path: str, spec: TableSpec, ordered: bool = True,
