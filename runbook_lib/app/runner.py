@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from ..core.errors import FIX_LABEL, ConfigError
 from ..core.escape import terminal
 from ..core.i18n import current, t, use
 from ..core.secrets import scrub
-from . import history, run_folder
+from . import history, notebook_engine, run_folder
 from . import summary as run_summary
+from .kernels import Kernels
 
 # What `runbook run` prints, in the run's `language`.
 SAY = {
@@ -136,12 +138,30 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return check_parameters(out)
 
 
-def _execute(book: Path, out: Path, params: dict, runtime: Path) -> None:
-    import papermill
+def _papermill():
+    """papermill, imported without jsonschema's optional IRI grammar: with rfc3987_syntax
+    installed, `import jsonschema` (nbformat's) builds a Lark parser (~1 s), for formats no
+    notebook schema uses. Other imports of rfc3987_syntax afterwards work as usual."""
+    blocked = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # import fails: jsonschema skips those formats
+    try:
+        import papermill
+    finally:
+        if blocked and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+    return papermill
 
+
+def _execute(book: Path, out: Path, params: dict, runtime: Path, km=None) -> None:
+    """Run one notebook: in `km` (a kernel started ahead), else in a kernel papermill starts
+    in the run's private runtime folder."""
+    papermill = _papermill()
+    kernel = {"km": km} if km is not None else \
+        {"kernel_manager_class": run_folder.kernel_manager(runtime)}
     papermill.execute_notebook(str(book), str(out), parameters=params, cwd=str(book.parent),
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               kernel_manager_class=run_folder.kernel_manager(runtime))
+                               engine_name=notebook_engine.register(), **kernel)
 
 
 def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
@@ -161,6 +181,9 @@ def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
     return error, diagnosis
 
 
+_EXPORTER: list = []
+
+
 def _render_html(executed: Path) -> str:
     import nbformat
     from nbconvert import HTMLExporter
@@ -169,7 +192,9 @@ def _render_html(executed: Path) -> str:
     for cell in nb.cells:  # the settings cell's output summarises the parameters: show it once
         if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", [])):
             cell.metadata["transient"] = {"remove_source": True}
-    body, _ = HTMLExporter().from_notebook_node(nb)
+    if not _EXPORTER:  # its templates load once per run
+        _EXPORTER.append(HTMLExporter())
+    body, _ = _EXPORTER[0].from_notebook_node(nb)
     target = executed.with_suffix(".html")
     files.write_private(target, scrub(body))
     return target.name
@@ -263,14 +288,23 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ru
     _write_summary(folder, summary, out)
     history.append(history.entry(summary, folder, "start"))
     failed = None
+    kernels = Kernels(runtime)
+    html = ThreadPoolExecutor(1, thread_name_prefix="html")  # rendered while the next runs
+    rendering: list[tuple[int, StageResult, Future]] = []
     try:
-        for book in books:
+        if books:  # the first kernel boots while papermill is imported
+            kernels.prepare(books[0])
+            _papermill()
+        for i, book in enumerate(books):
             result = StageResult(stage=book.stem[:2], notebook=book.name, status="running")
             summary["stages"].append(asdict(result))
             _write_summary(folder, summary, out)  # a kill from here on leaves it "running"
             started, before = time.perf_counter(), run_folder.inventory(folder)
+            km = kernels.take(book)
+            if i + 1 < len(books):
+                kernels.prepare(books[i + 1])
             try:
-                _execute(book, folder / book.name, params, runtime)
+                _execute(book, folder / book.name, params, runtime, km)
                 recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
                 result.status = recorded.get("status", "ok")
                 result.details = {k: v for k, v in recorded.items() if k != "status"}
@@ -279,22 +313,31 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ru
                 result.error, result.diagnosis = _failure(exc, params)
                 failed = result
                 if files.is_disk_full(exc) or files.is_disk_full(result.error["message"]):
+                    earlier = [folder / f"{b.stem}.html" for b in books[:i]]  # rendered meanwhile
                     result.details["removed_partial_files"] = run_folder.remove_partial(
                         folder, before, protect=[paths.resolve(p) for p in
-                                                 [params.get("sqlite_path")] if p])
+                                                 [params.get("sqlite_path")] if p] + earlier)
             result.duration_s = round(time.perf_counter() - started, 2)
-            _add_html(result, folder / book.name)
+            kernels.retire(km)
+            if (folder / book.name).exists():
+                rendering.append((len(summary["stages"]) - 1, result,
+                                  html.submit(_render_html, folder / book.name)))
             summary["stages"][-1] = asdict(result)
             _write_summary(folder, summary, out)
             status = t(SAY[result.status], lang) if result.status in SAY else result.status
             print(f"  [{status:>6}] {book.stem:<22} {result.duration_s:7.1f}s", file=out)
             if failed:
                 break
+        _collect_html(summary, html, rendering)
     except KeyboardInterrupt:
+        _collect_html(summary, html, rendering)
         for stage in summary["stages"]:
             stage["status"] = "interrupted" if stage["status"] == "running" else stage["status"]
         _close(folder, summary, "interrupted", out)
         raise
+    finally:
+        html.shutdown(wait=True)
+        kernels.close()
     report = _close(folder, summary, "failed" if failed else "ok", out)
     if failed:
         _print_failure(failed, out, lang)
@@ -314,12 +357,19 @@ def _close(folder: Path, summary: dict, status: str, out) -> Path | None:
     return report
 
 
-def _add_html(result: StageResult, executed: Path) -> None:
-    """The executed notebook as HTML beside it; a full disk leaves it out, noted."""
-    if not executed.exists():
-        return
+def _collect_html(summary: dict, html: ThreadPoolExecutor,
+                  rendering: list[tuple[int, StageResult, Future]]) -> None:
+    """Wait for the stages' HTML (rendered behind the next stages) and note it in `summary`."""
+    html.shutdown(wait=True)
+    for index, result, future in rendering:
+        _add_html(result, future)
+        summary["stages"][index] = asdict(result)
+
+
+def _add_html(result: StageResult, rendered: Future) -> None:
+    """The executed notebook's HTML (rendered beside it); a full disk leaves it out, noted."""
     try:
-        result.html = _render_html(executed)
+        result.html = rendered.result()
     except OSError as exc:
         if not files.is_disk_full(exc):
             raise
