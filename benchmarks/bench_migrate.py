@@ -1,35 +1,35 @@
-"""Benchmark of the migration engine against its floors and pgloader (not a timed test).
+"""Benchmark of stage 03 against pgloader and DuckDB doing the same work (not a timed test).
 
-    .venv/bin/python benchmarks/bench_migrate.py --rows 1000000
+    .venv/bin/pip install -e ".[bench]"    # duckdb + its sqlite/postgres extension wheels
+    .venv/bin/python benchmarks/bench_migrate.py --rows 1000000 --repeat 3
 
 Builds the sample SPC database (cached under runs/bench/), starts a throwaway embedded
-PostgreSQL on a free port, and measures in one run:
+PostgreSQL on a free port, and measures, in interleaved rounds (A B C … A B C …):
 
-* the default method end to end (snapshot → post-load, indexes and constraints included),
-  with both schema strategies, and the time of each step;
-* the server-side floor: raw `COPY` of the measurement table from a pre-exported CSV into a
-  bare table (no index, no constraint);
-* the source-side floor: a full read of the measurement table with Python's sqlite3;
-* pgloader with its defaults on the whole database, when it is installed;
-* peak client memory (parent and worker processes, sampled every 100 ms: a
-  sample costs ~2 ms of CPU, so sampling every 20 ms took 10% of a core from the run).
+* stage 03 as users run it: `runbook run --only 03` (a subprocess: the runner, its kernel,
+  the notebook's cells), with `schema: django` and `schema: sqlite`;
+* the engine alone (`migrate.run`), both schema strategies, and the time of each step;
+* DuckDB: `ATTACH` the SQLite file and the database, `CREATE TABLE … AS SELECT *` per table,
+  then one SQL script adding the constraints the runbook's copy has (NOT NULL, primary keys,
+  identities, unique constraints, indexes, foreign keys, ANALYZE). Its extensions come from
+  the duckdb-extension-sqlite / -postgres wheels, copied into a folder and LOADed by path
+  (no network);
+* pgloader with its defaults on the whole database, when installed (apt-get install pgloader);
+* the floors: raw `COPY` of the measurement table from a CSV into a bare table, and a full
+  read of it with Python's sqlite3.
 
-Bar: default ≥ 2× faster than pgloader and within 1.5× of the sum of the two floors.
-
-Per measure it also prints CPU seconds (this process, its children, the whole PostgreSQL
-server); `--conf name=value,...` sets server settings first (A/B comparisons).
-
-Last figures (final code, two `--rows 1000000 --repeat 3` runs on a heavily loaded shared
-host, medians of 6 rounds; every run of the round in benchmarks/README.md): django strategy
-4.21 s, sqlite strategy 4.17 s, read floor 2.04 s, COPY floor 1.58 s, pgloader 9.34 s →
-1.16× / 1.15× the floor sum (bar ≤ 1.5), pgloader 2.22× / 2.24× slower (bar ≥ 2). On
-quieter runs the django strategy sat at 1.34–1.55×, at the bar.
+Each contender's result is checked: rows per table against the source, and its column types
+against the runbook's (narrowed, e.g. float8 → float4, or only different). It prints medians,
+CPU seconds (this process, its children, the whole server), peak client memory, the ratios
+against the bars (stage ≥ 2× faster than pgloader, no slower than DuckDB + constraints) and
+the load average (the machine is shared: report it).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
 import sqlite3
@@ -223,19 +223,18 @@ def checkpoint(admin) -> None:
 
 
 def run_default(admin, port: int, source: Path, work: Path, strategy: str, workers: int,
-                tag: str) -> tuple[float, str]:
+                tag: str) -> tuple[str, float]:
     name = new_db(admin, port)
     s = settings_for(name, port, source, work / f"run-{strategy}-{tag}", schema=strategy,
                      workers=workers)
     checkpoint(admin)
     with MemoryWatch() as memory:
         seconds, cpu, result = cpu_timed(migrate.run, s, False)
-    CPU.setdefault(f"default ({strategy})", []).append(cpu)
-    print(f"default method, schema {strategy}: {seconds:.2f} s  CPU {cpu:.2f} s  "
-          f"steps {result.timings}  "
-          f"load {os.getloadavg()[0]:.1f}")
+    CPU.setdefault(f"engine ({strategy})", []).append(cpu)
+    print(f"engine ({strategy}): {seconds:.2f} s  CPU {cpu:.2f} s  steps {result.timings}  "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"  {memory}")
-    return seconds, str(memory)
+    return name, seconds
 
 
 def run_floors(admin, admin_for, port: int, source: Path, work: Path) -> dict[str, float]:
@@ -254,6 +253,161 @@ def run_floors(admin, admin_for, port: int, source: Path, work: Path) -> dict[st
           f"(CPU {CPU['read floor'][-1]:.2f} s, {CPU['COPY floor'][-1]:.2f} s)  "
           f"load {os.getloadavg()[0]:.1f}")
     return out
+
+
+# -- stage 03 as users run it ------------------------------------------------------------------
+def stage_run(port: int, name: str, source: Path, work: Path, strategy: str, tag: str) -> float:
+    """`runbook run --only 03` on a profile pointing at this server: wall seconds."""
+    profile = work / f"stage-{strategy}-{tag}.yaml"
+    profile.write_text(
+        f"sqlite_path: {json.dumps(str(source))}\ndjango_project: examples/spc_backend\n"
+        f"target: server\ndb_host: localhost\ndb_port: {port}\ndb_name: {name}\n"
+        f"db_user: {name}\nadmin_user: postgres\nschema: {strategy}\nmethod: copy\n"
+        "if_exists: replace\nworkers: 2\n")
+    runbook = Path(sys.executable).with_name("runbook")
+    began = time.perf_counter()
+    done = subprocess.run([str(runbook), "run", "--params", str(profile), "--only", "03",
+                           "--run-dir", str(work / f"stage-{strategy}-{tag}")],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "DB_PASSWORD": APP, "PGADMIN_PASSWORD": ADMIN})
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        print(f"stage 03 ({strategy}) failed:", (done.stdout + done.stderr)[-1500:])
+    return seconds
+
+
+# -- DuckDB + the same constraints ----------------------------------------------------------------
+def duckdb_extensions(work: Path) -> Path:
+    """The sqlite and postgres extension files of the duckdb-extension-* wheels, copied into
+    one folder under the names DuckDB's LOAD expects (their entry points)."""
+    import duckdb_extension_postgres
+    import duckdb_extension_sqlite
+
+    folder = work / "duckdb-extensions"
+    folder.mkdir(exist_ok=True)
+    for module, name in ((duckdb_extension_sqlite, "sqlite_scanner"),
+                         (duckdb_extension_postgres, "postgres_scanner")):
+        found = sorted(Path(module.__file__).parent.glob("extensions/*/*.duckdb_extension"))
+        shutil.copy(found[-1], folder / f"{name}.duckdb_extension")
+    return folder
+
+
+def constraint_script(conn) -> list[str]:
+    """The statements that give bare tables (same names) the constraints this database has:
+    NOT NULL, primary keys and unique constraints, identities, indexes, foreign keys, ANALYZE,
+    in that order, one ALTER TABLE per table for its NOT NULLs (one scan)."""
+    out, cur = [], conn.cursor()
+    cur.execute("SELECT table_name, string_agg(format('ALTER COLUMN %I SET NOT NULL', "
+                "column_name), ', ') FROM information_schema.columns WHERE table_schema = "
+                "'public' AND is_nullable = 'NO' GROUP BY 1 ORDER BY 1")
+    out += [f"ALTER TABLE {q(t)} {cols}" for t, cols in cur.fetchall()]
+    cur.execute("SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype IN "
+                "('p', 'u', 'f') ORDER BY contype DESC, 1, 2")
+    cons = cur.fetchall()
+    out += [f"ALTER TABLE {t} ADD CONSTRAINT {q(n)} {d}" for t, n, k, d in cons if k != "f"]
+    cur.execute("SELECT table_name, column_name FROM information_schema.columns WHERE "
+                "table_schema = 'public' AND is_identity = 'YES' ORDER BY 1")
+    for t, c in cur.fetchall():
+        out.append(f"ALTER TABLE {q(t)} ALTER COLUMN {q(c)} ADD GENERATED BY DEFAULT AS IDENTITY")
+        out.append(f"SELECT setval(pg_get_serial_sequence('{q(t)}', '{c}'), "
+                   f"coalesce(max({q(c)}), 1)) FROM {q(t)}")
+    cur.execute("SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON "
+                "c.oid = x.indrelid WHERE c.relnamespace = 'public'::regnamespace AND NOT "
+                "EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) "
+                "ORDER BY 1")
+    out += [r[0] for r in cur.fetchall()]
+    out += [f"ALTER TABLE {t} ADD CONSTRAINT {q(n)} {d}" for t, n, k, d in cons if k == "f"]
+    return out + ["ANALYZE"]
+
+
+def duckdb_run(port: int, name: str, source: Path, extensions: Path,
+               script: list[str]) -> None:
+    """DuckDB copies every table (CREATE TABLE AS), then the constraint script runs."""
+    import duckdb
+
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": False})
+    for ext in ("sqlite_scanner", "postgres_scanner"):
+        con.execute(f"LOAD '{extensions / ext}.duckdb_extension'")
+    con.execute(f"ATTACH '{source}' AS src (TYPE sqlite, READ_ONLY)")
+    con.execute(f"ATTACH 'host=localhost port={port} dbname={name} user={name} "
+                f"password={APP}' AS pg (TYPE postgres)")
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src' "
+        "AND table_name NOT LIKE 'sqlite_%' ORDER BY 1").fetchall()]
+    for t in tables:
+        con.execute(f"CREATE TABLE pg.public.{q(t)} AS SELECT * FROM src.{q(t)}")
+    con.close()
+    import psycopg2
+
+    conn = psycopg2.connect(host="localhost", port=port, user=name, password=APP, dbname=name)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for sql in script:
+            cur.execute(sql)
+    conn.close()
+
+
+# -- what each contender produced ---------------------------------------------------------------
+NARROWER = {("double precision", "real"), ("bigint", "integer"), ("bigint", "smallint"),
+            ("integer", "smallint"), ("numeric", "double precision"), ("numeric", "real")}
+
+
+def layout(conn) -> dict:
+    """tables → (rows, {column: type}) and the counts of keys, FKs, NOT NULLs, indexes."""
+    cur = conn.cursor()
+    cur.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position")
+    tables: dict = {}
+    for t, c, d in cur.fetchall():
+        tables.setdefault(t, [0, {}])[1][c] = d
+    for t in tables:
+        cur.execute(f"SELECT count(*) FROM {q(t)}")
+        tables[t][0] = cur.fetchone()[0]
+    cur.execute("SELECT count(*) FILTER (WHERE contype = 'p'), count(*) FILTER (WHERE contype "
+                "= 'f'), count(*) FILTER (WHERE contype = 'u') FROM pg_constraint WHERE "
+                "connamespace = 'public'::regnamespace")
+    pk, fk, uq = cur.fetchone()
+    cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND is_nullable = 'NO'")
+    notnull = cur.fetchone()[0]
+    cur.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'")
+    return {"tables": tables, "keys": (pk, uq, fk, notnull, cur.fetchone()[0])}
+
+
+def check(found: dict, source_rows: dict[str, int], reference: dict | None) -> str:
+    """One line: rows equal to the source (or which differ), types narrowed or different
+    from the runbook's, constraint counts (primary/unique/foreign keys, NOT NULL, indexes)."""
+    wrong = [f"{t} {found['tables'].get(t, [None])[0]}≠{n}" for t, n in source_rows.items()
+             if t != "django_migrations" and found["tables"].get(t, [None])[0] != n]
+    words = ["rows exact" if not wrong else "ROWS DIFFER: " + ", ".join(wrong[:3])]
+    if reference:
+        narrowed, other = [], []
+        for t, (_, cols) in reference["tables"].items():
+            for c, want in cols.items():
+                got = found["tables"].get(t, [0, {}])[1].get(c)
+                if got and got != want:
+                    (narrowed if (want, got) in NARROWER else other).append(f"{t}.{c} {got}")
+        words.append(f"narrowed {len(narrowed)}" + (f" ({', '.join(narrowed[:3])})"
+                                                    if narrowed else ""))
+        words.append(f"other types {len(other)}" + (f" ({', '.join(other[:3])})"
+                                                    if other else ""))
+    words.append("pk/unique/fk/not-null/indexes " + "/".join(map(str, found["keys"])))
+    return "; ".join(words)
+
+
+def source_counts(source: Path) -> dict[str, int]:
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                         "AND name NOT LIKE 'sqlite_%'")]
+    out = {n: conn.execute(f"SELECT count(*) FROM {q(n)}").fetchone()[0] for n in names}
+    conn.close()
+    return out
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def configure(pg, port: int, conf: str) -> None:
@@ -280,6 +434,10 @@ def csv_header(source: Path) -> list[str]:
     return cols
 
 
+CONTENDERS = ("stage django", "stage sqlite", "engine django", "engine sqlite", "duckdb",
+              "pgloader", "floors")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -287,9 +445,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
     parser.add_argument("--conf", default="", help="comma list of server settings for this "
                         "run, e.g. wal_level=replica,max_wal_senders=10 (A/B comparisons)")
-    parser.add_argument("--skip", default="", help="comma list: django,sqlite,pgloader,floors")
+    parser.add_argument("--skip", default="", help="comma list of contenders: stage, engine, "
+                        "duckdb, pgloader, floors, or one strategy (stage sqlite, engine django)")
     args = parser.parse_args()
-    skip = set(filter(None, args.skip.split(",")))
+    skip = {x.strip() for x in args.skip.split(",") if x.strip()}
+    chosen = [c for c in CONTENDERS if c not in skip and c.split()[0] not in skip]
     source = sample(args.rows)
     work = Path(tempfile.mkdtemp(prefix="bench-migrate-"))
     port = server.free_port()
@@ -307,53 +467,104 @@ def main() -> int:
         return conn
 
     figures: dict[str, list[float]] = {}
-    loads = [os.getloadavg()[0]]
+    loads: dict[str, list[float]] = {}
+    checks: dict[str, str] = {}
+    rows = source_counts(source)
+    state: dict = {"script": None, "reference": None, "extensions": None}
     try:
         admin = admin_for()
         for rnd in range(args.repeat):
-            print(f"-- round {rnd + 1}/{args.repeat}")
-            for strategy in ("django", "sqlite"):
-                if strategy not in skip:
-                    secs, _ = run_default(admin, port, source, work, strategy, args.workers,
-                                          str(rnd))
-                    figures.setdefault(f"default ({strategy})", []).append(secs)
-            if "floors" not in skip:
-                for key, secs in run_floors(admin, admin_for, port, source, work).items():
+            print(f"-- round {rnd + 1}/{args.repeat}  load {os.getloadavg()[0]:.2f}")
+            for contender in chosen:
+                for key, secs, name in measure(contender, admin, admin_for, port, source, work,
+                                               args.workers, str(rnd), state):
                     figures.setdefault(key, []).append(secs)
-            if "pgloader" not in skip:
-                name = new_db(admin, port)
-                snap = work / "run-django-0" / "snapshot.sqlite3"
-                checkpoint(admin)
-                _, cpu, secs = cpu_timed(pgloader_run, port, name,
-                                         snap if snap.exists() else source, work)
-                if secs:
-                    figures.setdefault("pgloader (defaults)", []).append(secs)
-                    CPU.setdefault("pgloader (defaults)", []).append(cpu)
-                    print(f"pgloader: {secs:.2f} s  CPU {cpu:.2f} s  "
-                          f"load {os.getloadavg()[0]:.1f}")
-            loads.append(os.getloadavg()[0])
+                    loads.setdefault(key, []).append(os.getloadavg()[0])
+                    if name and key not in checks:
+                        checks[key] = inspect(admin_for, name, key, rows, state)
     finally:
         pg.destroy()
         shutil.rmtree(work, ignore_errors=True)
-    report({k: statistics.median(v) for k, v in figures.items()}, args.rows, args.repeat)
-    print(f"load average (1 min) during the run: {min(loads):.1f}–{max(loads):.1f} on "
-          f"{os.cpu_count()} cores")
+    report({k: statistics.median(v) for k, v in figures.items()}, args.rows, args.repeat,
+           loads, checks)
     return 0
 
 
-def report(figures: dict[str, float], rows: int, repeat: int = 1) -> None:
-    print(f"\n{'measure (median of ' + str(repeat) + ')':<26}{'seconds':>9}{'rows/s':>12}"
-          f"{'CPU s':>8}")
+def measure(contender: str, admin, admin_for, port: int, source: Path, work: Path, workers: int,
+            tag: str, state: dict):
+    """Run one contender once: [(measure, seconds, database it wrote or None)]."""
+    if contender == "floors":
+        return [(k, v, None) for k, v in run_floors(admin, admin_for, port, source,
+                                                     work).items()]
+    kind, _, strategy = contender.partition(" ")
+    if kind == "engine":
+        name, secs = run_default(admin, port, source, work, strategy, workers, tag)
+        return [(f"engine ({strategy})", secs, name)]
+    name = new_db(admin, port)
+    if kind == "duckdb" and state["script"] is None:
+        print("duckdb: no runbook result to take the constraints from — skipped")
+        return []
+    checkpoint(admin)
+    with MemoryWatch() as memory:
+        if kind == "stage":
+            secs, cpu, _ = cpu_timed(stage_run, port, name, source, work, strategy, tag)
+            key = f"stage 03 ({strategy})"
+        elif kind == "duckdb":
+            state["extensions"] = state["extensions"] or duckdb_extensions(work)
+            secs, cpu, _ = cpu_timed(duckdb_run, port, name, source, state["extensions"],
+                                     state["script"])
+            key = "duckdb + constraints"
+        else:
+            snap = source
+            _, cpu, secs = cpu_timed(pgloader_run, port, name, snap, work)
+            key = "pgloader (defaults)"
+            if not secs:
+                return []
+    CPU.setdefault(key, []).append(cpu)
+    print(f"{key}: {secs:.2f} s  CPU {cpu:.2f} s  load {os.getloadavg()[0]:.2f}\n  {memory}")
+    return [(key, secs, name)]
+
+
+def inspect(admin_for, name: str, key: str, rows: dict, state: dict) -> str:
+    """Check a contender's database once; the runbook's first one becomes the reference
+    (types) and the source of DuckDB's constraint script."""
+    conn = admin_for(name)
+    try:
+        found = layout(conn)
+        if state["reference"] is None and ("stage" in key or "engine" in key):
+            state["reference"] = found
+        if state["script"] is None and ("stage" in key or "engine" in key):
+            state["script"] = constraint_script(conn)
+    finally:
+        conn.close()
+    line = check(found, rows, state["reference"])
+    print(f"  result: {line}")
+    return line
+
+
+def report(figures: dict[str, float], rows: int, repeat: int, loads: dict, checks: dict) -> None:
+    print(f"\n{'measure (median of ' + str(repeat) + ')':<28}{'seconds':>9}{'rows/s':>12}"
+          f"{'CPU s':>8}  {'load avg (1 min)':<18}")
     for key, secs in figures.items():
         cpu = statistics.median(CPU[key]) if CPU.get(key) else 0.0
-        print(f"{key:<26}{secs:>9.2f}{rows / secs:>12,.0f}{cpu:>8.2f}")
+        low, high = min(loads[key]), max(loads[key])
+        print(f"{key:<28}{secs:>9.2f}{rows / secs:>12,.0f}{cpu:>8.2f}  {low:.2f}–{high:.2f}")
+    for key, line in checks.items():
+        print(f"{key:<28}{line}")
+    pgl, duck = figures.get("pgloader (defaults)"), figures.get("duckdb + constraints")
+    for key in [k for k in figures if k.startswith(("stage", "engine"))]:
+        if pgl:
+            ok = pgl / figures[key] >= 2
+            print(f"pgloader / {key} = {pgl / figures[key]:.2f}  (bar ≥ 2: {'met' if ok else 'NOT met'})")
+        if duck:
+            ok = figures[key] <= duck
+            print(f"{key} / duckdb + constraints = {figures[key] / duck:.2f}  (bar ≤ 1: "
+                  f"{'met' if ok else 'NOT met'})")
     floor = figures.get("read floor", 0) + figures.get("COPY floor", 0)
-    for key in [k for k in figures if k.startswith("default")]:
-        if floor:
-            print(f"{key} / floor sum ({floor:.2f} s) = {figures[key] / floor:.2f}  (bar ≤ 1.5)")
-        if "pgloader (defaults)" in figures:
-            print(f"pgloader / {key} = {figures['pgloader (defaults)'] / figures[key]:.2f}"
-                  "  (bar ≥ 2)")
+    if floor:
+        for key in [k for k in figures if k.startswith(("stage", "engine"))]:
+            print(f"{key} / floor sum ({floor:.2f} s) = {figures[key] / floor:.2f}")
+    print(f"{rows:,} rows; load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -184,17 +184,27 @@ def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
 _EXPORTER: list = []
 
 
+def _exporter():
+    """nbconvert's HTML exporter, its templates compiled (a first render costs ~1 s more)."""
+    if not _EXPORTER:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter()
+        exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("#"), nbformat.v4.new_code_cell("1")]))
+        _EXPORTER.append(exporter)
+    return _EXPORTER[0]
+
+
 def _render_html(executed: Path) -> str:
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:  # the settings cell's output summarises the parameters: show it once
         if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", [])):
             cell.metadata["transient"] = {"remove_source": True}
-    if not _EXPORTER:  # its templates load once per run
-        _EXPORTER.append(HTMLExporter())
-    body, _ = _EXPORTER[0].from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     target = executed.with_suffix(".html")
     files.write_private(target, scrub(body))
     return target.name
@@ -303,6 +313,8 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ru
             km = kernels.take(book)
             if i + 1 < len(books):
                 kernels.prepare(books[i + 1])
+            if i == 0:  # nbconvert's import and templates load while the first stage runs
+                html.submit(_exporter)
             try:
                 _execute(book, folder / book.name, params, runtime, km)
                 recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
