@@ -9,7 +9,7 @@ output), so no conversion on the PostgreSQL side can differ from the SQLite side
 unnoticed, and it is self-delimiting:
 
 - `term`: the text and a `,` (the text never holds one); NULL is `N,`;
-- `len`: characters, `:`, the text (any text); NULL is `N`;
+- `len`: the text's length in UTF-8 bytes, `:`, the text (any text); NULL is `N`;
 - `hex16`: a float8's 8 bytes in hex; NULL is 16 `N`;
 - `char`: one character (a boolean's 0/1); NULL is `N`.
 
@@ -34,7 +34,8 @@ from ..core.identifiers import quote_literal
 from . import values
 from .json_canonical import decimal_text, jsonb_text
 
-BAD = "?"
+BAD = "?"  # a value SQLite holds that the column's class cannot read; fixed width below
+WIDTH = {"hex16": 16, "char": 1}  # kinds whose codes all have one width
 # byte â†’ its two hex digits, as one little-endian uint16 (so a gather writes both at once)
 HEX_PAIRS = np.array([int.from_bytes(f"{b:02x}".encode(), "little") for b in range(256)],
                      np.uint16)
@@ -83,7 +84,7 @@ def pg_code(klass: str, quoted: str) -> str:
     if klass.startswith("wallclock:"):
         quoted = f"({quoted} AT TIME ZONE {quote_literal(klass[10:])})"
     value = text.format(c=quoted)
-    code = {"term": f"{value} || ','", "len": f"length({value}) || ':' || {value}",
+    code = {"term": f"{value} || ','", "len": f"octet_length({value}) || ':' || {value}",
             "hex16": value, "char": value}[k]
     return f"coalesce({code}, {quote_literal(NULL[k])})"
 
@@ -123,18 +124,27 @@ TEXT_OF: dict[str, Callable] = {  # canonical value (values.source_converter) â†
 }
 
 
+def _octets(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def bad(klass: str) -> str:
+    """The code of an unreadable value: `?` (as many as the kind's width)."""
+    return BAD * WIDTH.get(kind(klass), 1)
+
+
 def py_code(klass: str, canonical) -> str:
     """The code of one canonical value (what `values.source_converter(klass)` returns)."""
     k = kind(klass)
     if canonical is None:
         return NULL[k]
     if isinstance(canonical, tuple) and canonical[:1] == ("unreadable",):
-        return BAD
+        return bad(klass)
     try:
         text = TEXT_OF[base(klass)](canonical)
     except (TypeError, ValueError, OverflowError, AttributeError, struct.error):
-        return BAD
-    return {"term": f"{text},", "len": f"{len(text)}:{text}"}.get(k, text)
+        return bad(klass)
+    return {"term": f"{text},", "len": f"{_octets(text)}:{text}"}.get(k, text)
 
 
 def json_code(raw) -> str:
@@ -142,7 +152,7 @@ def json_code(raw) -> str:
     if raw is None:
         return "N"
     text = jsonb_text(raw) if isinstance(raw, str) else None
-    return BAD if text is None else f"{len(text)}:{text}"
+    return BAD if text is None else f"{_octets(text)}:{text}"
 
 
 def value_code(klass: str, zone) -> Callable:
@@ -181,6 +191,22 @@ class Codes:
     @classmethod
     def fixed(cls, data: bytes, n: int, width: int) -> Codes:
         return cls(data, np.arange(n + 1, dtype=np.int64) * width)
+
+    def matrix(self, width: int) -> np.ndarray:
+        """The codes as an (n, width) array (every code is `width` bytes long)."""
+        n = len(self.offsets) - 1
+        if not np.array_equal(np.diff(self.offsets), np.full(n, width)):
+            raise ValueError("codes of different widths")
+        start = int(self.offsets[0])
+        return np.frombuffer(self.data, np.uint8, n * width, start).reshape(n, width)
+
+    @classmethod
+    def rows(cls, columns: list[Codes], widths: list[int]) -> Codes:
+        """Fixed-width codes of several columns, row by row (one digest for them all)."""
+        if len(columns) == 1:
+            return columns[0]
+        joined = np.hstack([c.matrix(w) for c, w in zip(columns, widths, strict=True)])
+        return cls.fixed(joined.tobytes(), joined.shape[0], sum(widths))
 
     @classmethod
     def arrow(cls, array) -> Codes:
@@ -263,7 +289,7 @@ def _text_codes(array, strip: bool = False) -> Codes | None:
         return None
     if strip:
         array = pc.utf8_rtrim(array, characters=" ")
-    length = pc.cast(pc.utf8_length(array), pa.string())
+    length = pc.cast(pc.binary_length(array), pa.string())
     return Codes.arrow(pc.fill_null(pc.binary_join_element_wise(length, array, ":"), "N"))
 
 
@@ -397,4 +423,4 @@ def column_codes(klass: str, arrays: list, zone) -> tuple[Codes, bool]:
 
 
 __all__ = ["PG_TEXT", "SESSION", "Codes", "arrow_codes", "column_codes", "distinct_codes",
-           "py_code", "pg_code", "json_code", "value_code", "kind", "base", "BAD"]
+           "py_code", "pg_code", "json_code", "value_code", "kind", "base", "bad", "WIDTH"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from math import ceil
@@ -34,6 +33,8 @@ from .stream import TableSpec
 
 ROWS_PER_CHUNK = 2_000
 BATCH_ROWS = 65_536
+PARALLEL_MIN_ROWS = 200_000  # from here the SQLite side is read in SOURCE_PARTS threads
+SOURCE_PARTS = 2
 MAX_SPAN = 2 ** 62  # key spans beyond this could overflow int64 chunk arithmetic
 
 
@@ -98,7 +99,7 @@ class Chunking:
 
 @dataclass
 class Digests:
-    """chunk → (rows, md5 hex per column), and the columns coded value by value."""
+    """chunk → (rows, md5 hex per column group), and the columns coded value by value."""
 
     chunks: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
     python_columns: set[str] = field(default_factory=set)
@@ -110,13 +111,13 @@ class Digests:
 
 @dataclass
 class Difference:
-    """What the digests found: differing chunks as key ranges, and the columns that differ."""
+    """What the digests found: differing chunks as key ranges, the rows on each side, the
+    columns whose SQLite values were coded value by value."""
 
     ranges: list[tuple[int | None, int | None]]
     chunks: int
     source_rows: int
     target_rows: int
-    columns: Counter
     python_columns: list[str]
 
 
@@ -188,10 +189,22 @@ class Sessions:
         self.opened.clear()
 
 
+def groups(spec: TableSpec) -> list[list[int]]:
+    """Columns digested together: every fixed-width one in one group (their codes row by row:
+    one aggregate, one md5), each other alone."""
+    fixed = [i for i, c in enumerate(spec.columns) if codes.kind(c.klass) in codes.WIDTH]
+    rest = [[i] for i, c in enumerate(spec.columns) if codes.kind(c.klass) not in codes.WIDTH]
+    return ([fixed] if fixed else []) + rest
+
+
 def _aggregates(spec: TableSpec) -> str:
     key = quote_ident(spec.columns[0].name)
-    return ", ".join(f"md5(string_agg({codes.pg_code(c.klass, quote_ident(c.name))}, '' "
-                     f"ORDER BY {key}))" for c in spec.columns)
+    out = []
+    for group in groups(spec):
+        code = " || ".join(codes.pg_code(spec.columns[i].klass, quote_ident(spec.columns[i].name))
+                           for i in group)
+        out.append(f"md5(string_agg({code}, '' ORDER BY {key}))")
+    return ", ".join(out)
 
 
 def _table(spec: TableSpec) -> str:
@@ -282,17 +295,22 @@ def _reads(klass: str, declared: str) -> list[tuple[str, str]]:
     return [("{c}", witness)]
 
 
-def source_sql(spec: TableSpec, declared: dict[str, str] | None = None) -> str:
-    """The snapshot in key order, after a witness row of the expected storage classes (the
-    reader infers each column's type from its first rows)."""
+def source_sql(spec: TableSpec, declared: dict[str, str] | None = None,
+               keys: tuple[int | None, int | None] = (None, None)) -> str:
+    """The snapshot's rows with keys in [low, high) (None: open), in key order, after a witness
+    row of the expected storage classes (the reader infers each column's type from its first
+    rows)."""
     witness, select = ["1"], ["0"]
     for col in spec.columns:
         for expr, lit in _reads(col.klass, (declared or {}).get(col.source_name, "")):
             witness.append(lit)
             select.append(expr.format(c=quote_ident(col.source_name)))
     key = quote_ident(spec.columns[0].source_name)
+    bounds = [f"{key} {op} {int(v)}" for op, v in ((">=", keys[0]), ("<", keys[1]))
+              if v is not None]
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     return (f"SELECT {', '.join(witness)} UNION ALL SELECT * FROM (SELECT {', '.join(select)} "
-            f"FROM {quote_ident(spec.source_table)} ORDER BY {key})")
+            f"FROM {quote_ident(spec.source_table)}{where} ORDER BY {key})")
 
 
 def declared_types(src, table: str) -> dict[str, str]:
@@ -331,21 +349,38 @@ def _column_codes(col, arrays: list, zone, out: Digests) -> codes.Codes:
 
 
 def source_digests(snapshot: str, spec: TableSpec, cut: Chunking,
-                   declared: dict[str, str] | None = None) -> Digests:
-    """The snapshot's chunk digests, in one pass through Arrow batches."""
+                   declared: dict[str, str] | None = None, parts: int = 1) -> Digests:
+    """The snapshot's chunk digests: one pass through Arrow batches, in `parts` threads (key
+    ranges of whole chunks; the reader, Arrow and md5 release the GIL)."""
+    parts = max(1, min(parts, cut.count))
+    step = ceil(cut.count / parts) if cut.count else 0
+    ranges = [(None if i == 0 else cut.bounds(i * step)[0],
+               None if i == parts - 1 else cut.bounds((i + 1) * step)[0]) for i in range(parts)]
+    if parts == 1:
+        return _source_part(snapshot, spec, cut, declared, ranges[0])
+    out = Digests()
+    with ThreadPoolExecutor(parts, thread_name_prefix="digest") as pool:
+        for found in pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r), ranges):
+            out.chunks.update(found.chunks)
+            out.python_columns |= found.python_columns
+    return out
+
+
+def _source_part(snapshot: str, spec: TableSpec, cut: Chunking, declared: dict | None,
+                 keys: tuple[int | None, int | None]) -> Digests:
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
     zone = values.zone_of(spec.zone)
     reads = [_reads(c.klass, (declared or {}).get(c.source_name, "")) for c in spec.columns]
     out = Digests()
-    chunks = _Chunks(len(spec.columns), out)
+    chunks = _Chunks(len(groups(spec)), out)
     conn = adbc_sqlite.connect(ro_uri(snapshot))
     try:
         cur = conn.cursor()
         try:
             cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
             try:
-                cur.execute(source_sql(spec, declared))
+                cur.execute(source_sql(spec, declared, keys))
                 reader = cur.fetch_record_batch()
             except Exception as exc:  # noqa: BLE001 - the driver's own error classes
                 raise Unfit("storage", _first_line(exc)) from None
@@ -404,9 +439,12 @@ def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Ch
                 arrays.append(array)
         columns.append(_column_codes(col, arrays, zone, out))
         at += len(parts)
+    digested = [codes.Codes.rows([columns[i] for i in group],
+                                 [codes.WIDTH.get(codes.kind(spec.columns[i].klass), 0)
+                                  for i in group]) for group in groups(spec)]
     starts = np.concatenate(([0], np.flatnonzero(np.diff(ids)) + 1, [len(ids)]))
     for s, e in zip(starts[:-1], starts[1:], strict=True):
-        chunks.add(int(ids[s]), int(e - s), [c.piece(s, e) for c in columns])
+        chunks.add(int(ids[s]), int(e - s), [c.piece(s, e) for c in digested])
     return int(keys[-1])
 
 
@@ -429,23 +467,17 @@ def differing(snapshot: str, sessions: Sessions, spec: TableSpec, rows: int) -> 
     with ThreadPoolExecutor(1) as pool:
         target = pool.submit(target_digests, sessions, spec, cut)
         try:
-            source = source_digests(snapshot, spec, cut, declared)
+            source = source_digests(snapshot, spec, cut, declared,
+                                    SOURCE_PARTS if rows >= PARALLEL_MIN_ROWS else 1)
         finally:
             found = target.result()
     return _difference(source, found, spec, cut)
 
 
 def _difference(source: Digests, target: Digests, spec: TableSpec, cut: Chunking) -> Difference:
-    chunks, columns = [], Counter()
-    for c in source.chunks.keys() | target.chunks.keys():
-        left, right = source.chunks.get(c), target.chunks.get(c)
-        if left == right:
-            continue
-        chunks.append(c)
-        if left and right and left[0] == right[0]:
-            columns.update(col.name for col, a, b in zip(spec.columns, left[1], right[1],
-                                                          strict=True) if a != b)
-    return Difference(cut.ranges(chunks), len(chunks), source.rows, target.rows, columns,
+    chunks = [c for c in source.chunks.keys() | target.chunks.keys()
+              if source.chunks.get(c) != target.chunks.get(c)]
+    return Difference(cut.ranges(chunks), len(chunks), source.rows, target.rows,
                       sorted(source.python_columns))
 
 

@@ -190,9 +190,9 @@ def test_codes_differ_for_a_different_value(fresh_db, tmp_path, klass, pg_type, 
 
 def test_unreadable_and_odd_source_values_never_match():
     """A value SQLite holds that the class cannot read is `?`: PostgreSQL never prints it."""
-    assert codes.py_code("int", values.source_converter("int")("x")) == "?"
-    assert codes.py_code("timestamptz", values.source_converter("timestamptz")("2024-02-30"
-                                                                               " 00:00:00")) == "?"
+    assert codes.py_code("int", values.source_converter("int")("x")) == "?" * 16
+    assert codes.py_code("timestamptz", values.source_converter("timestamptz")(
+        "2024-02-30 00:00:00")) == "?" * 16
     assert codes.json_code("NaN") == "?" and codes.json_code('{"a": "\\u0000"}') == "?"
     import pyarrow as pa
 
