@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/bench_migrate.py --rows 1000000 --repeat 3
 
 Builds the sample SPC database (cached under runs/bench/), starts a throwaway embedded
-PostgreSQL on a free port, and measures, in interleaved rounds (A B C … A B C …):
+PostgreSQL on a random free port (40000-60000), and measures, in interleaved rounds
+(A B C … A B C …):
 
 * stage 03 as users run it: `runbook run --only 03` (a subprocess: the runner, its kernel,
   the notebook's cells), with `schema: django` and `schema: sqlite`;
@@ -67,6 +68,19 @@ def sample(rows: int) -> Path:
         print(f"built {path.name} in {time.perf_counter() - began:.1f} s "
               f"({path.stat().st_size / 1e6:.0f} MB)")
     return path
+
+
+def bench_port() -> int:
+    """A free port picked at random in 40000-60000 (the machine is shared: no fixed port)."""
+    import random
+    import socket
+
+    for _ in range(100):
+        port = random.randint(40000, 60000)  # noqa: S311 - not security
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port in 40000-60000")
 
 
 def new_db(admin, port: int) -> str:
@@ -452,7 +466,7 @@ def main() -> int:
     chosen = [c for c in CONTENDERS if c not in skip and c.split()[0] not in skip]
     source = sample(args.rows)
     work = Path(tempfile.mkdtemp(prefix="bench-migrate-"))
-    port = server.free_port()
+    port = bench_port()
     pg = server.EmbeddedServer(work / "pg", port=port)
     pg.start("postgres", ADMIN)
     if args.conf:

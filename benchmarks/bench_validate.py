@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_validate.py --rows 1000000 --repeat 3
 
 Builds (or reuses, runs/bench/) the sample SQLite database, starts a throwaway embedded
-PostgreSQL on a free port and measures, in interleaved rounds:
+PostgreSQL on a random free port (40000-60000) and measures, in interleaved rounds:
 
 * the engines: `migrate.run`, then `validate.run` (mode full) on what it wrote;
 * the stages as users run them: `runbook run --only 03,04` on a profile pointing at the same
@@ -97,7 +97,7 @@ def main() -> int:
 
     source = bench.sample(args.rows)
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
-    port = server.free_port()
+    port = bench.bench_port()
     pg = server.EmbeddedServer(work / "pg", port=port)
     pg.start("postgres", bench.ADMIN)
     import psycopg2

@@ -14,7 +14,7 @@ import re
 import shutil
 import sqlite3
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..core import files, source_state, state
@@ -51,6 +51,7 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     on_delete: str
     on_update: str
+    ref_rowid: bool = False  # it references the parent's INTEGER PRIMARY KEY (the rowid)
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,17 @@ def _table(conn, name: str, wr: bool, sql: str, seqs: dict, pk_of) -> Table:
                  _indexes(conn, name), count.fetchone()[0], sql or "")
 
 
+def _mark_rowid_references(schema: SourceSchema) -> None:
+    """Mark the foreign keys that reference a parent's rowid: those values are integers only,
+    never NULL, so a membership test finds exactly what SQLite's own check would."""
+    aliases = {t.name.casefold(): (t.rowid_alias or "").casefold() for t in schema.tables}
+    for table in schema.tables:
+        table.foreign_keys = [
+            replace(fk, ref_rowid=True) if len(fk.ref_columns) == 1
+            and aliases.get(fk.ref_table.casefold()) == fk.ref_columns[0].casefold() != ""
+            else fk for fk in table.foreign_keys]
+
+
 def introspect(path: str | Path) -> SourceSchema:
     """Tables, columns, keys, indexes, views, triggers and sqlite_sequence of a SQLite file."""
     conn = connect_ro(path)
@@ -394,6 +406,7 @@ def introspect(path: str | Path) -> SourceSchema:
                 schema.tables.append(_table(conn, name, bool(wr), master.get(name), seqs, pk_of))
         for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"):
             schema.triggers[name] = sql
+        _mark_rowid_references(schema)
         return schema
     finally:
         conn.close()

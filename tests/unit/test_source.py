@@ -98,3 +98,39 @@ def test_background_check_reports_in_the_parent(tmp_path):
     for _ in range(2):
         with pytest.raises(SourceError, match="integrity_check"):
             check.result()
+
+
+@pytest.mark.parametrize("child_type", ["INTEGER", "TEXT", "", "REAL", "BLOB"])
+def test_rowid_reference_check_finds_what_sqlite_finds(tmp_path, child_type):
+    """The fast form of the dangling-reference predicate (IN the parent's rowid) flags exactly
+    the rows SQLite's own PRAGMA foreign_key_check reports, for values of every storage class
+    and spelling; a reference to another column keeps the correlated form."""
+    import sqlite3
+
+    from runbook_lib.migrate.profile import fk_predicate
+
+    path = tmp_path / "refs.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(f"""
+        CREATE TABLE Parent (ID INTEGER PRIMARY KEY, code TEXT UNIQUE COLLATE NOCASE);
+        CREATE TABLE child (id INTEGER PRIMARY KEY, p {child_type} REFERENCES parent(id),
+                            c TEXT REFERENCES parent(code));""")
+    conn.executemany("INSERT INTO Parent VALUES (?, ?)", [(1, "a"), (2, "B"), (-3, None)])
+    values = [1, "1", 1.0, 2.5, "abc", b"\x01", 99, None, " 1", "1.0", -3, "-3", 2**62, "0x1"]
+    conn.executemany("INSERT INTO child (p, c) VALUES (?, ?)",
+                     [(v, c) for v in values for c in ("a", "A", "b", "z", None)])
+    conn.commit()
+    column = {r[0]: r[3] for r in conn.execute("PRAGMA foreign_key_list(child)")}
+    expected = {"p": set(), "c": set()}
+    for _, rowid, _, fkid in conn.execute("PRAGMA foreign_key_check(child)"):
+        expected[column[fkid]].add(rowid)
+    assert expected["p"] and expected["c"]
+    table = source.introspect(path).table("child")
+    by_column = {fk.columns[0]: fk for fk in table.foreign_keys}
+    assert by_column["p"].ref_rowid and not by_column["c"].ref_rowid
+    for name, fk in by_column.items():
+        sql = fk_predicate("child", fk)
+        assert ("EXISTS" not in sql) == fk.ref_rowid
+        found = {r[0] for r in conn.execute(f"SELECT id FROM child WHERE NOT {sql}")}
+        assert found == expected[name], (fk, sql)
+    conn.close()
