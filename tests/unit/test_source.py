@@ -100,7 +100,7 @@ def test_background_check_reports_in_the_parent(tmp_path):
             check.result()
 
 
-@pytest.mark.parametrize("child_type", ["INTEGER", "TEXT", "", "REAL", "BLOB"])
+@pytest.mark.parametrize("child_type", ["INTEGER", "TEXT", "", "REAL", "BLOB", "TEXT COLLATE NOCASE"])
 def test_rowid_reference_check_finds_what_sqlite_finds(tmp_path, child_type):
     """The fast form of the dangling-reference predicate (IN the parent's rowid) flags exactly
     the rows SQLite's own PRAGMA foreign_key_check reports, for values of every storage class
