@@ -117,7 +117,7 @@ def read_csv(folder: str, name: str) -> list[list[str]] | None:
     if not file.is_file() or file.is_symlink():
         return None
     with files.open_nofollow(file, newline="", encoding="utf-8") as fh:
-        return list(csv.reader(fh))
+        return files.csv_rows(fh)
 
 
 def quarantined_keys(rows: list[list[str]] | None, spec: TableSpec) -> set[tuple]:
@@ -133,8 +133,8 @@ def quarantined_keys(rows: list[list[str]] | None, spec: TableSpec) -> set[tuple
         return set()
     at = [header.index(n) + offset for n in names]
     ints = [c.klass == "int" for c in spec.columns[:spec.key]]
-    return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
-                  for i, n in zip(at, ints, strict=True)) for r in body}
+    return {tuple(None if r[i] == "\\N" else int(r[i]) if n and r[i].lstrip("-").isdigit()
+                  else r[i] for i, n in zip(at, ints, strict=True)) for r in body}
 
 
 def label_quarantined(v: TableVerdict, rows: list[list[str]] | None, spec: TableSpec) -> None:
