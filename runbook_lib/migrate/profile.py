@@ -73,6 +73,12 @@ class Profile:
         """The MigrationError that lists the bad values by primary key, and the fixes."""
         return bad_values.error(self.bad, note, self.overrides, self.types, self.language)
 
+    def listing(self) -> list[dict]:
+        """The bad values for the manifest (English text; the action as its key too)."""
+        return [{"table": b.table, "column": b.column, "type": b.target_type,
+                 "problem": t(b.problem, "en"), "rows": b.count, "action": b.action,
+                 "what happens": t(ACTIONS[b.action], "en")} for b in self.bad]
+
     def frame(self, language: str | None = None):
         import pandas as pd
 

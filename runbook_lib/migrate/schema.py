@@ -240,6 +240,8 @@ def _table_plan(table: Table, settings, rename: Renames) -> TablePlan:
         if override:
             target, rule = override, "override"
         strict = _STRICT.get(rule, "") if settings.schema == "sqlite" else ""
+        if override and target.strip().lower() in ("double precision", "float8"):
+            strict = "double words"  # PostgreSQL reads 'NaN' and 'Infinity' text
         cols.append(ColumnPlan(rename(col.name, "column", name), col.name,
                                col.declared_type, target, rule,
                                col.notnull or col.name in table.primary_key,

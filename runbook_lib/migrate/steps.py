@@ -268,6 +268,11 @@ class Migration:
             cols = ", ".join(f"{d.table}.{d.column} → {d.target_type}"
                              for d in self.plan.decisions[:10])
             self._note("typed", n=len(self.plan.decisions), columns=cols)
+        for name in self.source.collations:
+            item = next(f for f in self.plan.followups if f["kind"] == "collation"
+                        and f["name"] == name)
+            warnings.warn(item["todo"], stacklevel=3)
+            self.notes.append(item["todo"])
         short = [r for r in self.plan.renamed if r.get("shortened")]
         if short:
             self._note("shortened", n=len(short),
@@ -589,6 +594,7 @@ class Migration:
                 "source_state": {"path": str(self.settings.sqlite_file),
                                  "state": self.source_state},
                 "renamed": self.plan.renamed, "name_map": self.plan.name_map,
+                "bad_values": self.profile.listing() if self.profile else [],
                 "type_decisions": type_inference.as_dicts(self.plan.decisions)}
 
     def _nulled(self, table: str, flt) -> int:

@@ -27,7 +27,9 @@ from .validity import family, predicate
 __all__ = ["LADDERS", "Decision", "candidates", "decide", "apply", "frame", "fits",
            "REASONS"]
 
-# planned validity family → wider (target type, validity family), narrowest first
+# planned validity family → wider (target type, validity family), narrowest first. The data
+# chooses among the first ones by itself; those after `HINT_ONLY` only name a fix (text
+# holds an impossible date exactly, but the column was meant to hold dates).
 _BYTES = ("bytea", "bytea")
 _TEXT = ("text", "text")
 LADDERS: dict[str, list[tuple[str, str]]] = {
@@ -37,18 +39,20 @@ LADDERS: dict[str, list[tuple[str, str]]] = {
     "double precision": [("double precision", "double words"), _TEXT, _BYTES],
     "real": [("double precision", ""), ("double precision", "double words"), _TEXT, _BYTES],
     "numeric": [("numeric", ""), _TEXT, _BYTES],
-    "boolean": [_BYTES],
     "varchar": [_TEXT, _BYTES],
     "text": [_BYTES],
     "blob": [_BYTES],
-    "jsonb exact": [("json", ""), _BYTES],
-    "jsonb": [("json", ""), _BYTES],
-    "json": [_BYTES],
-    "uuid": [_BYTES],
-    "timestamp": [_BYTES],
-    "date": [_BYTES],
-    "time": [_BYTES],
+    "jsonb exact": [("json", ""), _TEXT, _BYTES],
+    "jsonb": [("json", ""), _TEXT, _BYTES],
+    "json": [_TEXT, _BYTES],
+    "boolean": [_TEXT, _BYTES],
+    "uuid": [_TEXT, _BYTES],
+    "timestamp": [_TEXT, _BYTES],
+    "date": [_TEXT, _BYTES],
+    "time": [_TEXT, _BYTES],
 }
+HINT_ONLY = {"jsonb exact": _TEXT, "jsonb": _TEXT, "json": _TEXT, "boolean": _TEXT,
+             "uuid": _TEXT, "timestamp": _TEXT, "date": _TEXT, "time": _TEXT}
 REASONS: dict[str, Text] = {
     "wider": {"en": "{n} value(s) beyond {planned}", "ko": "{planned}를 넘는 값 {n}개"},
     "double precision": {"en": "{n} value(s) are reals", "ko": "실수 값 {n}개"},
@@ -111,23 +115,23 @@ def candidates(tp, overrides: dict) -> dict[tuple, str]:
 
 
 def fits(tp, counts: dict[tuple, int], column: str,
-         blobs_only: bool = False) -> tuple[str, str] | None:
-    """The narrowest (type, validity) of a column's ladder that holds every scanned value.
-    `blobs_only`: bytea only for a column that holds a blob (or was declared BLOB), so that
-    NUL or invalid UTF-8 in text stays a bad value rather than turning the column to bytes."""
+         auto: bool = False) -> tuple[str, str] | None:
+    """The first (type, validity) of a column's ladder that holds every scanned value. `auto`
+    (the data choosing by itself): bytea only for a column that holds a blob (or was declared
+    BLOB), so that NUL or invalid UTF-8 in text stays a bad value rather than turning the
+    column to bytes, and never a type that only names a fix (`HINT_ONLY`)."""
     col = tp.column(column)
-    no_blob = counts.get(("blobs", column), 0) == 0 and _family(col) != "blob"
-    for key in sorted((k for k in counts if k[0] == "type" and k[1] == column),
-                      key=lambda k: _rank(tp, k)):
-        if counts[key] == 0 and not (blobs_only and no_blob and key[2] == "bytea"):
-            return key[2], key[3]
+    family_ = _family(col)
+    no_blob = counts.get(("blobs", column), 0) == 0 and family_ != "blob"
+    ladder = LADDERS.get(family_, [])
+    for target, validity in ladder:
+        if counts.get(("type", column, target, validity), 1):
+            continue
+        if auto and ((no_blob and target == "bytea")
+                     or HINT_ONLY.get(family_) == (target, validity)):
+            continue
+        return target, validity
     return None
-
-
-def _rank(tp, key: tuple) -> int:
-    col = tp.column(key[1])
-    ladder = LADDERS.get(_family(col), [])
-    return ladder.index((key[2], key[3])) if (key[2], key[3]) in ladder else len(ladder)
 
 
 def _reason(target: str, validity: str, planned_family: str) -> str:
@@ -151,7 +155,7 @@ def decide(plan, counts: dict[str, dict[tuple, int]], overrides: dict) -> list[D
             bad = have.get(("column", col.source_name), 0)
             if not bad or not eligible(col, overrides, tp.source_name):
                 continue
-            found = fits(tp, have, col.source_name, blobs_only=True)
+            found = fits(tp, have, col.source_name, auto=True)
             if found:
                 out.append(Decision(tp.source_name, col.source_name, col.source_type,
                                     col.target_type, found[0], found[1],
