@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -93,7 +93,7 @@ def norm(value, pg_type: str):
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(
             _text(value).replace("Z", "+00:00"))
         if "with time zone" in t and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.timestamp() if moment.tzinfo else moment.isoformat()
     if t.startswith("time"):
         return value.isoformat() if isinstance(value, time) else _text(value)

@@ -60,7 +60,8 @@ CHECKS = {  # id: (name, hint)
                      "for the comparison.",
                "ko": "django_project와 django_settings를 확인하세요. 비교하려면 "
                      "`manage.py sqlmigrate`가 실행되어야 합니다."}),
-    "VA012": ({"en": "derived data (search indexes)", "ko": "파생 데이터 (검색 인덱스)"},
+    "VA012": ({"en": "derived data (search indexes, SQLite's own indexes and statistics)",
+               "ko": "파생 데이터 (검색 인덱스, SQLite 자체의 인덱스와 통계)"},
               {"en": "Run the rebuild command shown once the application uses PostgreSQL; the "
                      "search index is then complete.",
                "ko": "애플리케이션이 PostgreSQL을 쓰게 된 뒤 표시된 재구축 명령을 실행하세요. 그러면 "
@@ -177,7 +178,13 @@ def derived(ctx: dict, entry: dict) -> TableVerdict:
     if entry["table"] in ctx["present"]:
         ctx["cur"].execute(f"SELECT count(*) FROM {qualified(ctx['schema'], entry['table'])}")
         v.target_rows = ctx["cur"].fetchone()[0]
-    _note(v, "derived", source=v.source_rows, command=entry.get("rebuild", ""))
+    rebuild = entry.get("rebuild", "")
+    if isinstance(rebuild, dict):  # schema: sqlite: SQLite-only data, said per language
+        v.notes.insert(0, {lang: TEXT["derived_sqlite"][lang].format(
+            what=entry["what"][lang], source=v.source_rows, rebuild=rebuild[lang])
+            for lang in TEXT["derived_sqlite"]})
+        return v
+    _note(v, "derived", source=v.source_rows, command=rebuild)
     return v
 
 
