@@ -9,8 +9,9 @@ comparison: rows read the same, only their ordering rules are not carried, which
 says (`unknown_collations`).
 
 SQLite stores any bytes as TEXT; PostgreSQL only takes valid UTF-8. SQL has no test for it, so
-`prepare` also registers `runbook_utf8(blob)` (1 when the bytes are valid UTF-8), which the
-value profile calls only for the rare text holding a byte above 0x7F (`UTF8_OK`).
+`prepare` also registers `runbook_utf8(blob, …)`: 1 when every argument is NULL or valid UTF-8
+bytes (`UTF8_OK`: the SQL of one column). The value profile counts such text through Arrow
+(`migrate.utf8_scan`), faster; the SQL serves its fallback and the copy's filters.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ __all__ = ["prepare", "unknown_collations", "collations_in", "UTF8_OK", "BUILTIN
 BUILTIN_COLLATIONS = {"binary", "nocase", "rtrim"}
 _COLLATE = re.compile(r"""\bCOLLATE\s+("(?:[^"]|"")+"|'(?:[^']|'')+'|\[[^\]]+\]|`(?:[^`]|``)+`|
                           [^\s(),;'"`\[\]]+)""", re.I | re.X)
-# SQL (SQLite) true when {c} is not text, or is text of valid UTF-8; GLOB (in C) sends only a
-# value with a byte outside 0x01-0x7F to the Python check.
-UTF8_OK = ("(typeof({c}) != 'text' OR {c} NOT GLOB '*[^\x01-\x7f]*' "
-           "OR runbook_utf8(CAST({c} AS BLOB)))")
+# SQL (SQLite) true when {c} is not text, or is text of valid UTF-8
+UTF8_OK = "(typeof({c}) != 'text' OR runbook_utf8(CAST({c} AS BLOB)))"
 
 
 def _unquote(token: str) -> str:
@@ -52,19 +51,20 @@ def _binary(a: str, b: str) -> int:
     return (a > b) - (a < b)  # code point order: the order of the UTF-8 bytes
 
 
-def _utf8(value) -> int:
-    if value is None:
-        return 1
-    try:
-        bytes(value).decode("utf-8")
-    except UnicodeDecodeError:
-        return 0
+def _utf8(*values) -> int:
+    for value in values:
+        if value is None or value.isascii():
+            continue
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return 0
     return 1
 
 
 def prepare(conn: sqlite3.Connection) -> sqlite3.Connection:
     """Register the schema's unknown collations (binary) and `runbook_utf8`; return conn."""
-    conn.create_function("runbook_utf8", 1, _utf8, deterministic=True)
+    conn.create_function("runbook_utf8", -1, _utf8, deterministic=True)
     try:
         names = unknown_collations(conn)
     except sqlite3.DatabaseError:  # not a database (yet): the caller's own check says so

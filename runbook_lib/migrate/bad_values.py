@@ -69,9 +69,11 @@ class BadValues:
     problem: Text
     count: int
     examples: list = field(default_factory=list)
-    kind: str = "column"  # "column" (the value), "null" (NOT NULL, key), "fk" (dangling)
+    kind: str = "column"  # "column" (the value), "utf8" (text that is not UTF-8), "null" (in
+    # a NOT NULL column or a key), "fk" (a dangling reference)
     source_table: str = ""
     fits: str = ""  # a type that holds every value of the column (its ladder), if any
+    data_fits: bool = False  # types: data would choose such a type by itself
     nullable: bool = True  # NULL may replace it (on_bad_value: null)
     key: bool = False  # the column is (part of) the primary key
     action: str = "stop"  # key of ACTIONS
@@ -97,11 +99,11 @@ def fixes(bad: list[BadValues], overrides: dict, types: str,
         what = (t(TEXT["null"], language, keys=stuck) if stuck
                 else t(TEXT["null_all"], language))
         out.append((yaml_line("on_bad_value", "null"), what))
-    if all(b.kind == "column" and b.fits for b in bad):
+    if all(b.kind in ("column", "utf8") and b.fits for b in bad):
         wanted = {f"{b.source_table or b.table}.{b.column}": b.fits for b in bad}
         out.append((yaml_line("type_overrides", {**overrides, **wanted}),
                     t(TEXT["types"], language)))
-        if types == "declared":
+        if types == "declared" and all(b.kind == "column" and b.data_fits for b in bad):
             out.append((yaml_line("types", "data"), t(TEXT["data"], language)))
     return out
 

@@ -24,7 +24,17 @@ from .bad_values import ACTIONS, BadValues
 from .scan import Scan
 from .schema import Plan, TablePlan
 from .source import ForeignKey, connect_ro
-from .validity import VALIDITY, column_predicate, null_predicate, null_problem, predicate, problem
+from .validity import (
+    UTF8_PROBLEM,
+    VALIDITY,
+    column_predicate,
+    null_predicate,
+    null_problem,
+    predicate,
+    problem,
+    textual,
+    utf8_predicate,
+)
 
 __all__ = ["profile", "start", "collect", "Profile", "BadValues", "predicate", "TableFilter",
            "VALIDITY", "fail_error", "Pending"]
@@ -131,6 +141,8 @@ def conditions(tp: TablePlan) -> dict[tuple, str]:
         out[("column", c.source_name)] = column_predicate(c)
         if c.notnull:
             out[("null", c.source_name)] = null_predicate(c)
+        if textual(c):
+            out[("utf8", c.source_name)] = utf8_predicate(c)
     for i, fk in enumerate(tp.source.foreign_keys):
         out[("fk", i)] = fk_predicate(tp.source_name, fk)
     return out
@@ -198,11 +210,14 @@ def start(snapshot: str | Path, plan: Plan, workers: int = 1, django: bool = Fal
     column's ladder of wider types (counted only in a table that has bad values)."""
     scan, planned = Scan(snapshot, workers), {}
     for tp in plan.tables:
-        conds = conditions(tp)
+        conds = {k: c for k, c in conditions(tp).items() if k[0] != "utf8"}
+        conds.update(django_guesses(tp) if django else {})
+        utf8 = [c for c in tp.columns if not c.identity and textual(c)]  # others: ASCII forms
         ladders = {} if django else type_inference.candidates(tp, overrides or {})
-        planned[tp.source_name] = {**conds, **(django_guesses(tp) if django else {}), **ladders}
-        scan.submit(tp.source_name, {**conds, **(django_guesses(tp) if django else {})},
-                    tp.source.rows, not tp.source.without_rowid, extra=ladders)
+        planned[tp.source_name] = {**conds, **ladders,
+                                   **{("utf8", c.source_name): utf8_predicate(c) for c in utf8}}
+        scan.submit(tp.source_name, conds, tp.source.rows, not tp.source.without_rowid,
+                    extra=ladders, utf8={("utf8", c.source_name): c.source_name for c in utf8})
     return Pending(scan, planned)
 
 
@@ -235,9 +250,13 @@ def _bad_column(conn, tp: TablePlan, key: tuple, n: int, cond: str,
                          _examples(conn, tp, cond, q(key[1]), by_rowid=pk), "null",
                          tp.source_name, nullable=False, key=pk)
     found = type_inference.fits(tp, counts, key[1])
-    return BadValues(tp.name, col.name, col.target_type, problem(col), n,
-                     _examples(conn, tp, cond, q(key[1])), "column", tp.source_name,
-                     found[0] if found else "", nullable=not col.notnull, key=pk)
+    if key[0] == "utf8":
+        found = ("bytea", "bytea")  # keeps the text's bytes exactly
+    auto = key[0] == "column" and bool(type_inference.fits(tp, counts, key[1], auto=True))
+    return BadValues(tp.name, col.name, col.target_type,
+                     UTF8_PROBLEM if key[0] == "utf8" else problem(col), n,
+                     _examples(conn, tp, cond, q(key[1])), key[0], tp.source_name,
+                     found[0] if found else "", auto, nullable=not col.notnull, key=pk)
 
 
 def _scan_table(conn, tp: TablePlan, counts: dict[tuple, int]) -> list[BadValues]:
@@ -246,7 +265,7 @@ def _scan_table(conn, tp: TablePlan, counts: dict[tuple, int]) -> list[BadValues
     for key, n in counts.items():
         if not n or key not in conds:
             continue
-        if key[0] in ("column", "null"):
+        if key[0] in ("column", "null", "utf8"):
             bad.append(_bad_column(conn, tp, key, n, conds[key], counts))
             continue
         fk = tp.source.foreign_keys[key[1]]

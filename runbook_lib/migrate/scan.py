@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..core.identifiers import quote_ident
 from .source import connect_ro, rowid_range
+from .utf8_scan import count_invalid
 
 __all__ = ["Scan", "SPLIT_MIN_ROWS"]
 
@@ -45,16 +46,25 @@ class Scan:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="profile")
         self.pending: list[tuple[str, dict, tuple, Future]] = []
         self.extra: dict[str, dict] = {}
+        self.utf8: list[tuple[str, list, Future]] = []
 
     def submit(self, table: str, conds: dict, rows: int, rowid: bool = True,
-               extra: dict | None = None) -> None:
+               extra: dict | None = None, utf8: dict | None = None) -> None:
         """Queue one table's predicates (keys → SQL that is true when the row is fine);
-        `extra` ones are counted only if some row fails `conds`."""
-        if not conds or not rows:
+        `extra` ones are counted only if some row fails `conds`. `utf8` (key → column):
+        text that is not UTF-8, counted apart (`utf8_scan`)."""
+        if not rows or not (conds or utf8):
+            return
+        slices = self._slices(table, rows, rowid)
+        for params in slices if utf8 else []:
+            future = self.pool.submit(count_invalid, self.snapshot, table, list(utf8.values()),
+                                      params)
+            self.utf8.append((table, list(utf8), future))
+        if not conds:
             return
         self.extra[table] = extra or {}
         gate = (f"SELECT count(*) FROM {_q(table)} WHERE NOT ({' AND '.join(conds.values())})")
-        for params in self._slices(table, rows, rowid):
+        for params in slices:
             future = self.pool.submit(_count, self.snapshot, gate + _where(params), params)
             self.pending.append((table, conds, params, future))
 
@@ -94,6 +104,10 @@ class Scan:
             for table, every, future in details:
                 for key, n in zip(every, future.result(), strict=True):
                     totals[table][key] += n
+            for table, keys, future in self.utf8:
+                for key, n in zip(keys, future.result(), strict=True):
+                    mine = totals.setdefault(table, {})
+                    mine[key] = mine.get(key, 0) + n
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
         return totals

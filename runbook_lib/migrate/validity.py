@@ -19,19 +19,25 @@ from ..core.sqlite_quirks import UTF8_OK
 from . import django_values
 
 __all__ = ["VALIDITY", "family", "predicate", "column_predicate", "null_predicate", "problem",
-           "null_problem"]
+           "null_problem", "utf8_predicate", "UTF8_PROBLEM", "TEXTUAL"]
 
 q = quote_ident
 _BOOL_WORDS = "'t','f','true','false','y','n','yes','no','on','off','1','0'"
 _NO_NUL = "instr(CAST({c} AS BLOB), x'00') = 0"
-_TEXTISH = "typeof({c}) != 'blob' AND " + _NO_NUL + " AND " + UTF8_OK
+_TEXTISH = "typeof({c}) != 'blob' AND " + _NO_NUL
 # `instr` stops at the first '-' (cheap, unlike a GLOB of [0-9] classes); julianday() then
-# parses YYYY-MM-DD digits and refuses 'now', bare times and julian day numbers. SQLite
-# rolls '2024-02-30' over to March 1st, so the date part must read back as written; there is
+# parses YYYY-MM-DD digits and refuses 'now', bare times and julian day numbers. SQLite takes
+# any day up to 31 ('2024-02-30' rolls over to March 1st), so the day must exist in its
+# month (plain arithmetic, several times cheaper than formatting the date again); there is
 # no year 0 in PostgreSQL.
+_YEAR = "CAST(substr({c}, 1, 4) AS INTEGER)"
+_LAST_DAY = (f"CASE WHEN substr({{c}}, 6, 2) IN ('04','06','09','11') THEN '30' "
+             f"WHEN substr({{c}}, 6, 2) != '02' THEN '31' "
+             f"WHEN {_YEAR} % 4 = 0 AND ({_YEAR} % 100 != 0 OR {_YEAR} % 400 = 0) THEN '29' "
+             f"ELSE '28' END")
 _DATE = ("typeof({c})='text' AND instr({c}, '-') = 5 AND substr({c}, 1, 4) != '0000' AND "
-         "date(substr({c}, 1, 10), '+0 days') IS substr({c}, 1, 10)")
-_JSON = "typeof({c}) IN ('text','integer') AND json_valid({c}) AND " + UTF8_OK
+         f"(substr({{c}}, 9, 2) <= '28' OR substr({{c}}, 9, 2) <= {_LAST_DAY})")
+_JSON = "typeof({c}) IN ('text','integer') AND json_valid({c})"
 _NO_JSON_NUL = "instr({c}, '\\u0000') = 0"
 _NO_DUPLICATE_KEYS = ("NOT EXISTS (SELECT 1 FROM json_tree(CASE WHEN json_valid({c}) THEN {c} "
                       "ELSE 'null' END) GROUP BY parent, key HAVING count(*) > 1)")
@@ -70,7 +76,7 @@ VALIDITY: dict[str, tuple[str, Text]] = {
                      "2024-02-30 or year 0000, or another format)",
                      "PostgreSQL이 담을 수 있는 ISO 날짜-시간이 아님 (2024-02-30이나 0000년 같은 "
                      "없는 날짜, 또는 다른 형식)")),
-    "date": (_DATE + " AND length({c}) = 10",
+    "date": (_DATE + " AND length({c}) = 10 AND julianday({c}) IS NOT NULL",
              _t("not an ISO date PostgreSQL can hold (an impossible date such as 2024-02-30 "
                 "or year 0000, or another format)",
                 "PostgreSQL이 담을 수 있는 ISO 날짜가 아님 (2024-02-30이나 0000년 같은 없는 날짜, "
@@ -78,12 +84,9 @@ VALIDITY: dict[str, tuple[str, Text]] = {
     "time": ("typeof({c})='text' AND instr({c}, ':') = 3 AND time({c}) IS NOT NULL",
              _t("not an ISO time", "ISO 시각이 아님")),
     "varchar": (_TEXTISH + " AND length({c}) <= {n}",
-                _t("too long, a blob, holds NUL bytes or is not valid UTF-8",
-                   "너무 길거나, blob이거나, NUL 바이트가 있거나, 올바른 UTF-8이 아님")),
-    "text": (_TEXTISH, _t("a blob, holds NUL bytes or is not valid UTF-8 (PostgreSQL text "
-                          "cannot hold it)",
-                          "blob이거나, NUL 바이트가 있거나, 올바른 UTF-8이 아님 (PostgreSQL "
-                          "text에 담을 수 없음)")),
+                _t("too long, a blob, or holds NUL bytes", "너무 길거나, blob이거나, NUL 바이트가 있음")),
+    "text": (_TEXTISH, _t("a blob, or holds NUL bytes (PostgreSQL text cannot hold them)",
+                          "blob이거나 NUL 바이트가 있음 (PostgreSQL text에 담을 수 없음)")),
     "bytea": ("typeof({c}) IN ('blob','text')",
               _t("a number (bytea holds blobs and text)", "숫자임 (bytea는 blob과 텍스트만 담음)")),
     "blob": ("typeof({c})='blob'", _t("not a blob", "blob이 아님")),
@@ -159,3 +162,20 @@ def null_problem(key: bool) -> Text:
         return _t("NULL in the primary key (PostgreSQL keys cannot be NULL)",
                   "기본 키에 NULL (PostgreSQL의 키는 NULL일 수 없음)")
     return _t("NULL in a NOT NULL column", "NOT NULL 열에 NULL")
+
+
+# families whose values reach PostgreSQL as text: they must be valid UTF-8 (the others accept
+# only ASCII forms: digits, hex, words)
+TEXTUAL = ("text", "varchar", "json", "jsonb", "jsonb exact")
+UTF8_PROBLEM = _t("not valid UTF-8 (PostgreSQL text cannot hold it; often cp949 or latin-1 "
+                  "bytes)",
+                  "올바른 UTF-8이 아님 (PostgreSQL text에 담을 수 없음; 흔히 cp949나 latin-1 바이트)")
+
+
+def utf8_predicate(col) -> str:
+    """True when the column's value is not text, or is text of valid UTF-8."""
+    return UTF8_OK.format(c=q(col.source_name))
+
+
+def textual(col) -> bool:
+    return (col.validity or family(col.target_type)[0]) in TEXTUAL
