@@ -11,7 +11,6 @@ validation verdict is added to the record, for the cut-over stage of a later run
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json

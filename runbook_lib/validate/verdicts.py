@@ -7,8 +7,6 @@ VA001-VA013 (VA013: whether the live source moved on after the snapshot).
 
 from __future__ import annotations
 
-import csv
-
 from ..core import files, source_state
 from ..core.errors import RunbookError
 from ..core.i18n import t
