@@ -10,9 +10,11 @@ multisets (tests/wild_sqlite.py), and stage 04 must agree.
 
 from __future__ import annotations
 
+import csv
 import re
 import sqlite3
 import sys
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import pytest
 from runbook_lib import migrate
 from runbook_lib.core import config, diagnose
 from runbook_lib.core.errors import MigrationError
+from runbook_lib.prepare import demo
 from runbook_lib.validate import stage as validation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -183,6 +186,22 @@ def test_decisions_shown_in_the_plan(fresh_db):
     assert list(frame["column"]) == ["n"] and list(frame["rows"]) == [2]
     assert any("types: data" in n for n in m.notes)
     m.close()
+
+
+def test_django_schema_keeps_django_types(fresh_db, tmp_path):
+    """types: data is for schema: sqlite only: with schema: django a column keeps the type
+    the project's model gives it, and text in it stays a bad value."""
+    path = tmp_path / "spc.sqlite3"
+    demo.build(path, rows=50)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE spc_qualitymeasurement SET sample_group = 'abc' WHERE id = 1")
+    conn.close()
+    fresh_db.sqlite_path, fresh_db.django_project = str(path), "examples/spc_backend"
+    result = run(fresh_db, schema="django", on_bad_value="quarantine")
+    assert result.section["type_decisions"] == []
+    entry = next(e for e in result.section["tables"] if e["table"] == "spc_qualitymeasurement")
+    assert {c["name"]: c["target_type"] for c in entry["columns"]}["sample_group"] == "integer"
+    assert entry["quarantined"] == 1
 
 
 # -- 2. identifiers over 63 bytes ----------------------------------------------------------
@@ -385,6 +404,18 @@ def test_every_printed_fix_makes_the_run_complete(fresh_db, kind):
         validated(fresh_db)
 
 
+def test_bad_values_said_in_korean_with_the_same_fixes(fresh_db):
+    _case(fresh_db, "impossible_date")
+    with pytest.raises(MigrationError) as en:
+        run(fresh_db)
+    with pytest.raises(MigrationError) as ko:
+        run(fresh_db, language="ko")
+    assert re.search("[\uac00-\ud7a3]", ko.value.message), ko.value.message
+    assert re.search("[\uac00-\ud7a3]", ko.value.hint), ko.value.hint
+    assert "t.day" in ko.value.message and "2024-02-30" in ko.value.message
+    assert fix_lines(ko.value.hint) == fix_lines(en.value.hint) != []
+
+
 CATALOGUE_CASES = {  # problem: (pasted error that names it, case, profile lines besides)
     "DX016": ('invalid byte sequence for encoding "UTF8": 0x00', "nul_in_text", ""),
     "DX017": ('invalid byte sequence for encoding "UTF8": 0xc3 0x28', "invalid_utf8", ""),
@@ -451,6 +482,8 @@ INSERT INTO notes (rowid, title, body) VALUES (7, 'first', 'hello world'),
     (9, 'second', 'goodbye 세계'), (11, NULL, 42);
 CREATE VIRTUAL TABLE legacy USING fts4(subject, content);
 INSERT INTO legacy (docid, subject, content) VALUES (3, 'old', 'text');
+CREATE VIRTUAL TABLE oldest USING fts3(body);
+INSERT INTO oldest (docid, body) VALUES (5, 'fts3 text'), (6, '한국어 본문');
 CREATE VIRTUAL TABLE article_fts USING fts5(title, body, content='article',
     content_rowid='id');
 INSERT INTO article_fts (article_fts) VALUES ('rebuild');
@@ -465,24 +498,25 @@ def test_fts_rtree_and_statistics(fresh_db):
     path = build(fresh_db.sqlite_file, SEARCH)
     result = run(fresh_db)
     tables = {e["source_table"]: e for e in result.section["tables"]}
-    assert {"article", "notes", "legacy", "boxes"} == set(tables)
-    for name in ("notes", "legacy"):  # the FTS text, rowid kept as the key
+    assert {"article", "notes", "legacy", "oldest", "boxes"} == set(tables)
+    for name in ("notes", "legacy", "oldest"):  # the FTS text, rowid kept as the key
         cols = [("rowid", "rowid")] + [(c["source_name"], c["name"])
                                        for c in tables[name]["columns"][1:]]
-        same_rows(fresh_db, path, name, name, cols,
-                  lambda r: {**r, "rowid": r["rowid"]})
+        assert same_rows(fresh_db, path, name, name, cols) == {"notes": 3, "legacy": 1,
+                                                               "oldest": 2}[name]
     assert same_rows(fresh_db, path, "boxes", "boxes", _columns(path, "boxes")) == 2
     assert same_rows(fresh_db, path, "article", "article", _columns(path, "article")) == 2
     derived = {d["table"]: d["kind"] for d in result.section["derived"]}
     assert derived["article_fts"] == "fulltext"  # an index of article's rows
     assert derived["sqlite_stat1"] == "statistics"
     for shadow in ("notes_data", "notes_idx", "notes_content", "notes_docsize", "notes_config",
-                   "legacy_content", "legacy_segments", "legacy_segdir", "boxes_node",
+                   "legacy_content", "legacy_segments", "legacy_segdir", "oldest_content",
+                   "oldest_segments", "oldest_segdir", "boxes_node",
                    "boxes_parent", "boxes_rowid"):
         assert shadow in derived, shadow
     kinds = {(f["kind"], f["name"]) for f in result.section["manual_followups"]}
     assert {("full-text search", "notes"), ("full-text search", "legacy"),
-            ("R-tree", "boxes")} <= kinds
+            ("full-text search", "oldest"), ("R-tree", "boxes")} <= kinds
     note = next(f["todo"] for f in result.section["manual_followups"] if f["name"] == "notes")
     assert "to_tsvector" in note and "gin" in note
     m_drift = [r for r in result.section["drift"] if r["side"] == "derived"]
@@ -514,7 +548,20 @@ def test_custom_collation_is_read_as_binary(fresh_db):
 
 
 # -- 6. quarantined rows of any size round-trip into validation -------------------------------
-def test_quarantine_of_a_megabyte_value(fresh_db):
+def _quarantined_csv(path: Path) -> list[list[str]]:
+    """The quarantine file read with csv alone (its field limit raised only meanwhile: the
+    runbook must raise it itself)."""
+    default = csv.field_size_limit(2**31 - 1)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.reader(fh))
+    finally:
+        csv.field_size_limit(default)
+
+
+def test_quarantine_of_a_megabyte_value(fresh_db, pg):
+    """Values far over csv's 128 KB field limit are set aside, kept byte for byte in the
+    quarantine file and in the target's record, and validation reads them back from either."""
     big = "가" * 400_000  # 1.2 MB of UTF-8
     path = build(fresh_db.sqlite_file,
                  "CREATE TABLE doc (id INTEGER PRIMARY KEY, day DATE, body TEXT)",
@@ -525,7 +572,18 @@ def test_quarantine_of_a_megabyte_value(fresh_db):
     assert entry["quarantined"] == 2
     quarantine = Path(result.section["quarantine_dir"]) / entry["quarantine_file"]
     assert quarantine.stat().st_size > 2_400_000
+    kept = _quarantined_csv(quarantine)
+    source = source_rows(path, "doc", ["id", "day", "body"], lambda r: r["id"] != 2)
+    assert kept[0] == ["runbook:table", "id", "day", "body"]
+    assert Counter(tuple(r) for r in kept[1:]) == Counter(
+        ("doc", str(r["id"]), r["day"].decode(), r["body"].decode()) for r in source)
     same_rows(fresh_db, path, "doc", "doc", _columns(path, "doc"),
               lambda r: r if r["id"] == 2 else None)
-    report = validated(fresh_db)
-    assert report.tables[0].quarantined == 2
+    csv.field_size_limit(131072)  # csv's default, as a fresh process has it
+    for held in ("target", "file"):  # the record in the target, then the run folder's file
+        if held == "file":
+            pg.execute("DELETE FROM runbook_migration.quarantine", fresh_db.db_name)
+        report = validated(fresh_db)
+        v = report.tables[0]
+        assert v.quarantined == 2 and v.missing == 2, held
+        assert list(v.samples["difference"]) == ["quarantined", "quarantined"], held
