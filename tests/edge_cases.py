@@ -20,10 +20,15 @@ from pathlib import Path
 BIG_TEXT = "가나다라마바사" * 50_000  # ~1 MB of UTF-8
 
 
-def _make(path: Path, script: str, rows: dict[str, list[tuple]] | None = None) -> Path:
+def _make(path: Path, script: str, rows: dict[str, list[tuple]] | None = None,
+          collations: tuple[str, ...] = ()) -> Path:
+    """A SQLite file from a script and rows (custom collations, case-insensitive, registered
+    while writing: a file another program wrote)."""
     path = Path(path)
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
+    for name in collations:
+        conn.create_collation(name, lambda a, b: (a.lower() > b.lower()) - (a.lower() < b.lower()))
     conn.executescript(script)
     for table, values in (rows or {}).items():
         marks = ", ".join("?" * len(values[0]))

@@ -419,12 +419,16 @@ CATALOGUE: list[Problem] = [
         ),
         fix={"en": "Find the rows in SQLite: `SELECT rowid FROM <table> WHERE instr(<column>, "
                    "char(0)) > 0;` and clean them at the source (SQLite's replace() cannot "
-                   "remove NUL; `runbook drill` shows an UPDATE that can), or migrate with "
-                   "on_bad_value: null or quarantine so the rows are set aside in the run folder "
-                   "and listed.",
+                   "remove NUL; `runbook drill` shows an UPDATE that can), or add one line to "
+                   "the parameters profile: `on_bad_value: quarantine` (the rows are set aside "
+                   "in the run folder and listed), `on_bad_value: 'null'` (NULL instead), or "
+                   "with schema: sqlite `type_overrides: {{<table>.<column>: bytea}}` (the text "
+                   "kept as its bytes).",
              "ko": "SQLite에서 해당 행을 찾아 (`SELECT rowid FROM <table> WHERE instr(<column>, char(0)) "
                    "> 0;`) 원본에서 정리하거나 (SQLite의 replace()로는 NUL을 지울 수 없습니다), "
-                   "on_bad_value: null 또는 quarantine으로 마이그레이션하여 해당 행을 실행 폴더에 따로 보관하세요."},
+                   "매개변수 프로필에 한 줄을 넣으세요: `on_bad_value: quarantine` (해당 행을 실행 폴더에 "
+                   "따로 보관하고 나열), `on_bad_value: 'null'` (NULL로), 또는 schema: sqlite라면 "
+                   "`type_overrides: {{<table>.<column>: bytea}}` (텍스트를 바이트 그대로 보존)."},
         doc=PG + "datatype-character.html",
     ),
     Problem(
@@ -440,11 +444,15 @@ CATALOGUE: list[Problem] = [
                "or is binary data stored as TEXT",
                "{sqlite_path}의 텍스트가 다른 인코딩(cp949/EUC-KR, latin-1)으로 쓰였거나 TEXT로 저장된 바이너리입니다"),
         ),
-        fix={"en": "Migrate with on_bad_value: quarantine to set the rows aside and list them in "
-                   "the run folder; fix them at the source (re-decode from cp949 or latin-1), or "
-                   "map the column to bytea with type_overrides if it holds binary data.",
-             "ko": "on_bad_value: quarantine으로 마이그레이션하면 잘못된 행이 실행 폴더에 기록됩니다. 원본에서 "
-                   "고치거나 (cp949 또는 latin-1에서 다시 디코딩), 바이너리라면 type_overrides로 bytea로 지정하세요."},
+        fix={"en": "Add `on_bad_value: quarantine` to the parameters profile to set the rows "
+                   "aside and list them in the run folder (or `on_bad_value: 'null'`); fix them "
+                   "at the source (re-decode from cp949 or latin-1), or, when the column holds "
+                   "binary data (schema: sqlite), keep its bytes: "
+                   "`type_overrides: {{<table>.<column>: bytea}}`.",
+             "ko": "매개변수 프로필에 `on_bad_value: quarantine`을 넣으면 잘못된 행이 실행 폴더에 따로 "
+                   "기록됩니다 (또는 `on_bad_value: 'null'`). 원본에서 고치거나 (cp949 또는 latin-1에서 "
+                   "다시 디코딩), 바이너리라면 (schema: sqlite) 바이트를 그대로 보존하세요: "
+                   "`type_overrides: {{<table>.<column>: bytea}}`."},
         doc=PG + "multibyte.html",
     ),
     Problem(
@@ -461,11 +469,15 @@ CATALOGUE: list[Problem] = [
             _c("a numeric(p, s) column is narrower than the stored values",
                "numeric(p, s) 컬럼이 저장된 값보다 좁습니다"),
         ),
-        fix={"en": "Widen the column: type_overrides {{'<table>.<column>': 'bigint'}} (or "
-                   "BigIntegerField / BigAutoField in the Django model plus a migration), or "
-                   "quarantine the rows with on_bad_value: quarantine.",
-             "ko": "컬럼을 넓히세요: type_overrides {{'<table>.<column>': 'bigint'}} (또는 Django 모델의 "
-                   "BigIntegerField / BigAutoField와 마이그레이션), 또는 on_bad_value: quarantine으로 격리하세요."},
+        fix={"en": "Widen the column: with schema: sqlite "
+                   "`type_overrides: {{<table>.<column>: bigint}}` (or `types: data`, which "
+                   "widens it where the values need it), with schema: django BigIntegerField / "
+                   "BigAutoField in the model plus a migration; or quarantine the rows: "
+                   "`on_bad_value: quarantine`.",
+             "ko": "컬럼을 넓히세요: schema: sqlite라면 `type_overrides: {{<table>.<column>: bigint}}` "
+                   "(또는 값에 필요한 만큼 넓히는 `types: data`), schema: django라면 모델의 "
+                   "BigIntegerField / BigAutoField와 마이그레이션; 또는 행을 격리하세요: "
+                   "`on_bad_value: quarantine`."},
         doc=PG + "datatype-numeric.html",
     ),
     Problem(
@@ -478,10 +490,12 @@ CATALOGUE: list[Problem] = [
             _c("SQLite never enforced max_length, so longer strings were stored",
                "SQLite는 max_length를 강제하지 않아 더 긴 문자열이 저장되었습니다"),
         ),
-        fix={"en": "Raise max_length in the model (plus a migration) or map the column to text "
-                   "with type_overrides; or quarantine the rows with on_bad_value: quarantine.",
-             "ko": "모델의 max_length를 늘리거나 (마이그레이션 포함) type_overrides로 text로 지정하거나, "
-                   "on_bad_value: quarantine으로 격리하세요."},
+        fix={"en": "Raise max_length in the model (plus a migration), or with schema: sqlite map "
+                   "the column to text: `type_overrides: {{<table>.<column>: text}}`; or "
+                   "quarantine the rows: `on_bad_value: quarantine`.",
+             "ko": "모델의 max_length를 늘리거나 (마이그레이션 포함), schema: sqlite라면 text로 "
+                   "지정하세요: `type_overrides: {{<table>.<column>: text}}`; 또는 행을 격리하세요: "
+                   "`on_bad_value: quarantine`."},
         doc=PG + "datatype-character.html",
     ),
     Problem(
@@ -499,11 +513,12 @@ CATALOGUE: list[Problem] = [
                "PostgreSQL이 읽지 못하는 형식으로 저장된 날짜 (예: '26/11/2026')"),
         ),
         fix={"en": "List the bad values: `SELECT typeof(<column>), count(*) FROM <table> GROUP BY "
-                   "1;` in SQLite; clean them at the source, or migrate with on_bad_value: null "
-                   "(becomes NULL) or quarantine (rows set aside and listed).",
+                   "1;` in SQLite; clean them at the source, or add to the parameters profile "
+                   "`on_bad_value: 'null'` (they become NULL) or `on_bad_value: quarantine` "
+                   "(rows set aside and listed).",
              "ko": "SQLite에서 `SELECT typeof(<column>), count(*) FROM <table> GROUP BY 1;`로 잘못된 값을 "
-                   "찾아 원본에서 고치거나, on_bad_value: null (NULL로) 또는 quarantine (격리)으로 "
-                   "마이그레이션하세요."},
+                   "찾아 원본에서 고치거나, 매개변수 프로필에 `on_bad_value: 'null'` (NULL로) 또는 "
+                   "`on_bad_value: quarantine` (행을 격리하고 나열)을 넣으세요."},
         doc=PG + "datatype.html",
     ),
     Problem(
@@ -626,9 +641,12 @@ CATALOGUE: list[Problem] = [
                "at deleted parents", "SQLite는 PRAGMA foreign_keys=ON이 아니면 외래 키를 강제하지 않아 삭제된 부모를 가리키는 행이 있습니다"),
         ),
         fix={"en": "List them in SQLite: `PRAGMA foreign_key_check;` then delete or re-parent "
-                   "them, or migrate with on_bad_value: quarantine (orphans set aside and listed).",
-             "ko": "SQLite에서 `PRAGMA foreign_key_check;`로 찾아 삭제하거나 부모를 고치거나, "
-                   "on_bad_value: quarantine으로 격리하세요."},
+                   "them, or add to the parameters profile `on_bad_value: quarantine` (orphans "
+                   "set aside and listed) or `on_bad_value: 'null'` (the references become "
+                   "NULL).",
+             "ko": "SQLite에서 `PRAGMA foreign_key_check;`로 찾아 삭제하거나 부모를 고치거나, 매개변수 "
+                   "프로필에 `on_bad_value: quarantine` (고아 행을 격리하고 나열) 또는 "
+                   "`on_bad_value: 'null'` (참조를 NULL로)을 넣으세요."},
         doc="https://www.sqlite.org/pragma.html#pragma_foreign_key_check",
     ),
     Problem(

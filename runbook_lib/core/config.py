@@ -55,8 +55,11 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "dry_run": (False, bool, "plan only, write nothing"),
     "language": ("en", ("en", "ko"), "language of the messages users read"),
     "source_timezone": ("", str, "zone of naive timestamps; empty: from Django settings, else UTC"),
+    "types": ("data", ("data", "declared"), "schema: sqlite: data follows the values where the "
+              "declared type lies; declared keeps the declared types strictly"),
     "type_overrides": ({}, dict, "'table.column': 'postgres type' overrides of the type mapping"),
-    "name_map": ({}, dict, "'long_name': 'short_name' for identifiers over 63 bytes"),
+    "name_map": ({}, dict, "'name': 'new_name' renames; names over 63 bytes are shortened "
+                 "without it"),
     "demo_rows": (20000, int, "rows of the sample SPC database, built when it is missing"),
     "run_drills": (False, bool, "walk the fault drills in 05 (embedded server only)"),
     "apply_settings": (False, bool, "write the PostgreSQL DATABASES block into the settings"),
@@ -95,8 +98,10 @@ _MEANINGS_KO = {
     "dry_run": "계획만 세우고 아무것도 쓰지 않음",
     "language": "사람이 읽는 메시지의 언어",
     "source_timezone": "시간대 없는 타임스탬프의 시간대; 비우면 Django 설정, 없으면 UTC",
+    "types": "schema: sqlite에서 data는 선언 타입이 값과 맞지 않을 때 값을 따르고, declared는 선언 "
+             "타입을 엄격히 지킴",
     "type_overrides": "'table.column': 'postgres 타입' 형식의 타입 매핑 재정의",
-    "name_map": "63바이트를 넘는 식별자의 'long_name': 'short_name'",
+    "name_map": "'name': 'new_name' 형식의 이름 바꾸기; 63바이트를 넘는 이름은 없어도 줄임",
     "demo_rows": "샘플 SPC 데이터베이스의 행 수 (없을 때 생성)",
     "run_drills": "05에서 장애 훈련 실행 (내장 서버 전용)",
     "apply_settings": "PostgreSQL DATABASES 블록을 settings 파일에 기록",
@@ -144,6 +149,7 @@ class Settings:
     dry_run: bool
     language: str
     source_timezone: str
+    types: str
     type_overrides: dict
     name_map: dict
     demo_rows: int
@@ -256,6 +262,8 @@ def _check_name(name: str) -> None:
 def _coerce(name: str, value: Any) -> Any:
     default, kind, _ = PARAMETERS[name]
     if isinstance(kind, tuple):
+        if value is None and "null" in kind:  # YAML reads a bare `null` as None
+            return "null"
         if value not in kind:
             raise ConfigError(ERRORS["choice"], ERRORS["choice_fix"], name=name,
                               value=repr(value), kind=repr(kind),

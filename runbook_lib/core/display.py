@@ -66,7 +66,7 @@ HEADERS: dict[str, dict[str, str]] = {name: {"en": name, "ko": ko} for name, ko 
     "used_by": "사용하는 열", "limit_value": "한계 값", "last_value": "마지막 값",
     "used_percent": "사용률 (%)", "examples (key, value)": "예 (키, 값)", "columns": "열",
     "source_table": "원본 테이블", "compared_rows": "비교한 행 수", "todo": "할 일",
-    "sqlite_sql": "SQLite SQL",
+    "sqlite_sql": "SQLite SQL", "by declaration": "선언대로라면",
     "loaded_rows": "적재된 행 수", "started": "시작", "run_id": "실행 ID", "attempt": "시도",
     "user": "사용자", "host": "호스트", "profile": "프로필", "stages": "단계",
     "report": "보고서", "parameters": "매개변수",

@@ -11,6 +11,7 @@ so a planted file or symbolic link is refused instead of written through.
 
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
 import os
@@ -32,6 +33,7 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
              *(f"lpt{i}" for i in range(10))}  # Windows device names, whatever the extension
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 QUARANTINE_TABLE = "runbook:table"  # first column of a quarantine file: the real table name
+MAX_FIELD = 2**31 - 1  # SQLite's largest value (SQLITE_MAX_LENGTH is at most 2^31 - 1)
 
 
 class UnsafePathError(RunbookError):
@@ -197,6 +199,13 @@ def free_bytes(folder: str | os.PathLike) -> int | None:
     return None
 
 
-__all__ = ["QUARANTINE_TABLE", "PRIVATE_UMASK", "DIR_MODE", "FILE_MODE", "UnsafePathError", "private_umask",
+def csv_rows(lines) -> list[list[str]]:
+    """Every row of quarantined CSV text (a file or StringIO opened with newline=""); a
+    field may be as large as SQLite allows, not just csv's default 128 KB."""
+    csv.field_size_limit(MAX_FIELD)
+    return list(csv.reader(lines))
+
+
+__all__ = ["QUARANTINE_TABLE", "MAX_FIELD", "csv_rows", "PRIVATE_UMASK", "DIR_MODE", "FILE_MODE", "UnsafePathError", "private_umask",
            "private_dir", "inside", "open_nofollow", "safe_name", "create_private", "write_private",
            "is_disk_full", "free_bytes"]

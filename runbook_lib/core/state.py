@@ -11,7 +11,6 @@ validation verdict is added to the record, for the cut-over stage of a later run
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -188,7 +187,7 @@ def quarantine_rows(conn, run_id: str, table: str) -> list[list[str]] | None:
         parts = [bytes(r[0]) for r in cur.fetchall()]
     if not parts:
         return None
-    return list(csv.reader(io.StringIO(b"".join(parts).decode("utf-8"), newline="")))
+    return files.csv_rows(io.StringIO(b"".join(parts).decode("utf-8"), newline=""))
 
 
 def record_validation(settings, run_id: str, verdict: dict) -> bool:

@@ -43,9 +43,10 @@ TEXT = {
     "plan": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes",
              "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내"},
     "renamed": {"en": "{n} tables planned ({strategy} strategy), identifiers fit 63 bytes; "
-                      "{k} generated name(s) made unique: {names}",
-                "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내; 겹치지 않게 바꾼 "
-                      "생성 이름 {k}개: {names}"},
+                      "{k} name(s) changed (over 63 bytes shortened, generated ones made "
+                      "unique): {names}",
+                "ko": "테이블 {n}개 계획 ({strategy} 전략), 식별자가 63바이트 이내; 바꾼 이름 {k}개 "
+                      "(63바이트 넘는 이름은 줄이고, 생성 이름은 겹치지 않게): {names}"},
     "dry_run": {"en": "dry_run: the plan only, nothing written",
                 "ko": "dry_run: 계획만, 아무것도 쓰지 않음"},
     "postload": {"en": "{n} post-load statement(s) applied, sequences past max(id)",
@@ -61,6 +62,10 @@ TEXT = {
               "ko": "이 단계를 다시 실행하세요. 끝나지 않은 실행은 처음부터 깨끗하게 다시 합니다."},
     "drift_sqlite": {"en": "schema: sqlite (the schema follows the SQLite file)",
                      "ko": "schema: sqlite (스키마가 SQLite 파일을 따름)"},
+    "derived_sqlite": {"en": "{n} table(s) of SQLite's own derived data not copied (index "
+                             "structures, statistics): {tables}",
+                       "ko": "복사하지 않은 SQLite 자체의 파생 데이터 테이블 {n}개 (인덱스 구조, "
+                             "통계): {tables}"},
     "drift_none": {"en": "the SQLite file matches Django's PostgreSQL schema",
                    "ko": "SQLite 파일이 Django의 PostgreSQL 스키마와 일치함"},
     "drift_renamed": {"en": "the SQLite file matches Django's PostgreSQL schema ({n} table(s) "
@@ -111,6 +116,10 @@ def _bad(m) -> Check:
 
 def _drift(m) -> Check:
     if m.settings.schema != "django":
+        derived = [d["table"] for d in m.drift.derived]
+        if derived:  # SQLite's own derived data, not copied (sqlite_only)
+            return _check(m, "MG008", "ok", "derived_sqlite", details={"derived": derived},
+                          n=len(derived), tables=", ".join(derived[:20]))
         return _check(m, "MG008", "skip", "drift_sqlite")
     lang, rows = m.settings.language, m.drift.rows
     if not [r for r in rows if r["side"] != "renamed"]:

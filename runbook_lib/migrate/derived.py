@@ -19,7 +19,7 @@ from .names import Names, short_name, suggest
 from .step import Step
 
 __all__ = ["followup", "index_steps", "default_steps", "check_steps", "generated_followups",
-           "view_steps", "TEXT", "TABLE_KINDS"]
+           "view_steps", "sqlite_only_followups", "TEXT", "TABLE_KINDS"]
 
 TABLE_KINDS = ("index", "default", "check", "table definition")  # what Django's migrate owns
 TEXT = {
@@ -36,8 +36,26 @@ TEXT = {
                          "ko": "CHECK와 생성 열을 읽지 못했습니다 ({why}); 필요하면 직접 다시 만드세요"},
     "trigger": {"en": "rewrite as a PL/pgSQL trigger function",
                 "ko": "PL/pgSQL 트리거 함수로 다시 작성하세요"},
-    "virtual": {"en": "not copied (e.g. FTS): use PostgreSQL full-text search",
-                "ko": "복사하지 않았습니다 (예: FTS): PostgreSQL 전문 검색을 쓰세요"},
+    "virtual": {"en": "not copied: a virtual table of a SQLite extension module; re-create its "
+                      "data in PostgreSQL if the application needs it",
+                "ko": "복사하지 않았습니다: SQLite 확장 모듈의 가상 테이블입니다. 애플리케이션에 필요하면 "
+                      "PostgreSQL에서 그 데이터를 다시 만드세요"},
+    "rtree": {"en": "SQLite R-tree copied as a plain table of its coordinates (its index is "
+                    "not copied); for spatial queries index them with GiST (box, cube or "
+                    "PostGIS)",
+              "ko": "SQLite R-tree를 좌표의 일반 테이블로 복사했습니다 (인덱스는 복사하지 않음); 공간 "
+                    "질의에는 GiST(box, cube, PostGIS)로 인덱스하세요"},
+    "geometry": {"en": "geometry kept as its SQLite blob (GeoPackage or SpatiaLite binary) in "
+                       "bytea, byte for byte; for PostGIS geometry convert it (e.g. ogr2ogr)",
+                 "ko": "geometry를 SQLite blob(GeoPackage 또는 SpatiaLite 바이너리) 그대로 bytea에 "
+                       "보존했습니다; PostGIS geometry로 쓰려면 변환하세요 (예: ogr2ogr)"},
+    "collation": {"en": "collation {name} is not known here: its columns were read and "
+                        "compared as binary (code point order); ordering and equality rules "
+                        "are not carried. Tables using it: {tables}. In PostgreSQL choose a "
+                        "collation (ICU) or citext / lower() where the rules matter",
+                  "ko": "콜레이션 {name}을(를) 여기서 알 수 없습니다: 그 열은 바이너리(코드 포인트 순서)로 "
+                        "읽고 비교했으며 정렬·동등 규칙은 옮기지 않았습니다. 사용하는 테이블: {tables}. "
+                        "규칙이 중요하면 PostgreSQL에서 콜레이션(ICU)이나 citext / lower()를 고르세요"},
 }
 
 
@@ -181,3 +199,32 @@ def view_steps(source_views: dict[str, str], targets: dict[str, str], columns: s
                           f"CREATE VIEW {quote_ident(vname)}{cols} AS {v.sql}", "view",
                           texts[vname]))
     return steps, manual
+
+
+def sqlite_only_followups(tables, collations: list[str], language: str = "en") -> list[dict]:
+    """What a plain copy of SQLite-only structures leaves to do: full-text search and R-tree
+    tables copied as their content, geometry blobs, collations read as binary."""
+    from ..core.sqlite_quirks import collations_in
+    from .sqlite_only import fulltext_note
+
+    out = []
+    for tp in tables:
+        kind = tp.source.kind
+        if kind == "fulltext":
+            cols = [c.name for c in tp.columns if c.source_name.lower() != "rowid"]
+            out.append(followup(tp.name, "full-text search", tp.source_name, tp.source.sql,
+                                t(fulltext_note(tp.name, cols), language)))
+        elif kind == "rtree":
+            out.append(followup(tp.name, "R-tree", tp.source_name, tp.source.sql,
+                                t(TEXT["rtree"], language)))
+        for col in tp.columns:
+            if col.rule == "geometry":
+                out.append(followup(tp.name, "geometry", col.source_name, col.source_type,
+                                    t(TEXT["geometry"], language)))
+    for name in collations:
+        users = sorted(tp.name for tp in tables if name in collations_in(tp.source.sql)
+                       or any(name in collations_in(i.sql or "") for i in tp.source.indexes))
+        out.append(followup(", ".join(users), "collation", name, f"COLLATE {name}",
+                            t(TEXT["collation"], language, name=name,
+                              tables=", ".join(users) or "-")))
+    return out

@@ -12,7 +12,6 @@ table → file mapping kept in the manifest (`quarantine_file` of each table).
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,91 +19,27 @@ from ..core import files
 from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
-from . import django_values
+from . import bad_values, type_inference
+from .bad_values import ACTIONS, BadValues
 from .scan import Scan
 from .schema import Plan, TablePlan
 from .source import ForeignKey, connect_ro
+from .validity import (
+    UTF8_PROBLEM,
+    VALIDITY,
+    column_predicate,
+    null_predicate,
+    null_problem,
+    predicate,
+    problem,
+    textual,
+    utf8_predicate,
+)
 
 __all__ = ["profile", "start", "collect", "Profile", "BadValues", "predicate", "TableFilter",
-           "VALIDITY", "fail_error"]
-
-_BOOL_WORDS = "'t','f','true','false','y','n','yes','no','on','off','1','0'"
-_NO_NUL = "instr(CAST({c} AS BLOB), x'00') = 0"
-_TEXTISH = "typeof({c}) != 'blob' AND " + _NO_NUL
-# `instr` stops at the first '-' (cheap, unlike a GLOB of [0-9] classes); julianday() then
-# parses YYYY-MM-DD digits and refuses 'now', bare times and julian day numbers.
-_DATE = "typeof({c})='text' AND instr({c}, '-') = 5"
-
-# family: (SQL predicate over {c}, what a bad value is). NULL is always valid here.
-VALIDITY: dict[str, tuple[str, str]] = {
-    "smallint": ("typeof({c})='integer' AND {c} BETWEEN -32768 AND 32767",
-                 "not an integer, or out of smallint range"),
-    "integer": ("typeof({c})='integer' AND {c} BETWEEN -2147483648 AND 2147483647",
-                "not an integer, or out of integer range"),
-    "bigint": ("typeof({c})='integer'", "not an integer"),
-    "double precision": ("typeof({c})='real' OR (typeof({c})='integer' "
-                         "AND abs({c}) <= 9007199254740992)", "not a number"),
-    "real": ("typeof({c}) IN ('real','integer')", "not a number"),
-    "numeric": ("typeof({c}) IN ('integer','real') AND abs({c}) < {limit}",
-                "not a number, infinite, or too many digits"),
-    "boolean": (f"(typeof({{c}})='integer' AND {{c}} IN (0,1)) OR "
-                f"(typeof({{c}})='text' AND lower({{c}}) IN ({_BOOL_WORDS}))", "not a boolean"),
-    "timestamp": (_DATE + " AND julianday({c}) IS NOT NULL", "not an ISO date-time"),
-    "date": (_DATE + " AND length({c}) = 10 AND date({c}) IS {c}", "not an ISO date"),
-    "time": ("typeof({c})='text' AND instr({c}, ':') = 3 AND time({c}) IS NOT NULL",
-             "not an ISO time"),
-    "varchar": (_TEXTISH + " AND length({c}) <= {n}", "too long, a blob, or holds NUL bytes"),
-    "text": (_TEXTISH, "a blob, or holds NUL bytes (PostgreSQL text cannot)"),
-    "bytea": ("typeof({c})='blob'", "not a blob"),
-    "json": ("typeof({c}) IN ('text','integer') AND json_valid({c}) AND "
-             "instr({c}, '\\u0000') = 0", "not valid JSON"),
-    "uuid": ("typeof({c})='text' AND length(replace({c},'-','')) = 32 AND "
-             "replace({c},'-','') NOT GLOB '*[^0-9a-fA-F]*'", "not a UUID"),
-    "interval": ("typeof({c})='integer'", "not a whole number of microseconds (DurationField)"),
-    "inet": ("typeof({c})='text' AND length({c}) BETWEEN 2 AND 50 AND "
-             "{c} NOT GLOB '*[^0-9a-fA-F:./]*'", "not an IP address"),
-}
-
+           "VALIDITY", "fail_error", "Pending"]
 
 q = quote_ident
-
-
-def family(target_type: str) -> tuple[str, dict]:
-    """Validity family of a PostgreSQL type name, with its parameters."""
-    t = target_type.lower().strip()
-    if m := re.fullmatch(r"numeric\s*\((\d+)(?:\s*,\s*(\d+))?\)", t):
-        return "numeric", {"limit": f"1e{int(m.group(1)) - int(m.group(2) or 0)}"}
-    if t.startswith("numeric") or t == "decimal":
-        return "numeric", {"limit": "1e300"}
-    if m := re.fullmatch(r"(character varying|varchar|character|char)\s*\((\d+)\)", t):
-        return "varchar", {"n": m.group(2)}
-    for prefix, fam in (("timestamp", "timestamp"), ("time", "time"), ("jsonb", "json"),
-                        ("json", "json"), ("int8", "bigint"), ("int4", "integer"),
-                        ("int2", "smallint"), ("float8", "double precision"), ("bool", "boolean")):
-        if t.startswith(prefix):
-            return fam, {}
-    return (t if t in VALIDITY else "text"), {}
-
-
-def predicate(column: str, target_type: str, notnull: bool = False, extra: str = "") -> str:
-    """SQL (SQLite) that is 1 when the column's value fits the target type (NULL fits unless
-    the target column is NOT NULL); `extra` is one more condition a value must meet."""
-    fam, params = family(target_type)
-    c = q(column)
-    fits = VALIDITY[fam][0].format(c=c, **params) + (f" AND ({extra})" if extra else "")
-    return f"({c} IS NOT NULL AND ({fits}))" if notnull else f"({c} IS NULL OR ({fits}))"
-
-
-def column_predicate(col) -> str:
-    """The predicate of one planned column: its target type, NOT NULL and Django field."""
-    return predicate(col.source_name, col.target_type, col.notnull,
-                     django_values.gap_condition(col, q(col.source_name)))
-
-
-def problem(col) -> str:
-    """What a bad value of this column is (for the listing)."""
-    text = django_values.problem(col) or VALIDITY[family(col.target_type)[0]][1]
-    return f"NULL in a NOT NULL column, or {text}" if col.notnull else text
 
 
 def fk_predicate(table: str, fk: ForeignKey) -> str:
@@ -116,16 +51,6 @@ def fk_predicate(table: str, fk: ForeignKey) -> str:
     match = " AND ".join(f"p.{q(r)} = {q(table)}.{q(c)}"
                          for c, r in zip(fk.columns, fk.ref_columns, strict=True))
     return f"({nulls} OR EXISTS (SELECT 1 FROM {q(fk.ref_table)} p WHERE {match}))"
-
-
-@dataclass
-class BadValues:
-    table: str
-    column: str
-    target_type: str
-    problem: str
-    count: int
-    examples: list = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +73,9 @@ class Profile:
     filters: dict[str, TableFilter]
     quarantine_dir: str = ""
     policy: str = "fail"
+    overrides: dict = field(default_factory=dict)  # the run's type_overrides (for the fixes)
+    types: str = "data"
+    language: str | None = None
 
     @property
     def blocking(self) -> bool:
@@ -155,17 +83,25 @@ class Profile:
         return bool(self.bad) and self.policy == "fail"
 
     def error(self, note: str = "") -> MigrationError:
-        """The MigrationError that lists the bad values by primary key."""
-        return fail_error(self.bad, note)
+        """The MigrationError that lists the bad values by primary key, and the fixes."""
+        return bad_values.error(self.bad, note, self.overrides, self.types, self.language)
 
-    def frame(self):
+    def listing(self) -> list[dict]:
+        """The bad values for the manifest (English text; the action as its key too)."""
+        return [{"table": b.table, "column": b.column, "type": b.target_type,
+                 "problem": t(b.problem, "en"), "rows": b.count, "action": b.action,
+                 "what happens": t(ACTIONS[b.action], "en")} for b in self.bad]
+
+    def frame(self, language: str | None = None):
         import pandas as pd
 
         return pd.DataFrame([{"table": b.table, "column": b.column, "type": b.target_type,
-                              "problem": b.problem, "rows": b.count,
-                              "examples (key, value)": b.examples[:5]} for b in self.bad],
+                              "problem": b.what(language), "rows": b.count,
+                              "examples (key, value)": b.examples[:5],
+                              "what happens": t(ACTIONS[b.action], language)}
+                             for b in self.bad],
                             columns=["table", "column", "type", "problem", "rows",
-                                     "examples (key, value)"])
+                                     "examples (key, value)", "what happens"])
 
     def _repr_html_(self) -> str:
         """What was found, in the notebook's language (`i18n.current()`)."""
@@ -174,40 +110,56 @@ class Profile:
         if not self.bad:
             return f"<p>{escape(t(SHOWN['none']))}</p>"
         head = t(SHOWN[self.policy], folder=self.quarantine_dir) if self.policy in SHOWN else ""
+        fixes = ""
+        if self.blocking:
+            lines = bad_values.fixes(self.bad, self.overrides, self.types)
+            text = "\n".join(f"{line}    # {what}" for line, what in lines)
+            fixes = (f"<p>{escape(t(bad_values.TEXT['intro']))}</p>"
+                     f"<pre><code class='language-yaml'>{escape(text)}</code></pre>")
         return (f"<p><b>on_bad_value: {escape(self.policy)}</b> — {escape(head)}</p>"
-                + frame_html(self.frame()))
+                + frame_html(self.frame()) + fixes)
 
 
 SHOWN = {
     "none": {"en": "No bad values: every value fits its target type.",
              "ko": "잘못된 값 없음: 모든 값이 대상 타입에 맞습니다."},
-    "fail": {"en": "nothing will be copied: fix these rows in the source, or choose "
-                   "on_bad_value: null or quarantine.",
-             "ko": "아무것도 복사하지 않습니다: 원본에서 이 행들을 고치거나 on_bad_value: null 또는 "
-                   "quarantine을 고르세요."},
-    "null": {"en": "these values load as NULL.", "ko": "이 값들은 NULL로 적재됩니다."},
+    "fail": {"en": "nothing will be copied: fix these rows in the source, or add one of the "
+                   "lines below to the profile.",
+             "ko": "아무것도 복사하지 않습니다: 원본에서 이 행들을 고치거나, 아래 줄 중 하나를 "
+                   "프로필에 넣으세요."},
+    "null": {"en": "these values load as NULL (rows that cannot take NULL are quarantined).",
+             "ko": "이 값들은 NULL로 적재됩니다 (NULL을 담을 수 없는 행은 격리됩니다)."},
     "quarantine": {"en": "these rows are set aside in {folder}.",
                    "ko": "이 행들은 {folder}에 따로 보관됩니다."},
 }
 
 
 def conditions(tp: TablePlan) -> dict[tuple, str]:
-    """Every predicate of a table: ("column", name) and ("fk", i) → SQL true when fine."""
-    out: dict[tuple, str] = {("column", c.source_name): column_predicate(c)
-                             for c in tp.columns if not c.identity}
+    """Every predicate of a table, SQL true when fine: ("column", name) the value fits its
+    type, ("null", name) a NOT NULL column holds a value, ("fk", i) the reference exists."""
+    out: dict[tuple, str] = {}
+    for c in tp.columns:
+        if c.identity:
+            continue
+        out[("column", c.source_name)] = column_predicate(c)
+        if c.notnull:
+            out[("null", c.source_name)] = null_predicate(c)
+        if textual(c):
+            out[("utf8", c.source_name)] = utf8_predicate(c)
     for i, fk in enumerate(tp.source.foreign_keys):
         out[("fk", i)] = fk_predicate(tp.source_name, fk)
     return out
 
 
-def _key_sql(tp: TablePlan) -> str:
-    if tp.source.primary_key:
+def _key_sql(tp: TablePlan, by_rowid: bool) -> str:
+    if tp.source.primary_key and not by_rowid:
         return ", ".join(q(c) for c in tp.source.primary_key)
-    return "rowid" if not tp.source.without_rowid else "NULL"
+    return "'rowid ' || rowid" if not tp.source.without_rowid else "NULL"
 
 
-def _examples(conn, tp: TablePlan, cond: str, shown: str) -> list:
-    sql = f"SELECT {_key_sql(tp)}, {shown} FROM {q(tp.source_name)} WHERE NOT {cond} LIMIT 10"
+def _examples(conn, tp: TablePlan, cond: str, shown: str, by_rowid: bool = False) -> list:
+    sql = (f"SELECT {_key_sql(tp, by_rowid)}, {shown} FROM {q(tp.source_name)} "
+           f"WHERE NOT {cond} LIMIT 10")
     return [(r[:-1] if len(r) > 2 else r[0], _short(r[-1])) for r in conn.execute(sql)]
 
 
@@ -219,12 +171,24 @@ def _short(value):
     return value
 
 
+def _lenient(raw: bytes) -> str:
+    """Text as Python reads it, invalid UTF-8 shown as \\x escapes instead of an error."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
 @dataclass
 class Pending:
-    """Scans started on the planned types; `collect` re-checks columns whose type changed."""
+    """Scans started on the planned types (and their ladders, `type_inference`); `collect`
+    re-checks columns whose type changed. The counts are read once."""
 
     scan: Scan
     planned: dict[str, dict[tuple, str]]
+    _counts: dict | None = None
+
+    def counts(self) -> dict[str, dict[tuple, int]]:
+        if self._counts is None:
+            self._counts = self.scan.counts()
+        return self._counts
 
 
 def django_guesses(tp: TablePlan) -> dict[tuple, str]:
@@ -238,83 +202,121 @@ def django_guesses(tp: TablePlan) -> dict[tuple, str]:
         guess = ("integer" if declared in ("integer", "integer unsigned") and not col.identity
                  else "jsonb" if json else "uuid" if declared == "char(32)" else None)
         if guess and guess != col.target_type:
-            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess,
-                                                               col.notnull)
+            out[("guess", col.source_name, guess)] = predicate(col.source_name, guess)
     return out
 
 
-def start(snapshot: str | Path, plan: Plan, workers: int = 1, django: bool = False) -> Pending:
+def start(snapshot: str | Path, plan: Plan, workers: int = 1, django: bool = False,
+          overrides: dict | None = None) -> Pending:
     """Start every table's scan in the background (e.g. while `migrate` builds the schema);
-    with `django`, also the predicates of the types `migrate` will likely choose."""
+    with `django`, also the predicates of the types `migrate` will likely choose; else each
+    column's ladder of wider types (counted only in a table that has bad values)."""
     scan, planned = Scan(snapshot, workers), {}
     for tp in plan.tables:
-        planned[tp.source_name] = {**conditions(tp), **(django_guesses(tp) if django else {})}
-        scan.submit(tp.source_name, planned[tp.source_name], tp.source.rows,
-                    not tp.source.without_rowid)
+        conds = {k: c for k, c in conditions(tp).items() if k[0] != "utf8"}
+        conds.update(django_guesses(tp) if django else {})
+        utf8 = [c for c in tp.columns if not c.identity and textual(c)]  # others: ASCII forms
+        ladders = {} if django else type_inference.candidates(tp, overrides or {})
+        planned[tp.source_name] = {**conds, **ladders,
+                                   **{("utf8", c.source_name): utf8_predicate(c) for c in utf8}}
+        scan.submit(tp.source_name, conds, tp.source.rows, not tp.source.without_rowid,
+                    extra=ladders, utf8={("utf8", c.source_name): c.source_name for c in utf8})
     return Pending(scan, planned)
 
 
 def collect(pending: Pending, plan: Plan, workers: int = 1) -> dict[str, dict[tuple, int]]:
     """Failing rows per table and predicate, for the types the plan holds now: a predicate
-    already scanned (planned or guessed) is not scanned again."""
-    counts = pending.scan.counts()
+    already scanned (planned, guessed or on a ladder) is not scanned again. Ladder counts
+    ("type" keys) are kept: they name the fixes."""
+    counts = pending.counts()
     again = Scan(pending.scan.snapshot, workers)
+    out: dict[str, dict[tuple, int]] = {}
     for tp in plan.tables:
         before, have = pending.planned.get(tp.source_name, {}), counts.get(tp.source_name, {})
-        known = {sql: have.get(k, 0) for k, sql in before.items()}
+        known = {sql: have[k] for k, sql in before.items() if k in have}
         now = conditions(tp)
-        counts[tp.source_name] = {k: known[c] for k, c in now.items() if c in known}
+        out[tp.source_name] = {k: known[c] for k, c in now.items() if c in known}
+        out[tp.source_name].update({k: n for k, n in have.items() if k[0] in ("type", "blobs")})
         changed = {k: c for k, c in now.items() if c not in known}
         again.submit(tp.source_name, changed, tp.source.rows, not tp.source.without_rowid)
     for table, per in again.counts().items():
-        counts[table].update(per)
-    return counts
+        out[table].update(per)
+    return out
+
+
+def _bad_column(conn, tp: TablePlan, key: tuple, n: int, cond: str,
+                counts: dict) -> BadValues:
+    col = tp.column(key[1])
+    pk = key[1] in tp.source.primary_key
+    if key[0] == "null":
+        return BadValues(tp.name, col.name, col.target_type, null_problem(pk), n,
+                         _examples(conn, tp, cond, q(key[1]), by_rowid=pk), "null",
+                         tp.source_name, nullable=False, key=pk)
+    found = type_inference.fits(tp, counts, key[1])
+    if key[0] == "utf8":
+        found = ("bytea", "bytea")  # keeps the text's bytes exactly
+    auto = key[0] == "column" and bool(type_inference.fits(tp, counts, key[1], auto=True))
+    return BadValues(tp.name, col.name, col.target_type,
+                     UTF8_PROBLEM if key[0] == "utf8" else problem(col), n,
+                     _examples(conn, tp, cond, q(key[1])), key[0], tp.source_name,
+                     found[0] if found else "", auto, nullable=not col.notnull, key=pk)
 
 
 def _scan_table(conn, tp: TablePlan, counts: dict[tuple, int]) -> list[BadValues]:
     bad = []
     conds = conditions(tp)
     for key, n in counts.items():
-        if not n:
+        if not n or key not in conds:
             continue
-        if key[0] == "column":
-            col = tp.column(key[1])
-            bad.append(BadValues(tp.name, key[1], col.target_type, problem(col), n,
-                                 _examples(conn, tp, conds[key], q(key[1]))))
+        if key[0] in ("column", "null", "utf8"):
+            bad.append(_bad_column(conn, tp, key, n, conds[key], counts))
             continue
         fk = tp.source.foreign_keys[key[1]]
-        bad.append(BadValues(tp.name, ", ".join(fk.columns), f"→ {fk.ref_table}",
-                             f"dangling reference (no {fk.ref_table} row)", n,
-                             _examples(conn, tp, conds[key], ", ".join(map(q, fk.columns)))))
+        cols = [tp.column(c) for c in fk.columns]
+        what = {lang: text.format(parent=fk.ref_table)
+                for lang, text in bad_values.TEXT["dangling"].items()}
+        bad.append(BadValues(tp.name, ", ".join(c.name for c in cols), f"→ {fk.ref_table}",
+                             what, n, _examples(conn, tp, conds[key],
+                                                ", ".join(map(q, fk.columns))),
+                             "fk", tp.source_name, nullable=not any(c.notnull for c in cols)))
     return bad
 
 
-def fail_error(bad: list[BadValues], note: str = "") -> MigrationError:
+def fail_error(bad: list[BadValues], note: str = "", language: str | None = None) -> \
+        MigrationError:
     """The error of on_bad_value: fail, listing the offending rows by primary key."""
-    lines = "; ".join(f"{b.table}.{b.column} ({b.target_type}): {b.count} row(s) {b.problem}, "
-                      f"e.g. key→value {b.examples[:3]}" for b in bad[:10])
-    return MigrationError(f"{sum(b.count for b in bad)} value(s) do not fit the planned "
-                          f"PostgreSQL types: {lines}.{' ' + note if note else ''}",
-                          "Fix those rows in the source, or set on_bad_value: null (load NULL) "
-                          "or quarantine (set the rows aside in runs/<run_id>/quarantine/), or "
-                          "change the type with type_overrides: {'table.column': 'text'}.")
+    return bad_values.error(bad, note, language=language)
 
 
 def _filter(tp: TablePlan, bad: list[BadValues], policy: str) -> TableFilter:
+    """The load's treatment of one table's bad values; each BadValues learns its action."""
     flt = TableFilter()
     conds = conditions(tp)
-    fk_of = {", ".join(fk.columns): i for i, fk in enumerate(tp.source.foreign_keys)}
+    fk_of = {", ".join(tp.column(c).name for c in fk.columns): i
+             for i, fk in enumerate(tp.source.foreign_keys)}
     for b in bad:
-        i = fk_of.get(b.column) if b.target_type.startswith("→") else None
-        cond = conds[("fk", i)] if i is not None else conds[("column", b.column)]
-        cols = list(tp.source.foreign_keys[i].columns) if i is not None else [b.column]
-        nullable = not any(tp.column(c).notnull for c in cols)
-        if policy == "null" and nullable:
+        if b.kind == "fk":
+            i = fk_of[b.column]
+            cond, cols = conds[("fk", i)], list(tp.source.foreign_keys[i].columns)
+        else:
+            source = next(c.source_name for c in tp.columns if c.name == b.column)
+            cond, cols = conds[(b.kind, source)], [source]
+        if policy == "null" and b.nullable:
+            b.action = "null"
             for c in cols:
                 flt.null_columns[c] = " AND ".join(filter(None, [flt.null_columns.get(c), cond]))
         else:
+            b.action = ("quarantine" if policy == "quarantine" else
+                        "quarantine_key" if b.key else "quarantine_notnull")
             flt.keep.append(cond)
     return flt
+
+
+def _cell(value):
+    """A quarantined value in the CSV file: NULL as \\N, a blob as hex."""
+    if value is None:
+        return "\\N"
+    return value.hex() if isinstance(value, bytes) else value
 
 
 def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path, taken: set[str]) -> None:
@@ -329,21 +331,21 @@ def _quarantine(conn, tp: TablePlan, flt: TableFilter, folder: Path, taken: set[
         out.writerow([files.QUARANTINE_TABLE, *names])
         for row in cur:
             flt.quarantined += 1
-            out.writerow([tp.source_name, *("\\N" if v is None else
-                                            (v.hex() if isinstance(v, bytes) else v)
-                                            for v in row)])
+            out.writerow([tp.source_name, *map(_cell, row)])
 
 
 def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
-            workers: int = 1, pending: Pending | None = None) -> Profile:
+            workers: int = 1, pending: Pending | None = None, settings=None) -> Profile:
     """Find every bad value before the copy and apply the policy.
 
     `pending` are scans started earlier (`start`); columns whose type changed since (Django's
     types bound after `migrate`) are scanned again. Under `fail` nothing is filtered: the
     returned profile is `blocking` when anything is bad, and the load refuses to start.
+    `settings` gives the fixes the run's language, type_overrides and types.
     """
     counts = collect(pending or start(snapshot, plan, workers), plan, workers)
     conn = connect_ro(snapshot)
+    conn.text_factory = _lenient
     try:
         bad_all, filters = [], {}
         folder, taken = Path(run_dir) / "quarantine", set()
@@ -355,7 +357,9 @@ def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
         for tp in plan.tables:
             if filters[tp.source_name].keep:
                 _quarantine(conn, tp, filters[tp.source_name], folder, taken)
-        return Profile(bad_all, filters, str(folder) if taken else "", policy)
+        extra = ({"overrides": dict(settings.type_overrides), "types": settings.types,
+                  "language": settings.language} if settings is not None else {})
+        return Profile(bad_all, filters, str(folder) if taken else "", policy, **extra)
     finally:
         conn.close()
 
@@ -367,6 +371,7 @@ def dangling(snapshot: str | Path, plan: Plan, table: str) -> None:
     scan.submit(tp.source_name, {k: c for k, c in conditions(tp).items() if k[0] == "fk"},
                 tp.source.rows, not tp.source.without_rowid)
     conn = connect_ro(snapshot)
+    conn.text_factory = _lenient
     try:
         bad = _scan_table(conn, tp, scan.counts().get(tp.source_name, {}))
     finally:

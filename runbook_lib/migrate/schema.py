@@ -56,6 +56,10 @@ TYPE_RULES: list[Rule] = [
     Rule("time", r"TIME", "time", {"en": "ISO 8601 text", "ko": "ISO 8601 텍스트"}),
     Rule("small integer", r"(SMALLINT|INT2|TINYINT)(\s*\(\d+\))?( UNSIGNED)?", "smallint",
          {"en": "range -32768..32767 checked", "ko": "범위 -32768..32767 확인"}),
+    Rule("geometry", r"(MULTI)?(POINT|LINESTRING|POLYGON|CURVE|SURFACE)(\s*(Z|M|ZM))?|"
+         r"GEOMETRY(COLLECTION)?(\s*(Z|M|ZM))?|CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON",
+         "bytea", {"en": "GeoPackage / SpatiaLite geometry: its blob kept byte for byte",
+                   "ko": "GeoPackage / SpatiaLite geometry: blob을 바이트 그대로 보존"}),
     Rule("integer", r".*INT.*", "bigint", {"en": "SQLite integers are 64-bit: bigint holds every one",
           "ko": "SQLite 정수는 64비트이므로 bigint에 모두 들어감"}),
     Rule("float", r".*(REAL|FLOA|DOUB).*", "double precision",
@@ -95,6 +99,8 @@ class ColumnPlan:
     identity: bool = False
     field: dict | None = None  # schema: django: the Django field behind it (what the app reads)
     sequence: str = ""  # the identity's sequence, named in the plan
+    validity: str = ""  # the values' check when not the type's own (`validity`)
+    why: dict | None = None  # types: data: why the values chose this type ({"en", "ko"})
 
 
 @dataclass
@@ -122,6 +128,9 @@ class Plan:
     followups: list[dict] = field(default_factory=list)
     strategy: str = "sqlite"
     renamed: list[dict] = field(default_factory=list)  # generated names made unique
+    decisions: list = field(default_factory=list)  # types: data (type_inference.Decision)
+    derived: list[dict] = field(default_factory=list)  # SQLite-only data not copied
+    name_map: dict = field(default_factory=dict)  # every name the plan changed: source → new
 
     def table(self, source_name: str) -> TablePlan:
         return next(t for t in self.tables if t.source_name == source_name)
@@ -157,7 +166,8 @@ class Plan:
 
         rows = [{"table": t.name, "column": c.name, "sqlite type": c.source_type or "(none)",
                  "postgresql type": c.target_type + (" identity" if c.identity else ""),
-                 "not null": c.notnull, "rule": c.rule} for t in self.tables for c in t.columns]
+                 "not null": c.notnull, "rule": c.rule, "why": i18n.t(c.why) if c.why else ""}
+                for t in self.tables for c in t.columns]
         return pd.DataFrame(rows)
 
 
@@ -194,26 +204,48 @@ def map_type(declared: str, rowid_alias: bool = False) -> tuple[str, str]:
     raise AssertionError("the last rule matches everything")
 
 
-def _rename(name: str, name_map: dict, long: list[str]) -> str:
-    new = name_map.get(name, name)
-    if too_long(new):
-        long.append(new)
-    return new
+class Renames:
+    """Names of the plan: `name_map`'s first; with schema: sqlite a name over PostgreSQL's 63
+    bytes is shortened, the same way every time (a readable prefix and a hash of the whole
+    name, `names.suggest`). `used` is the name_map the plan applied (written to the
+    manifest); Django names its own tables (`django_names`)."""
+
+    def __init__(self, settings) -> None:
+        self.name_map, self.shorten = settings.name_map, settings.schema != "django"
+        self.used: dict[str, str] = {}
+        self.shortened: list[dict] = []
+
+    def __call__(self, name: str, kind: str, table: str = "") -> str:
+        new = self.name_map.get(name, name)
+        if too_long(new) and self.shorten:
+            short = suggest(new)
+            self.shortened.append({"table": table or short, "kind": kind, "wanted": new,
+                                   "name": short, "shortened": True})
+            new = short
+        if new != name:
+            self.used[name] = new
+        return new
 
 
-def _table_plan(table: Table, settings, long: list[str]) -> TablePlan:
+_STRICT = {"json": "jsonb exact", "blob": "blob"}  # schema: sqlite: what the declaration says
+
+
+def _table_plan(table: Table, settings, rename: Renames) -> TablePlan:
     cols = []
     alias = table.rowid_alias
+    name = rename(table.name, "table")
     for col in table.columns:
         target, rule = map_type(col.declared_type, col.name == alias)
         override = settings.type_overrides.get(f"{table.name}.{col.name}")
         if override:
             target, rule = override, "override"
-        cols.append(ColumnPlan(_rename(col.name, settings.name_map, long), col.name,
+        strict = _STRICT.get(rule, "") if settings.schema == "sqlite" else ""
+        if override and target.strip().lower() in ("double precision", "float8"):
+            strict = "double words"  # PostgreSQL reads 'NaN' and 'Infinity' text
+        cols.append(ColumnPlan(rename(col.name, "column", name), col.name,
                                col.declared_type, target, rule,
                                col.notnull or col.name in table.primary_key,
-                               identity=col.name == alias))
-    name = _rename(table.name, settings.name_map, long)
+                               identity=col.name == alias, validity=strict))
     pk = [next(c.name for c in cols if c.source_name == k) for k in table.primary_key]
     return TablePlan(table, name, cols, pk)
 
@@ -412,13 +444,11 @@ def plan(source_schema: SourceSchema, settings, taken: Iterable[str] = ()) -> Pl
     """Map types and names, order the load and write the DDL + post-load steps. `taken`:
     relation names the target keeps (not this migration's), which the plan avoids."""
     check_overrides(source_schema, settings.type_overrides)
-    long: list[str] = []
-    tables = [_table_plan(t, settings, long) for t in source_schema.tables]
-    index_names = {i.name: _rename(i.name, settings.name_map, long)
+    rename = Renames(settings)
+    tables = [_table_plan(t, settings, rename) for t in source_schema.tables]
+    index_names = {i.name: rename(i.name, "index", t.name)
                    for t in source_schema.tables for i in t.indexes if i.origin == "c"}
-    views = {n: _rename(n, settings.name_map, long) for n in source_schema.views}
-    if settings.schema != "django":  # Django names its tables itself (django_names)
-        refuse_long(long)
+    views = {n: rename(n, "view") for n in source_schema.views}
     names = _claim(tables, views, index_names, taken)
     plan_of = {tp.source_name: tp for tp in tables}
     order, cycles = load_order(source_schema.tables)
@@ -434,7 +464,9 @@ def plan(source_schema: SourceSchema, settings, taken: Iterable[str] = ()) -> Pl
                for n, s in sorted(source_schema.triggers.items())]
     manual += [derived.followup(n, "virtual table", n, s, i18n.t(derived.TEXT["virtual"], lang))
                for n, s in sorted(source_schema.skipped.items())]
+    manual += derived.sqlite_only_followups(tables, source_schema.collations, lang)
     ordered = sorted(tables, key=lambda tp: order.index(tp.source_name))
     return Plan(ordered, [create_table(tp) for tp in ordered], steps + view_steps,
                 [plan_of[n].name for n in order], cycles, manual, settings.schema,
-                names.renamed)
+                rename.shortened + names.renamed, derived=list(source_schema.derived),
+                name_map=dict(rename.used))

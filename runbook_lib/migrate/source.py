@@ -17,11 +17,12 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..core import files, source_state, state
+from ..core import files, source_state, sqlite_quirks, state
 from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
 from ..core.paths import closest_file
 from ..core.sqlite_file import ro_uri
+from . import sqlite_only
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
            "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck",
@@ -83,6 +84,7 @@ class Table:
     indexes: list[Index]
     rows: int
     sql: str
+    kind: str = "table"  # or a virtual table copied as its content: "fulltext", "rtree"
 
     @property
     def rowid_alias(self) -> str | None:
@@ -103,6 +105,8 @@ class SourceSchema:
     views: dict[str, str] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    derived: list[dict] = field(default_factory=list)  # not copied (sqlite_only)
+    collations: list[str] = field(default_factory=list)  # unknown to SQLite: read as binary
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
@@ -127,8 +131,10 @@ def _check_file(path: Path) -> None:
 
 
 def connect_ro(path: str | Path) -> sqlite3.Connection:
-    """Open a SQLite file read-only; it is never written, not even a checkpoint."""
-    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
+    """Open a SQLite file read-only; it is never written, not even a checkpoint. Collations
+    the file names but SQLite lacks are registered as binary (`core.sqlite_quirks`)."""
+    return sqlite_quirks.prepare(sqlite3.connect(ro_uri(path), uri=True,
+                                                 check_same_thread=False))
 
 
 def rowid_range(conn: sqlite3.Connection, table: str) -> tuple[int, int]:
@@ -320,8 +326,10 @@ def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True,
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[Column]:
+    """Columns in order; a virtual table's hidden ones (hidden = 1: FTS's own) left out."""
     rows = conn.execute("SELECT name, type, \"notnull\", dflt_value, pk, hidden "
-                        "FROM pragma_table_xinfo(?) ORDER BY cid", (table,)).fetchall()
+                        "FROM pragma_table_xinfo(?) WHERE hidden != 1 ORDER BY cid",
+                        (table,)).fetchall()
     return [Column(n, t or "", bool(nn), d, pk, hidden) for n, t, nn, d, pk, hidden in rows]
 
 
@@ -380,8 +388,53 @@ def _mark_rowid_references(schema: SourceSchema) -> None:
             else fk for fk in table.foreign_keys]
 
 
-def introspect(path: str | Path) -> SourceSchema:
-    """Tables, columns, keys, indexes, views, triggers and sqlite_sequence of a SQLite file."""
+
+def _content_table(conn, virtual: sqlite_only.Virtual, sql: str) -> Table:
+    """A full-text or R-tree table as the plain table of its content: FTS keeps its rowid
+    as the key (the column `rowid`), an R-tree its first column (`id`)."""
+    cols = _columns(conn, virtual.name)
+    count = conn.execute(f"SELECT count(*) FROM {quote_ident(virtual.name)}").fetchone()[0]
+    if virtual.module in sqlite_only.FULLTEXT:
+        if not any(c.name.lower() == "rowid" for c in cols):
+            cols = [Column("rowid", "INTEGER", True, None, 1)] + cols
+        pk, kind = ["rowid"], "fulltext"
+    else:
+        pk, kind = cols[:1] and [cols[0].name], "rtree"
+    return Table(virtual.name, cols, pk, False, False, None, [], [], count, sql, kind)
+
+
+def _virtual(conn, schema: SourceSchema, name: str, sql: str, shadows: dict) -> None:
+    """Place one virtual table: copied as its content, derived, or skipped (no module)."""
+    found = sqlite_only.parse(name, sql)
+    plain = {t.name: [c.name for c in t.columns] for t in schema.tables if t.kind == "table"}
+    owner = sqlite_only.spatial_owner(name, plain) if found.module in sqlite_only.RTREE else None
+    kind = "spatial" if owner else "fulltext" if found.module in sqlite_only.FULLTEXT else "rtree"
+    shadows[name] = (kind, owner or name)
+    if found.copied and not owner:
+        try:
+            schema.tables.append(_content_table(conn, found, sql))
+            return
+        except sqlite3.DatabaseError:  # the module is missing from this SQLite
+            pass
+    elif found.external or owner:
+        schema.derived.append(sqlite_only.derived_entry(conn, name, kind, owner or
+                                                        found.options.get("content", "")))
+        return
+    schema.skipped[name] = sql or "virtual table"
+
+
+def _shadow_owner(name: str, shadows: dict) -> tuple[str, str]:
+    """(kind, owner) of a shadow table: the virtual table whose name prefixes it."""
+    owner = max((v for v in shadows if name.startswith(v + "_")), key=len, default="")
+    kind, of = shadows.get(owner, ("fulltext", owner))
+    return kind, of
+
+
+def introspect(path: str | Path, plain: bool = True) -> SourceSchema:
+    """Tables, columns, keys, indexes, views, triggers and sqlite_sequence of a SQLite file.
+    `plain` (schema: sqlite): SQLite-only structures sorted into copied content and derived
+    data (`sqlite_only`); else (schema: django, which reconciles them with Django's schema)
+    virtual and shadow tables are listed as skipped."""
     conn = connect_ro(path)
     try:
         listed = conn.execute("SELECT name, type, wr FROM pragma_table_list "
@@ -394,19 +447,32 @@ def introspect(path: str | Path) -> SourceSchema:
                                 (ref,)).fetchall()
             return [r[0] for r in rows]
 
-        schema = SourceSchema(str(path), [])
+        schema = SourceSchema(str(path), [], collations=sqlite_quirks.unknown_collations(conn))
+        later, shadows = [], {}
         for name, kind, wr in listed:
-            if name.startswith("sqlite_"):
+            if name.startswith("sqlite_stat") and plain:
+                schema.derived.append(sqlite_only.derived_entry(conn, name, "statistics"))
+            elif name.startswith("sqlite_"):
                 continue
-            if kind == "view":
+            elif kind == "view":
                 schema.views[name] = master.get(name) or ""
-            elif kind in ("virtual", "shadow"):
+            elif kind in ("virtual", "shadow") and not plain:
                 schema.skipped[name] = master.get(name) or f"{kind} table"
+            elif kind in ("virtual", "shadow"):
+                later.append((name, kind))
             else:
                 schema.tables.append(_table(conn, name, bool(wr), master.get(name), seqs, pk_of))
+        for name, kind in sorted(later, key=lambda x: x[1] != "virtual"):  # virtual first
+            if kind == "virtual":
+                _virtual(conn, schema, name, master.get(name) or "", shadows)
+            else:
+                kind, owner = _shadow_owner(name, shadows)
+                schema.derived.append(sqlite_only.derived_entry(conn, name, kind, owner))
         for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"):
             schema.triggers[name] = sql
         _mark_rowid_references(schema)
+        schema.tables.sort(key=lambda t: t.name)
+        schema.derived.sort(key=lambda d: d["table"])
         return schema
     finally:
         conn.close()

@@ -27,7 +27,18 @@ from ..core.display import Notes, sentence
 from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.results import batch_mode
-from . import derived, django_names, methods, postload, schema, source, target, transfer
+from . import (
+    derived,
+    django_names,
+    methods,
+    postload,
+    schema,
+    source,
+    sqlite_only,
+    target,
+    transfer,
+    type_inference,
+)
 from .profile import Profile, profile, start
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "NOTES"]
@@ -59,6 +70,18 @@ NOTES = {
                          "ko": "기존 테이블을 건드리기 전에 확인했습니다: 스냅샷 무결성, 값, 이름, "
                                "type_overrides"},
     "skip_dry_run": {"en": "skipped: dry_run", "ko": "건너뜀: dry_run"},
+    "unchanged": {"en": "Nothing was changed on the target: its tables and rows are as they "
+                        "were.",
+                  "ko": "대상은 바뀌지 않았습니다: 테이블과 행이 그대로입니다."},
+    "not_copied": {"en": "Nothing was copied: the target holds only the empty tables of the "
+                         "schema; the next run starts over.",
+                   "ko": "아무것도 복사하지 않았습니다: 대상에는 스키마의 빈 테이블만 있으며, 다음 "
+                         "실행은 처음부터 다시 합니다."},
+    "typed": {"en": "types: data: {n} column(s) take the type their values need, not the "
+                    "declared one: {columns}",
+              "ko": "types: data: 열 {n}개는 선언된 타입이 아니라 값에 맞는 타입을 씁니다: {columns}"},
+    "shortened": {"en": "{n} name(s) over 63 bytes shortened (prefix + hash): {names}",
+                  "ko": "63바이트를 넘는 이름 {n}개를 줄였습니다 (앞부분 + 해시): {names}"},
     "skip_schema_only": {"en": "skipped: data: false (schema only)",
                          "ko": "건너뜀: data: false (스키마만)"},
     "intent_write": {"en": "**Writing** the target database `{db}` (if_exists: `{mode}`): the "
@@ -149,6 +172,7 @@ class Migration:
         self.started_at = _now()
         self.finished_at = ""
         self._integrity: source.BackgroundCheck | None = None
+        self.decisions: list | None = None  # types: data (type_inference), once scanned
 
     @property
     def writes(self) -> bool:
@@ -198,7 +222,7 @@ class Migration:
         return self._integrity.result()
 
     def introspect(self) -> source.SourceSchema:
-        self.source = source.introspect(self.snapshot)
+        self.source = source.introspect(self.snapshot, plain=self.settings.schema == "sqlite")
         return self.source
 
     def inspect(self):
@@ -213,11 +237,52 @@ class Migration:
 
     # -- 2. plan -----------------------------------------------------------------------------
     def make_plan(self) -> schema.Plan:
+        """The plan; with schema: sqlite and types: data the value profile runs now, so the
+        types follow the values where the declarations lie (each decision is listed)."""
         self._check_mode()
         self.timezone = source_timezone(self.settings)
-        self.plan = schema.plan(self.source, self.settings)
+        self.plan = self._new_plan()
         self.manual = list(self.plan.followups)
+        if self.settings.schema == "sqlite":
+            self.drift = django_names.Drift(derived=list(self.plan.derived))
+            for entry in self.plan.derived:
+                self.drift.add("derived", entry["table"], "", sqlite_only.not_copied(entry))
+            self._plan_notes()
         return self.plan
+
+    def _new_plan(self, taken=()) -> schema.Plan:
+        """schema.plan, with the types the values chose (scanned once per run)."""
+        plan = schema.plan(self.source, self.settings, taken)
+        s = self.settings
+        if s.schema != "sqlite" or s.types != "data":
+            return plan
+        if self.decisions is None:
+            self._scans = start(self.snapshot, plan, s.workers, overrides=s.type_overrides)
+            self.decisions = type_inference.decide(plan, self._scans.counts(), s.type_overrides)
+        type_inference.apply(plan, self.decisions)
+        return plan
+
+    def _plan_notes(self) -> None:
+        """The plan's changes a reader must see: types from values, shortened names."""
+        if self.plan.decisions:
+            cols = ", ".join(f"{d.table}.{d.column} → {d.target_type}"
+                             for d in self.plan.decisions[:10])
+            self._note("typed", n=len(self.plan.decisions), columns=cols)
+        for name in self.source.collations:
+            item = next(f for f in self.plan.followups if f["kind"] == "collation"
+                        and f["name"] == name)
+            warnings.warn(item["todo"], stacklevel=3)
+            self.notes.append(item["todo"])
+        short = [r for r in self.plan.renamed if r.get("shortened")]
+        if short:
+            self._note("shortened", n=len(short),
+                       names=", ".join(f"{r['wanted'][:20]}… → {r['name']}" for r in short[:5]))
+
+    @property
+    def type_decisions(self):
+        """types: data: the columns whose type follows their values, with the reason."""
+        return type_inference.frame(self.plan.decisions if self.plan else [],
+                                    self.settings.language)
 
     def _check_mode(self) -> None:
         """A Django database copied with schema: sqlite gets SQLite's declared types (UUIDs as
@@ -242,9 +307,10 @@ class Migration:
             self._lock = target_lock.TargetLock(self.settings, self.run_id).acquire()
             conn = self.connect()
             self._preflight(conn)
-            if self.settings.data and self.profile is None:  # scans run while the schema is built
-                self._scans = start(self.snapshot, self.plan, self.settings.workers,
-                                    django=self.settings.schema == "django")
+            if self.settings.data and self.profile is None and self._scans is None:
+                self._scans = start(self.snapshot, self.plan, self.settings.workers,  # while
+                                    django=self.settings.schema == "django",  # the schema
+                                    overrides=self.settings.type_overrides)  # is built
             if self.settings.data and self.settings.method == "copy" and transfer.ARROW:
                 self._warm = transfer.transfer_binary.prewarm()
             self._record(completed=False)
@@ -307,7 +373,7 @@ class Migration:
         if self.settings.schema == "sqlite":
             taken = target.foreign_relations(conn, [t.name for t in self.plan.tables])
             if taken:  # names the target keeps: the plan goes around them
-                self.plan = schema.plan(self.source, self.settings, taken)
+                self.plan = self._new_plan(taken)
                 self.manual = list(self.plan.followups)
         _, non_empty, unfinished = self._existing(conn)
         if not non_empty or (self.settings.if_exists == "fail" and not unfinished):
@@ -315,10 +381,11 @@ class Migration:
         self.wait_integrity()
         if self.settings.data and self.settings.schema == "sqlite":
             self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
-                                   self.settings.run_dir, self.settings.workers)
+                                   self.settings.run_dir, self.settings.workers, self._scans,
+                                   self.settings)
+            self._scans = None
             if self.profile.blocking:
-                raise self.profile.error("Nothing was changed on the target: its tables "
-                                         "and rows are as they were.")
+                raise self.profile.error(t(NOTES["unchanged"], self.settings.language))
         self._note("preflight_values" if self.profile else "preflight")
 
     def _clear_target(self, conn) -> None:
@@ -399,7 +466,8 @@ class Migration:
             return Notes([t(NOTES[key], self.settings.language)])
         if self.profile is None or self._scans:  # else profiled before the target was cleared
             self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
-                                   self.settings.run_dir, self.settings.workers, self._scans)
+                                   self.settings.run_dir, self.settings.workers, self._scans,
+                                   self.settings)
         self._scans = None
         return self.profile
 
@@ -418,8 +486,7 @@ class Migration:
         if self.profile is None:
             self.check_values()
         if self.profile.blocking:
-            raise self.profile.error("Nothing was copied: the target holds only the empty "
-                                     "tables of the schema; the next run starts over.")
+            raise self.profile.error(t(NOTES["not_copied"], self.settings.language))
         if self.settings.method != "copy":
             return methods.load(self)
         began = time.perf_counter()
@@ -526,7 +593,9 @@ class Migration:
                 "django_schema": self.django_schema,
                 "source_state": {"path": str(self.settings.sqlite_file),
                                  "state": self.source_state},
-                "renamed": self.plan.renamed}
+                "renamed": self.plan.renamed, "name_map": self.plan.name_map,
+                "bad_values": self.profile.listing() if self.profile else [],
+                "type_decisions": type_inference.as_dicts(self.plan.decisions)}
 
     def _nulled(self, table: str, flt) -> int:
         """Values of `table` loaded as NULL (on_bad_value: null): an upper bound of its rows."""

@@ -173,6 +173,8 @@ def _exprs(tp: TablePlan, flt: TableFilter) -> list[str]:
     exprs = []
     for col in tp.columns:
         c = q(col.source_name)
+        if col.target_type == "bytea":  # text too, as its exact bytes (valid UTF-8 or not)
+            c = f"CAST({c} AS BLOB)"
         cond = flt.null_columns.get(col.source_name)
         exprs.append(django_values.copy_expression(col, f"CASE WHEN {cond} THEN {c} END"
                                                    if cond else c))

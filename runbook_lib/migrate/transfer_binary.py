@@ -109,6 +109,8 @@ def arrow_select(table: str, columns, exprs: list[str], where: str,
         if rule.text_only and affinity(col.source_type) != "TEXT":
             raise Unavailable(f"{col.name}: declared {col.source_type or 'without a type'}, "
                               "so numbers may be stored as numbers")
+        if getattr(col, "validity", "") == "double words":  # CAST('NaN' AS REAL) is 0.0
+            raise Unavailable(f"{col.name}: NaN or Infinity written as text")
         if rule.utc_only and timezone not in _UTC:
             raise Unavailable(f"{col.name}: naive timestamps in {timezone}")
         witness.append(rule.witness)

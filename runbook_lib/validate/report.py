@@ -35,6 +35,10 @@ TEXT = {
                            "아래 테이블별 판정을 보세요."},
     "nulled": {"en": "{n} row(s) with values set to NULL by on_bad_value: null (expected)",
                "ko": "on_bad_value: null 에 따라 값이 NULL 로 바뀐 {n}개 행 (예상된 차이)"},
+    "derived_sqlite": {"en": "derived data ({what}): not copied, {source} SQLite row(s); on "
+                             "PostgreSQL: {rebuild}",
+                       "ko": "파생 데이터 ({what}): 복사하지 않음, SQLite {source}개 행; "
+                             "PostgreSQL에서는: {rebuild}"},
     "derived": {"en": "derived data (a search index SQLite and PostgreSQL build differently): "
                       "not copied, {source} SQLite row(s); rebuild it on PostgreSQL: {command}",
                 "ko": "파생 데이터 (SQLite와 PostgreSQL이 서로 다르게 만드는 검색 인덱스): 복사하지 "

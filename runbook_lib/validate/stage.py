@@ -185,6 +185,7 @@ def _samples(src, cur, spec: rows.TableSpec, diff: rows.RowDiff):
     tgt_cols = ", ".join(quote_ident(n) for n in names)
     out = []
     for kind, key in diff.samples:
+        key = tuple(key)[:spec.key]  # a whole row when keys could not be ordered (a NULL)
         left = right = None
         shown_key = [_key_text(c.klass, k) for c, k in zip(key_cols, key, strict=True)]
         if lookable and not any(isinstance(k, tuple) for k in key):
@@ -282,7 +283,9 @@ def _context(settings, record: state.Record | None, snapshot: Path, src, cur,
     migration = record.section if record else {}
     cur.execute("SELECT current_schema(), current_database()")
     where, database = cur.fetchone()
-    entries = [dict(e) for e in migration.get("tables") or entries_from_snapshot(src)]
+    recorded = migration.get("tables")  # [] when every table was derived: none to compare
+    entries = [dict(e) for e in (recorded if recorded is not None else
+                                 entries_from_snapshot(src))]
     held, rows_of = _quarantine(record, settings)
     names = _names(src, entries)
     present = schema.target_tables(cur, where)
@@ -324,6 +327,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         same = pool.submit(_same_snapshot, snapshot, record, settings.language)  # both overlap the comparison
         django = pool.submit(verdicts.django_inspection, settings, migration, dbname)
         conn.set_session(readonly=True)
+        src.text_factory = stream.lenient  # sample rows may hold text that is not UTF-8
         ctx = _context(settings, record, snapshot, src, conn.cursor(), dbname, mode)
         ctx["sessions"] = sessions
         entries = ctx["entries"]

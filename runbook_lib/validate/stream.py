@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import psycopg2
 
+from ..core import sqlite_quirks
 from ..core.identifiers import quote_ident
 from ..core.sqlite_file import ro_uri
 from . import values
@@ -97,20 +98,39 @@ def target_sql(spec: TableSpec, ordered: bool = True, ranges: Ranges | None = No
 
 
 def open_source(path: str) -> sqlite3.Connection:
-    """The snapshot, read-only: the source is never written."""
-    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
+    """The snapshot, read-only: the source is never written (its unknown collations read
+    as binary, `core.sqlite_quirks`)."""
+    return sqlite_quirks.prepare(sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False))
+
+
+def lenient(raw: bytes) -> str:
+    """Text that is not UTF-8, read anyway (stage 03 nulled or set aside such values): its
+    bad bytes as \\x escapes, printable in the report."""
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def source_batches(path: str, spec: TableSpec, ordered: bool = True,
                    ranges: Ranges | None = None) -> Iterator[list[tuple]]:
-    """Canonical source rows, in key order, BATCH at a time."""
+    """Canonical source rows, in key order, BATCH at a time. Text that is not UTF-8 (set
+    aside or nulled by stage 03) stops SQLite's fast decoding: the rest of the rows are then
+    read again, from where they stopped, decoded leniently."""
     plan = values.converters([c.klass for c in spec.columns], "source",
                              values.zone_of(spec.zone))
     conn = open_source(path)
+    done, sql = 0, source_sql(spec, ordered, ranges)
     try:
-        cur = conn.execute(source_sql(spec, ordered, ranges))
-        while batch := cur.fetchmany(BATCH):
-            yield values.convert_batch(batch, plan)
+        try:
+            cur = conn.execute(sql)
+            while batch := cur.fetchmany(BATCH):
+                yield values.convert_batch(batch, plan)
+                done += len(batch)
+        except sqlite3.OperationalError as exc:
+            if "decode" not in str(exc):
+                raise
+            conn.text_factory = lenient
+            cur = conn.execute(f"{sql} LIMIT -1 OFFSET {done}")
+            while batch := cur.fetchmany(BATCH):
+                yield values.convert_batch(batch, plan)
     finally:
         conn.close()
 

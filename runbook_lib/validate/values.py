@@ -89,6 +89,7 @@ def pg_expression(klass: str, quoted: str) -> str:
 
 SQLITE_EXPRESSIONS = {
     "bool": "CASE WHEN typeof({c}) IN ('integer', 'real') THEN {c} != 0 ELSE {c} END",
+    "bytes": "CAST({c} AS BLOB)",  # text in a bytea column: its exact bytes, UTF-8 or not
 }
 
 
@@ -113,13 +114,25 @@ def _int(v):
         return _bad(v)
 
 
+NAN = float("nan")  # the one NaN: equal rows hold the same object, so tuples compare equal
+
+
 def _float(v):
-    if v is None or type(v) is float:
+    if v is None:
         return v
     try:
-        return float(v)
+        v = v if type(v) is float else float(v)  # 'NaN', 'Infinity' text as PostgreSQL reads it
     except (TypeError, ValueError):
         return _bad(v)
+    return NAN if v != v else v
+
+
+def _no_nan(column: list) -> bool:
+    """Floats (or NULL) without a NaN: their sum, in C, is NaN only if one is."""
+    if not _types_within({float, NONE}, column):
+        return False
+    total = sum(filter(None, column))
+    return total == total
 
 
 def _numeric(v):
@@ -283,7 +296,7 @@ def target_converter(klass: str) -> Callable | None:
     if klass.startswith("djdecimal:"):
         return _numeric
     return {"numeric": _numeric, "bytes": _bytes, "json": _json, "uuid": _uuid,
-            "bpchar": _bpchar, "inet": _inet}.get(klass)
+            "bpchar": _bpchar, "inet": _inet, "float": _float}.get(klass)
 
 
 NONE = type(None)
@@ -314,6 +327,8 @@ def converters(klasses: list[str], side: str, zone=UTC) -> list[Converter]:
         if klass.startswith("wallclock:") or klass in ("timestamptz", "timestamp") and (
                 zone is UTC or klass == "timestamp"):
             out.append((i, func, _django_utc_text))
+        elif klass == "float":
+            out.append((i, func, _no_nan))
         else:
             out.append((i, func, partial(_types_within, CANONICAL_TYPES.get(klass, set()))))
     return out

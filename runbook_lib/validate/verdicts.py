@@ -7,8 +7,6 @@ VA001-VA013 (VA013: whether the live source moved on after the snapshot).
 
 from __future__ import annotations
 
-import csv
-
 from ..core import files, source_state
 from ..core.errors import RunbookError
 from ..core.i18n import t
@@ -60,7 +58,8 @@ CHECKS = {  # id: (name, hint)
                      "for the comparison.",
                "ko": "django_project와 django_settings를 확인하세요. 비교하려면 "
                      "`manage.py sqlmigrate`가 실행되어야 합니다."}),
-    "VA012": ({"en": "derived data (search indexes)", "ko": "파생 데이터 (검색 인덱스)"},
+    "VA012": ({"en": "derived data (search indexes, SQLite's own indexes and statistics)",
+               "ko": "파생 데이터 (검색 인덱스, SQLite 자체의 인덱스와 통계)"},
               {"en": "Run the rebuild command shown once the application uses PostgreSQL; the "
                      "search index is then complete.",
                "ko": "애플리케이션이 PostgreSQL을 쓰게 된 뒤 표시된 재구축 명령을 실행하세요. 그러면 "
@@ -117,7 +116,7 @@ def read_csv(folder: str, name: str) -> list[list[str]] | None:
     if not file.is_file() or file.is_symlink():
         return None
     with files.open_nofollow(file, newline="", encoding="utf-8") as fh:
-        return list(csv.reader(fh))
+        return files.csv_rows(fh)
 
 
 def quarantined_keys(rows: list[list[str]] | None, spec: TableSpec) -> set[tuple]:
@@ -133,8 +132,8 @@ def quarantined_keys(rows: list[list[str]] | None, spec: TableSpec) -> set[tuple
         return set()
     at = [header.index(n) + offset for n in names]
     ints = [c.klass == "int" for c in spec.columns[:spec.key]]
-    return {tuple(int(r[i]) if n and r[i].lstrip("-").isdigit() else r[i]
-                  for i, n in zip(at, ints, strict=True)) for r in body}
+    return {tuple(None if r[i] == "\\N" else int(r[i]) if n and r[i].lstrip("-").isdigit()
+                  else r[i] for i, n in zip(at, ints, strict=True)) for r in body}
 
 
 def label_quarantined(v: TableVerdict, rows: list[list[str]] | None, spec: TableSpec) -> None:
@@ -177,7 +176,13 @@ def derived(ctx: dict, entry: dict) -> TableVerdict:
     if entry["table"] in ctx["present"]:
         ctx["cur"].execute(f"SELECT count(*) FROM {qualified(ctx['schema'], entry['table'])}")
         v.target_rows = ctx["cur"].fetchone()[0]
-    _note(v, "derived", source=v.source_rows, command=entry.get("rebuild", ""))
+    rebuild = entry.get("rebuild", "")
+    if isinstance(rebuild, dict):  # schema: sqlite: SQLite-only data, said per language
+        v.notes.insert(0, {lang: TEXT["derived_sqlite"][lang].format(
+            what=entry["what"][lang], source=v.source_rows, rebuild=rebuild[lang])
+            for lang in TEXT["derived_sqlite"]})
+        return v
+    _note(v, "derived", source=v.source_rows, command=rebuild)
     return v
 
 

@@ -32,9 +32,9 @@ def build(path: Path, names: list[str]) -> None:
     conn = sqlite3.connect(path)
     for i, name in enumerate(names):
         quoted = '"' + name.replace('"', '""') + '"'
-        conn.execute(f"CREATE TABLE {quoted} (id INTEGER PRIMARY KEY, qty INTEGER)")
-        conn.executemany(f"INSERT INTO {quoted} VALUES (?, ?)",
-                         [(1, 10), (2, "not a number"), (3, 30 + i)])
+        conn.execute(f"CREATE TABLE {quoted} (id INTEGER PRIMARY KEY, day DATE)")
+        conn.executemany(f"INSERT INTO {quoted} VALUES (?, ?)",  # 2: a day that never was
+                         [(1, "2024-01-10"), (2, "2024-02-30"), (3, f"2024-03-{10 + i}")])
     conn.commit()
     conn.close()
 
@@ -77,7 +77,7 @@ def test_quarantine_files_are_safe_unique_private_and_read_back(fresh_db, tmp_pa
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
-        assert rows == [["runbook:table", "id", "qty"], [name, "2", "not a number"]]
+        assert rows == [["runbook:table", "id", "day"], [name, "2", "2024-02-30"]]
         assert entries[name]["quarantined"] == 1 and entries[name]["loaded_rows"] == 2
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert {p.name for p in folder.iterdir()} == set(mapping.values())

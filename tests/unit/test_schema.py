@@ -42,7 +42,9 @@ def plan_of(tmp_path, make_settings, name, **params):
     return schema.plan(source.introspect(path), make_settings(**params))
 
 
-def test_long_identifiers_refused_with_mapping(tmp_path, make_settings):
+def test_long_identifiers_shortened_unless_mapped(tmp_path, make_settings):
+    """A name over 63 bytes gets a readable prefix and a hash of the whole name, the same each
+    time; name_map still wins."""
     path = tmp_path / "long.sqlite3"
     long = "a_very_long_table_name_" + "x" * 50
     EDGE_CASES["empty_tables"](path)
@@ -50,11 +52,14 @@ def test_long_identifiers_refused_with_mapping(tmp_path, make_settings):
 
     with sqlite3.connect(path) as conn:
         conn.execute(f"CREATE TABLE {long} (id INTEGER PRIMARY KEY)")
-    with pytest.raises(MigrationError, match="name_map") as err:
-        schema.plan(source.introspect(path), make_settings())
-    assert long in str(err.value)
+    plan = schema.plan(source.introspect(path), make_settings())
+    short = plan.name_map[long]
+    assert short.startswith("a_very_long_table_name_xxx") and len(short.encode()) <= 63
+    assert short in plan.load_order and plan.name_map == {long: short}
+    assert schema.plan(source.introspect(path), make_settings()).name_map == {long: short}
+    assert any(r["wanted"] == long and r["name"] == short for r in plan.renamed)
     mapped = schema.plan(source.introspect(path), make_settings(name_map={long: "short_one"}))
-    assert "short_one" in mapped.load_order
+    assert "short_one" in mapped.load_order and mapped.name_map == {long: "short_one"}
 
 
 def test_overrides_order_and_ddl(tmp_path, make_settings):
@@ -68,6 +73,7 @@ def test_overrides_order_and_ddl(tmp_path, make_settings):
 
 def test_bad_values_fail_lists_rows(fresh_db):
     EDGE_CASES["bad_values"](fresh_db.sqlite_file)
+    fresh_db.types = "declared"  # every declared type kept: each value that lies is bad
     with pytest.raises(MigrationError) as err:
         migrate.run(fresh_db, progress=False)
     text = str(err.value)
@@ -82,6 +88,7 @@ def test_fail_stops_before_any_copy(fresh_db, pg):
     import sqlite3
 
     EDGE_CASES["keys"](fresh_db.sqlite_file)
+    fresh_db.types = "declared"
     with sqlite3.connect(fresh_db.sqlite_file) as conn:
         conn.execute("CREATE TABLE zzz_reading (id INTEGER PRIMARY KEY, qty INTEGER)")
         conn.executemany("INSERT INTO zzz_reading VALUES (?, ?)",
@@ -161,7 +168,7 @@ def test_profile_guesses_djangos_types_up_front(tmp_path, make_settings, monkeyp
 
 def test_bad_values_null_and_quarantine(fresh_db):
     EDGE_CASES["bad_values"](fresh_db.sqlite_file)
-    fresh_db.on_bad_value = "null"
+    fresh_db.on_bad_value, fresh_db.types = "null", "declared"
     result = migrate.run(fresh_db, progress=False)
     entry = result.section["tables"][0]
     assert entry["loaded_rows"] == 6 and entry["quarantined"] == 0
@@ -239,9 +246,11 @@ def test_dry_run_writes_nothing(fresh_db, pg):
 
 
 def test_silent_misreads_are_caught_during_copy(fresh_db):
-    """A blob in a TEXT column and a NUL byte would load silently wrong: both stop the copy."""
+    """A blob in a TEXT column and a NUL byte would load silently wrong: both stop the copy
+    (types: declared; with types: data the blob makes the column bytea)."""
     import sqlite3
 
+    fresh_db.types = "declared"
     with sqlite3.connect(fresh_db.sqlite_file) as conn:
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, x REAL)")
         conn.executemany("INSERT INTO t VALUES (?, ?, ?)",

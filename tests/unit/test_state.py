@@ -45,9 +45,10 @@ def source_rows(path, ids) -> list[tuple]:
 
 @pytest.fixture
 def quarantined(fresh_db):
-    """A finished migration that set rows 2-5 of `reading` aside (on_bad_value: quarantine)."""
+    """A finished migration that set rows 2-5 of `reading` aside (on_bad_value: quarantine;
+    types: declared, so text in the INTEGER is a bad value rather than a reason for text)."""
     EDGE_CASES["bad_values"](fresh_db.sqlite_file)
-    fresh_db.on_bad_value = "quarantine"
+    fresh_db.on_bad_value, fresh_db.types = "quarantine", "declared"
     result = migrate.run(fresh_db, progress=False)
     assert result.completed
     return fresh_db, result
@@ -188,7 +189,7 @@ def test_guide_step4_counts_expect_the_quarantine(fresh_db, tmp_path):
                     [(i, i % 7 + 1, "abc" if i in (4, 9) else i / 3) for i in range(1, 30)])
     src.commit()
     src.close()
-    fresh_db.on_bad_value = "quarantine"
+    fresh_db.on_bad_value, fresh_db.types = "quarantine", "declared"  # 'abc' is no REAL
     assert migrate.run(fresh_db, progress=False).completed
     report = validate.run(later_run(fresh_db, tmp_path))
     assert report.ok, report.summary()

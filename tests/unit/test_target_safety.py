@@ -86,7 +86,8 @@ def test_replace_touches_nothing_when_the_run_cannot_finish(fresh_db, pg, fault)
         fresh_db.type_overrides = {"t.nope": "text"}
     elif fault == "override_type":
         fresh_db.type_overrides = {"t.v": "varchr(80)"}
-    else:
+    else:  # kept a bad value by types: declared (types: data would make the column text)
+        fresh_db.types = "declared"
         with sqlite3.connect(fresh_db.sqlite_file) as conn:
             conn.execute("UPDATE u SET n = 'not a number' WHERE id = 7")
         conn.close()
