@@ -1,0 +1,569 @@
+"""Catch-up sync: bring the migrated PostgreSQL target to a fresh snapshot of the live SQLite file.
+
+`sync(settings)` takes a WAL-safe snapshot (SQLite's backup API) into a private folder
+`<run_dir>/sync/<token>/`, refuses a schema that changed since stage 03 (SY002), and per table
+digests the new snapshot, the previous one (the snapshot the target holds: stage 03's, or the
+last sync's) and the target over the same key chunks (`validate.chunk_digests`). Chunks where
+the new snapshot differs from the previous one changed in SQLite; chunks where the target
+differs from the previous one are read row by row against the previous snapshot's converted
+rows: rows the target changed on its own mean the target diverged (SY003, unless `overwrite`).
+Tables that cannot be digested (no integer key, mixed storage classes) are staged whole;
+tables without a key are compared as multisets.
+
+Everything is applied in ONE transaction (deletes children first, then inserts and updates
+parents first, foreign keys checked at commit), with the bulk copy's value conversion and
+`on_bad_value` handling (`migrate.stage_rows`); then the sequences. The sync's token is recorded
+in `runbook_migration.syncs` in that transaction, so a killed sync leaves the target and its
+record as they were and the next sync starts from the same previous snapshot. Afterwards the
+manifest's `migration` section names the new snapshot, so stage 04 (`validate.run`) proves
+exactly what the sync saw. A second sync with no new writes changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import time
+import uuid
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..core import db, files, manifest, target_lock
+from ..core.errors import RunbookError
+from ..core.escape import terminal
+from ..core.i18n import t
+from ..core.identifiers import quote_ident
+from ..migrate import (
+    bad_rows,
+    fail_error,
+    introspect,
+    move_sequences,
+    schema_changes,
+    snapshot,
+    stage_rows,
+    sync_filter,
+    table_plans,
+)
+from ..validate import DigestSessions, Unfit, changed_ranges, chunk_digests, spec_of
+from . import sync_apply
+
+__all__ = ["sync", "SyncReport", "TableSync", "SyncError", "TEXT", "configure", "command"]
+
+STATE = "runbook_migration"
+FOLDER = "sync"
+_SYNCS = (f"CREATE TABLE IF NOT EXISTS {STATE}.syncs (token text PRIMARY KEY, run_id text, "
+          "synced_at timestamptz NOT NULL DEFAULT clock_timestamp(), snapshot text NOT NULL, "
+          "report jsonb)")
+_TOKEN = re.compile(r"[0-9a-f]{16}")
+
+TEXT = {
+    "no_migration": {
+        "en": "SY001: no completed migration is recorded in {run_dir}: a sync brings an "
+              "already migrated target up to date.",
+        "ko": "SY001: {run_dir}에 완료된 마이그레이션 기록이 없습니다: 동기화는 이미 마이그레이션한 "
+              "대상을 최신으로 맞추는 일입니다."},
+    "no_migration_hint": {
+        "en": "Run stages 03 and 04 first, or point run_dir (--run-dir) at the run folder of the "
+              "migration (runs/<id>).",
+        "ko": "03, 04 단계를 먼저 실행하거나, run_dir(--run-dir)을 마이그레이션한 실행 폴더"
+              "(runs/<id>)로 지정하세요."},
+    "schema": {
+        "en": "SY002: the SQLite schema changed since the migration; a sync carries rows, not "
+              "schema changes. Nothing was changed on the target. Changes: {changes}",
+        "ko": "SY002: 마이그레이션 뒤 SQLite 스키마가 바뀌었습니다. 동기화는 행만 옮기고 스키마 변경은 "
+              "옮기지 않습니다. 대상은 바뀌지 않았습니다. 변경: {changes}"},
+    "schema_hint": {
+        "en": "Re-run stage 03 (if_exists: replace) so these tables are created as the source "
+              "has them now ({tables}), then stage 04; syncs work again after that.",
+        "ko": "이 테이블들({tables})이 지금 원본대로 만들어지도록 03 단계를 if_exists: replace로 "
+              "다시 실행한 뒤 04 단계를 실행하세요. 그 다음부터 다시 동기화할 수 있습니다."},
+    "diverged": {
+        "en": "SY003: the target was written since the last migration or sync: {n} row(s) in "
+              "PostgreSQL differ from the snapshot it was synced to. Nothing was changed. Rows: "
+              "{rows}",
+        "ko": "SY003: 마지막 마이그레이션 또는 동기화 뒤에 대상에 쓰기가 있었습니다: PostgreSQL의 행 "
+              "{n}개가 동기화한 스냅샷과 다릅니다. 아무것도 바꾸지 않았습니다. 행: {rows}"},
+    "diverged_hint": {
+        "en": "Find out who wrote to PostgreSQL (an app already switched over? a script?) and "
+              "stop it. To discard those writes and take SQLite's rows, run `runbook sync "
+              "--params FILE --overwrite` (in a notebook: sync(settings, overwrite=True)).",
+        "ko": "누가 PostgreSQL에 썼는지 확인하고 멈추세요 (이미 전환한 앱? 스크립트?). 그 쓰기를 버리고 "
+              "SQLite의 행으로 덮어쓰려면 `runbook sync --params FILE --overwrite`를 실행하세요 "
+              "(노트북에서는 sync(settings, overwrite=True))."},
+    "previous": {
+        "en": "SY004: the snapshot the target was last synced to ({path}) is gone, so writes "
+              "made on PostgreSQL since cannot be told apart. Nothing was changed.",
+        "ko": "SY004: 대상이 마지막으로 동기화된 스냅샷({path})이 없어서 그 뒤 PostgreSQL에 쓴 내용을 "
+              "구별할 수 없습니다. 아무것도 바꾸지 않았습니다."},
+    "previous_hint": {
+        "en": "Run the sync with the run folder that migrated (or last synced) this target "
+              "(--run-dir runs/<id>), or re-run stage 03 (if_exists: replace) and stage 04.",
+        "ko": "이 대상을 마이그레이션(또는 마지막으로 동기화)한 실행 폴더로 동기화를 실행하거나 "
+              "(--run-dir runs/<id>), 03 단계를 if_exists: replace로 다시 실행한 뒤 04 단계를 "
+              "실행하세요."},
+    "bad": {
+        "en": "SY005: changed rows hold values that do not fit their PostgreSQL types "
+              "(on_bad_value: fail). Nothing was changed. {detail}",
+        "ko": "SY005: 바뀐 행에 PostgreSQL 타입에 맞지 않는 값이 있습니다 (on_bad_value: fail). "
+              "아무것도 바꾸지 않았습니다. {detail}"},
+    "bad_hint": {
+        "en": "Fix those rows in SQLite (the application), or set on_bad_value: null or "
+              "quarantine, then sync again.",
+        "ko": "SQLite(애플리케이션)에서 그 행들을 고치거나 on_bad_value를 null 또는 quarantine으로 "
+              "바꾼 뒤 다시 동기화하세요."},
+    "summary": {
+        "en": "synced in {seconds:.2f} s: {inserted} inserted, {updated} updated, {deleted} "
+              "deleted in {tables} table(s); snapshot {snapshot}",
+        "ko": "{seconds:.2f}초에 동기화: 테이블 {tables}개에서 {inserted}행 추가, {updated}행 "
+              "수정, {deleted}행 삭제; 스냅샷 {snapshot}"},
+    "nothing": {"en": "nothing changed since the last sync: the target already holds this "
+                      "snapshot ({seconds:.2f} s)",
+                "ko": "마지막 동기화 뒤 바뀐 것이 없습니다: 대상이 이미 이 스냅샷과 같습니다 "
+                      "({seconds:.2f}초)"},
+    "overwritten": {"en": "overwrote {n} row(s) written on PostgreSQL (overwrite)",
+                    "ko": "PostgreSQL에 쓰인 행 {n}개를 덮어썼습니다 (overwrite)"},
+    "digests": {"en": "key-range digests", "ko": "키 범위 요약값"},
+    "whole": {"en": "whole table: {reason}", "ko": "테이블 전체: {reason}"},
+    "multiset": {"en": "whole table as a multiset (no primary key)",
+                 "ko": "테이블 전체를 다중집합으로 (기본 키 없음)"},
+}
+HEADERS = ("table", "inserted", "updated", "deleted", "compared by", "staged rows")
+
+
+class SyncError(RunbookError):
+    """A sync refused to run or stopped; the target is as it was."""
+
+
+@dataclass
+class TableSync:
+    """What one table's sync found and did."""
+
+    table: str
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    method: str = "digests"  # digests | whole | multiset
+    reason: dict = field(default_factory=dict)  # why not digests (en/ko)
+    staged: int = 0
+    ranges: list = field(default_factory=list)  # key ranges re-read (digests)
+    diverged: int = 0
+    diverged_rows: list = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+@dataclass
+class SyncReport:
+    """The sync's result: per table counts, time, the snapshot it brought the target to."""
+
+    tables: list[TableSync]
+    seconds: float
+    snapshot: str
+    token: str
+    timings: dict = field(default_factory=dict)
+    overwritten: int = 0
+    language: str = "en"
+
+    @property
+    def inserted(self) -> int:
+        return sum(x.inserted for x in self.tables)
+
+    @property
+    def updated(self) -> int:
+        return sum(x.updated for x in self.tables)
+
+    @property
+    def deleted(self) -> int:
+        return sum(x.deleted for x in self.tables)
+
+    @property
+    def changes(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+    def summary(self, language: str | None = None) -> str:
+        lang = language or self.language
+        if not self.changes:
+            return t(TEXT["nothing"], lang, seconds=self.seconds)
+        text = t(TEXT["summary"], lang, seconds=self.seconds, inserted=self.inserted,
+                 updated=self.updated, deleted=self.deleted,
+                 tables=sum(1 for x in self.tables if x.changes), snapshot=self.snapshot)
+        if self.overwritten:
+            text += "; " + t(TEXT["overwritten"], lang, n=self.overwritten)
+        return text
+
+    def how(self, x: TableSync, language: str | None = None) -> str:
+        lang = language or self.language
+        if x.method == "whole":
+            return t(TEXT["whole"], lang, reason=x.reason.get(lang) or x.reason.get("en", ""))
+        return t(TEXT[x.method], lang)
+
+    def frame(self, language: str | None = None):
+        import pandas as pd
+
+        rows = [{"table": x.table, "inserted": x.inserted, "updated": x.updated,
+                 "deleted": x.deleted, "compared by": self.how(x, language),
+                 "staged rows": x.staged} for x in self.tables]
+        return pd.DataFrame(rows, columns=list(HEADERS))
+
+    def as_dict(self) -> dict:
+        return {"seconds": round(self.seconds, 3), "snapshot": self.snapshot, "token": self.token,
+                "inserted": self.inserted, "updated": self.updated, "deleted": self.deleted,
+                "overwritten": self.overwritten, "timings": self.timings,
+                "tables": [{k: v for k, v in asdict(x).items() if k != "diverged_rows"}
+                           for x in self.tables]}
+
+    def _repr_html_(self) -> str:
+        from ..core.display import escape, frame_html
+
+        return f"<p>{escape(self.summary())}</p>" + frame_html(self.frame(), self.language)
+
+
+# -- the migration and the previous snapshot ---------------------------------------------------
+def _section(settings) -> dict:
+    section = manifest.read(settings.run_dir).get("migration") or {}
+    if not section.get("completed") or not section.get("tables"):
+        lang = settings.language
+        raise SyncError(t(TEXT["no_migration"], lang, run_dir=settings.run_dir),
+                        t(TEXT["no_migration_hint"], lang))
+    return section
+
+
+def _latest_run(cur) -> str:
+    cur.execute("SELECT to_regclass(%s)", (f"{STATE}.runs",))
+    if cur.fetchone()[0] is None:
+        return ""
+    cur.execute(f"SELECT run_id FROM {STATE}.runs WHERE finished_at IS NOT NULL "
+                "ORDER BY finished_at DESC LIMIT 1")
+    row = cur.fetchone()
+    return row[0] if row else ""
+
+
+def _last_token(cur, run_id: str) -> str:
+    cur.execute("SELECT to_regclass(%s)", (f"{STATE}.syncs",))
+    if cur.fetchone()[0] is None:
+        return ""
+    cur.execute(f"SELECT token FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM %s "
+                "ORDER BY synced_at DESC LIMIT 1", (run_id,))
+    row = cur.fetchone()
+    return row[0] if row and _TOKEN.fullmatch(row[0] or "") else ""
+
+
+def _previous(settings, section: dict, token: str) -> Path:
+    """The snapshot the target holds: the last committed sync's, else stage 03's."""
+    root = Path(settings.run_dir) / FOLDER
+    path = (root / token / "snapshot.sqlite3") if token else Path(section.get("snapshot") or "")
+    if not path.is_file():
+        lang = settings.language
+        raise SyncError(t(TEXT["previous"], lang, path=path), t(TEXT["previous_hint"], lang))
+    return path
+
+
+# -- finding the changes -----------------------------------------------------------------------
+@dataclass
+class _Work:
+    """One table's plan: ranges to apply (None: the whole table) and ranges to check."""
+
+    entry: dict
+    spec: object
+    result: TableSync
+    apply: list | None = None
+    check: list | None = None
+
+
+def _find(new: Path, old: Path, sessions, entry: dict, spec, rows: int) -> _Work:
+    out = _Work(entry, spec, TableSync(entry["table"]))
+    if not spec.key:
+        out.result.method = "multiset"
+        return out
+    try:
+        cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows)
+    except Unfit as exc:
+        out.result.method, out.result.reason = "whole", exc.text
+        return out
+    out.apply = changed_ranges(cut, now, before)
+    out.check = changed_ranges(cut, target, before)
+    return out
+
+
+def _find_all(settings, new: Path, old: Path, section: dict, types: dict, rows: dict,
+              where: str) -> list[_Work]:
+    zone = section.get("source_timezone") or settings.source_timezone or "UTC"
+    specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
+    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions:
+        return [_find(new, old, sessions, e, s, rows[e["source_table"]]) for e, s in specs]
+
+
+# -- applying them -----------------------------------------------------------------------------
+def _diverged(cur, src_old, work: _Work, tp_old, policy: str, zone: str, n: int) -> None:
+    """Stage the previous snapshot's rows where the target differs from it; rows that still
+    differ were written on PostgreSQL."""
+    if work.check == []:
+        return
+    cols = [c.name for c in tp_old.columns]
+    stage = sync_apply.create_stage(cur, work.entry["table"], cols, f"runbook_sync_old_{n}")
+    where = "" if work.check is None else sync_apply.between(
+        quote_ident(tp_old.source.primary_key[0]), work.check)
+    stage_rows(src_old, cur, tp_old, sync_filter(tp_old, policy), stage, where, zone)
+    if work.result.method == "multiset":
+        found = sync_apply.divergent_rows(cur, work.entry["table"], cols, stage)
+    else:
+        found = sync_apply.divergent_keys(cur, work.entry["table"], cols, tp_old.primary_key,
+                                          stage, work.check)
+    work.result.diverged, work.result.diverged_rows = found
+
+
+def _stage_new(cur, src_new, work: _Work, tp, policy: str, zone: str, n: int,
+               overwrite: bool) -> str:
+    cols = [c.name for c in tp.columns]
+    if work.apply is not None and overwrite and work.check:
+        work.apply = sorted(set(work.apply) | set(work.check),
+                            key=lambda r: (r[0] is not None, r[0] or 0))
+    stage = sync_apply.create_stage(cur, work.entry["table"], cols, f"runbook_sync_new_{n}")
+    where = ""
+    if work.apply is not None:
+        where = sync_apply.between(quote_ident(tp.source.primary_key[0]), work.apply)
+    if policy == "fail":
+        bad = bad_rows(src_new, tp, where)
+        if bad:
+            raise _bad_error(bad)
+    work.result.staged = stage_rows(src_new, cur, tp, sync_filter(tp, policy), stage, where,
+                                    zone)
+    work.result.ranges = [list(r) for r in (work.apply or [])]
+    return stage
+
+
+def _bad_error(bad) -> SyncError:
+    from ..core.i18n import current
+
+    exc = fail_error(bad)
+    lang = current()
+    return SyncError(t(TEXT["bad"], lang, detail=exc.message), t(TEXT["bad_hint"], lang))
+
+
+def _apply(conn, works: list[_Work], plan_new, plan_old, new: Path, old: Path, settings,
+           zone: str, overwrite: bool, token: str, run_id: str, report_of) -> int:
+    """Everything in one transaction; returns the rows overwritten (0 unless `overwrite`)."""
+    from ..migrate import BadRows
+
+    policy = settings.on_bad_value
+    by_name = {tp.name: tp for tp in plan_new.tables}
+    old_by_name = {tp.name: tp for tp in plan_old.tables}
+    todo = [w for w in works if w.apply != [] or w.check]
+    src_new, src_old = _connect_sqlite(new), _connect_sqlite(old)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+            for n, w in enumerate(todo):
+                _diverged(cur, src_old, w, old_by_name[w.entry["table"]], policy, zone, n)
+            diverged = [w for w in todo if w.result.diverged]
+            if diverged and not overwrite:
+                conn.rollback()
+                raise _divergence_error(diverged, settings.language)
+            stages = {}
+            for n, w in enumerate(todo):
+                if w.apply == [] and not (overwrite and w.check):
+                    continue
+                try:
+                    stages[w.entry["table"]] = _stage_new(cur, src_new, w, by_name[w.entry["table"]],
+                                                          policy, zone, n, overwrite)
+                except BadRows as exc:
+                    conn.rollback()
+                    raise SyncError(t(TEXT["bad"], settings.language, detail=str(exc)),
+                                    t(TEXT["bad_hint"], settings.language)) from None
+            order = [w for w in todo if w.entry["table"] in stages]
+            altered = sync_apply.defer_foreign_keys(cur, [w.entry["table"] for w in order])
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+            for w in reversed(order):  # children first
+                tp = by_name[w.entry["table"]]
+                if w.result.method != "multiset":
+                    w.result.deleted = sync_apply.delete_missing(
+                        cur, tp.name, tp.primary_key, stages[tp.name], w.apply)
+            for w in order:  # parents first
+                tp = by_name[w.entry["table"]]
+                cols = [c.name for c in tp.columns]
+                if w.result.method == "multiset":
+                    w.result.inserted, w.result.deleted = sync_apply.multiset_apply(
+                        cur, tp.name, cols, stages[tp.name])
+                else:
+                    w.result.inserted, w.result.updated = sync_apply.upsert(
+                        cur, tp.name, cols, tp.primary_key, stages[tp.name])
+            sync_apply.restore_foreign_keys(cur, altered)
+            move_sequences(conn, plan_new)
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
+            cur.execute(_SYNCS)
+            cur.execute(f"INSERT INTO {STATE}.syncs (token, run_id, snapshot, report) "
+                        "VALUES (%s, %s, %s, %s)", (token, run_id or None, str(new), report_of()))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        src_new.close()
+        src_old.close()
+    return sum(w.result.diverged for w in works) if overwrite else 0
+
+
+def _connect_sqlite(path: Path):
+    import sqlite3
+
+    from ..core.sqlite_file import ro_uri
+
+    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
+
+
+def _divergence_error(diverged: list[_Work], language: str) -> SyncError:
+    listed = "; ".join(
+        f"{terminal(w.entry['table'])}: " + ", ".join(terminal(str(r[0] if len(r) == 1 else r))
+                                                     for r in w.result.diverged_rows)
+        + (" …" if w.result.diverged > len(w.result.diverged_rows) else "")
+        for w in diverged)
+    n = sum(w.result.diverged for w in diverged)
+    exc = SyncError(t(TEXT["diverged"], language, n=n, rows=listed),
+                    t(TEXT["diverged_hint"], language))
+    exc.rows = {w.entry["table"]: w.result.diverged_rows for w in diverged}
+    return exc
+
+
+# -- the whole sync ----------------------------------------------------------------------------
+def _refuse_schema_changes(settings, section: dict, schema) -> None:
+    changes = schema_changes(section, schema)
+    if not changes:
+        return
+    text = "; ".join(f"{terminal(c.table)}: {c.what}" + (f" ({terminal(c.detail)})"
+                                                         if c.detail else "") for c in changes)
+    tables = ", ".join(sorted({terminal(c.table) for c in changes}))
+    lang = settings.language
+    exc = SyncError(t(TEXT["schema"], lang, changes=text), t(TEXT["schema_hint"], lang,
+                                                             tables=tables))
+    exc.changes = changes
+    raise exc
+
+
+def _types(conn, entries: list[dict]) -> tuple[dict, str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_schema()")
+        where = cur.fetchone()[0]
+        out = {}
+        for e in entries:
+            cur.execute("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute "
+                        "a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT "
+                        "a.attisdropped", (quote_ident(e["table"]),))
+            out[e["table"]] = dict(cur.fetchall())
+    conn.rollback()
+    return out, where
+
+
+def _record(settings, section: dict, new: Path, schema, state: dict, report: SyncReport) -> None:
+    """The manifest's `migration` section now describes the synced snapshot (what stage 04
+    validates); the sync itself is kept under `sync`."""
+    rows = {tb.name: tb.rows for tb in schema.tables}
+    tables = []
+    for e in section["tables"]:
+        n = rows.get(e["source_table"], 0)
+        tables.append({**e, "source_rows": n, "loaded_rows": n - int(e.get("quarantined") or 0)})
+    updated = {**section, "snapshot": str(new), "tables": tables,
+               "source_state": {"path": str(settings.sqlite_file), "state": state},
+               "synced": report.token}
+    manifest.update(settings.run_dir, "migration", updated)
+    history = (manifest.read(settings.run_dir).get("sync") or {}).get("history") or []
+    manifest.update(settings.run_dir, "sync", {"last": report.as_dict(),
+                                               "history": (history + [report.as_dict()])[-20:]})
+
+
+def _clean(root: Path, keep: str) -> None:
+    """Remove the sync folders of earlier (or killed) syncs; the committed one stays."""
+    for child in root.iterdir() if root.is_dir() else []:
+        if child.is_dir() and not child.is_symlink() and _TOKEN.fullmatch(child.name) \
+                and child.name != keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def sync(settings, overwrite: bool = False) -> SyncReport:
+    """Bring the target up to a fresh snapshot of the live SQLite file (see the module)."""
+    began = time.perf_counter()
+    timings: dict[str, float] = {}
+    section = _section(settings)
+    token = uuid.uuid4().hex[:16]
+    root = files.private_dir(Path(settings.run_dir) / FOLDER)
+    folder = files.private_dir(root / token)
+    state: dict = {}
+    new = snapshot(settings.sqlite_file, folder, check=False, state=state)
+    schema = introspect(new)
+    timings["snapshot"] = round(time.perf_counter() - began, 3)
+    _refuse_schema_changes(settings, section, schema)
+    zone = section.get("source_timezone") or settings.source_timezone or "UTC"
+    lock = target_lock.TargetLock(settings, f"sync-{token}", "migration")
+    with lock, db.connection(settings) as conn:
+        with conn.cursor() as cur:
+            run_id = _latest_run(cur)
+            last = _last_token(cur, run_id)
+        conn.rollback()
+        old = _previous(settings, section, last)
+        old_schema = introspect(old)
+        types, where = _types(conn, section["tables"])
+        plan_new = table_plans(section, schema, types)
+        plan_old = table_plans(section, old_schema, types)
+        rows = {tb.name: tb.rows for tb in schema.tables}
+        step = time.perf_counter()
+        works = _find_all(settings, new, old, section, types, rows, where)
+        timings["compare"] = round(time.perf_counter() - step, 3)
+        step = time.perf_counter()
+        report = SyncReport([w.result for w in works], 0.0, str(new), token, timings,
+                            language=settings.language)
+
+        def report_of() -> str:
+            import json
+
+            return json.dumps(report.as_dict(), default=str)
+
+        report.overwritten = _apply(conn, works, plan_new, plan_old, new, old, settings, zone,
+                                    overwrite, token, run_id, report_of)
+        timings["apply"] = round(time.perf_counter() - step, 3)
+    report.seconds = time.perf_counter() - began
+    _record(settings, section, new, schema, state, report)
+    _clean(root, token)
+    return report
+
+
+# -- `runbook sync` ----------------------------------------------------------------------------
+CLI = {"validated": {"en": "validation (stage 04 on the synced snapshot): {verdict}",
+                     "ko": "검증 (동기화한 스냅샷에 대한 04 단계): {verdict}"},
+       "ok": {"en": "ok, nothing lost", "ko": "정상, 잃은 것 없음"},
+       "failed": {"en": "FAILED: {summary}", "ko": "실패: {summary}"}}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", required=True, help="the profile the migration ran with")
+    parser.add_argument("--run-dir", default="", help="the run folder of the migration "
+                                                      "(default: the profile's run_dir)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard rows written on PostgreSQL since the last sync")
+    parser.add_argument("--validate", action="store_true",
+                        help="then validate the target against the synced snapshot (stage 04)")
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..core.config import load_settings
+
+    extra = {"run_dir": args.run_dir} if args.run_dir else {}
+    settings = load_settings(profile=args.params, **extra)
+    report = sync(settings, overwrite=args.overwrite)
+    lang = settings.language
+    print(terminal(report.summary(lang)))
+    frame = report.frame(lang)
+    if len(frame):
+        print(terminal(frame.to_string(index=False), newlines=True))
+    if not args.validate:
+        return 0
+    from ..validate import run as validate
+
+    checked = validate(settings)
+    verdict = t(CLI["ok"], lang) if checked.ok else t(CLI["failed"], lang,
+                                                      summary=checked.summary())
+    print(terminal(t(CLI["validated"], lang, verdict=verdict)))
+    return 0 if checked.ok else 1
+
