@@ -26,7 +26,6 @@ import re
 import shutil
 import time
 import uuid
-from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,8 +45,8 @@ from ..migrate import (
     sync_filter,
     table_plans,
 )
-from ..validate import DigestSessions, Unfit, changed_ranges, chunk_digests, spec_of
 from . import sync_apply
+from .sync_find import Work, find, prove
 
 __all__ = ["sync", "SyncReport", "TableSync", "SyncError", "TEXT", "configure", "command"]
 
@@ -55,7 +54,7 @@ STATE = "runbook_migration"
 FOLDER = "sync"
 _SYNCS = (f"CREATE TABLE IF NOT EXISTS {STATE}.syncs (token text PRIMARY KEY, run_id text, "
           "synced_at timestamptz NOT NULL DEFAULT clock_timestamp(), snapshot text NOT NULL, "
-          "report jsonb)")
+          "report jsonb, digests jsonb)")
 _TOKEN = re.compile(r"[0-9a-f]{16}")
 
 TEXT = {
@@ -167,6 +166,8 @@ class SyncReport:
     timings: dict = field(default_factory=dict)
     overwritten: int = 0
     language: str = "en"
+    proven: list = field(default_factory=list)  # tables whose every chunk digest now matches
+    unproven: list = field(default_factory=list)  # digested tables with chunks still differing
 
     @property
     def inserted(self) -> int:
@@ -213,6 +214,7 @@ class SyncReport:
         return {"seconds": round(self.seconds, 3), "snapshot": self.snapshot, "token": self.token,
                 "inserted": self.inserted, "updated": self.updated, "deleted": self.deleted,
                 "overwritten": self.overwritten, "timings": self.timings,
+                "proven": self.proven, "unproven": self.unproven,
                 "tables": [{k: v for k, v in asdict(x).items() if k != "diverged_rows"}
                            for x in self.tables]}
 
@@ -242,14 +244,18 @@ def _latest_run(cur) -> str:
     return row[0] if row else ""
 
 
-def _last_token(cur, run_id: str) -> str:
+def _last_sync(cur, run_id: str) -> tuple[str, dict]:
+    """The token of the last committed sync of this migration, and the digests it recorded."""
     cur.execute("SELECT to_regclass(%s)", (f"{STATE}.syncs",))
     if cur.fetchone()[0] is None:
-        return ""
-    cur.execute(f"SELECT token FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM %s "
-                "ORDER BY synced_at DESC LIMIT 1", (run_id,))
+        return "", {}
+    cur.execute(f"ALTER TABLE {STATE}.syncs ADD COLUMN IF NOT EXISTS digests jsonb")
+    cur.execute(f"SELECT token, digests FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM "
+                "%s ORDER BY synced_at DESC LIMIT 1", (run_id,))
     row = cur.fetchone()
-    return row[0] if row and _TOKEN.fullmatch(row[0] or "") else ""
+    if not row or not _TOKEN.fullmatch(row[0] or ""):
+        return "", {}
+    return row[0], row[1] if isinstance(row[1], dict) else {}
 
 
 def _previous(settings, section: dict, token: str) -> Path:
@@ -262,77 +268,50 @@ def _previous(settings, section: dict, token: str) -> Path:
     return path
 
 
-# -- finding the changes -----------------------------------------------------------------------
-@dataclass
-class _Work:
-    """One table's plan: ranges to apply (None: the whole table) and ranges to check."""
-
-    entry: dict
-    spec: object
-    result: TableSync
-    apply: list | None = None
-    check: list | None = None
-
-
-def _find(new: Path, old: Path, sessions, entry: dict, spec, rows: int) -> _Work:
-    out = _Work(entry, spec, TableSync(entry["table"]))
-    if not spec.key:
-        out.result.method = "multiset"
-        return out
-    try:
-        cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows)
-    except Unfit as exc:
-        out.result.method, out.result.reason = "whole", exc.text
-        return out
-    out.apply = changed_ranges(cut, now, before)
-    out.check = changed_ranges(cut, target, before)
-    return out
-
-
-def _find_all(settings, new: Path, old: Path, section: dict, types: dict, rows: dict,
-              where: str) -> list[_Work]:
-    zone = section.get("source_timezone") or settings.source_timezone or "UTC"
-    specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
-    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions:
-        return [_find(new, old, sessions, e, s, rows[e["source_table"]]) for e, s in specs]
-
-
-# -- applying them -----------------------------------------------------------------------------
-def _diverged(cur, src_old, work: _Work, tp_old, policy: str, zone: str, n: int) -> None:
+# -- applying the changes ---------------------------------------------------------------------
+def _diverged(cur, src_old, work: Work, tp_old, policy: str, zone: str, n: int) -> None:
     """Stage the previous snapshot's rows where the target differs from it; rows that still
     differ were written on PostgreSQL."""
-    if work.check == []:
-        return
     cols = [c.name for c in tp_old.columns]
-    stage = sync_apply.create_stage(cur, work.entry["table"], cols, f"runbook_sync_old_{n}")
+    stage = sync_apply.create_stage(cur, work.table, cols, f"runbook_sync_old_{n}")
     where = "" if work.check is None else sync_apply.between(
         quote_ident(tp_old.source.primary_key[0]), work.check)
     stage_rows(src_old, cur, tp_old, sync_filter(tp_old, policy), stage, where, zone)
-    if work.result.method == "multiset":
-        found = sync_apply.divergent_rows(cur, work.entry["table"], cols, stage)
+    if work.method == "multiset":
+        found = sync_apply.divergent_rows(cur, work.table, cols, stage)
     else:
-        found = sync_apply.divergent_keys(cur, work.entry["table"], cols, tp_old.primary_key,
-                                          stage, work.check)
-    work.result.diverged, work.result.diverged_rows = found
+        found = sync_apply.divergent_keys(cur, work.table, cols, tp_old.primary_key, stage,
+                                          work.check)
+    work_result = work.result
+    work_result.diverged, work_result.diverged_rows = found
 
 
-def _stage_new(cur, src_new, work: _Work, tp, policy: str, zone: str, n: int,
+def _selection(src_new, work: Work, tp, n: int, overwrite: bool) -> str:
+    """SQLite condition of the new snapshot's rows to stage ("" : all)."""
+    if work.keys is None:
+        return ""
+    name = f"runbook_sync_keys_{n}_{uuid.uuid4().hex[:8]}"
+    src_new.execute(f"CREATE TEMP TABLE {name} (k INTEGER PRIMARY KEY)")
+    src_new.executemany(f"INSERT OR IGNORE INTO temp.{name} VALUES (?)",
+                        ((k,) for k in work.keys))
+    key = quote_ident(tp.source.primary_key[0])
+    where = f"{key} IN (SELECT k FROM temp.{name})"
+    if overwrite and work.check:
+        where = f"({where} OR {sync_apply.between(key, work.check)})"
+    return where
+
+
+def _stage_new(cur, src_new, work: Work, tp, policy: str, zone: str, n: int,
                overwrite: bool) -> str:
-    cols = [c.name for c in tp.columns]
-    if work.apply is not None and overwrite and work.check:
-        work.apply = sorted(set(work.apply) | set(work.check),
-                            key=lambda r: (r[0] is not None, r[0] or 0))
-    stage = sync_apply.create_stage(cur, work.entry["table"], cols, f"runbook_sync_new_{n}")
-    where = ""
-    if work.apply is not None:
-        where = sync_apply.between(quote_ident(tp.source.primary_key[0]), work.apply)
+    stage = sync_apply.create_stage(cur, work.table, [c.name for c in tp.columns],
+                                    f"runbook_sync_new_{n}")
+    where = _selection(src_new, work, tp, n, overwrite)
     if policy == "fail":
         bad = bad_rows(src_new, tp, where)
         if bad:
             raise _bad_error(bad)
     work.result.staged = stage_rows(src_new, cur, tp, sync_filter(tp, policy), stage, where,
                                     zone)
-    work.result.ranges = [list(r) for r in (work.apply or [])]
     return stage
 
 
@@ -344,59 +323,66 @@ def _bad_error(bad) -> SyncError:
     return SyncError(t(TEXT["bad"], lang, detail=exc.message), t(TEXT["bad_hint"], lang))
 
 
-def _apply(conn, works: list[_Work], plan_new, plan_old, new: Path, old: Path, settings,
-           zone: str, overwrite: bool, token: str, run_id: str, report_of) -> int:
+def _delete(cur, work: Work, tp, stage: str, overwrite: bool) -> int:
+    if work.keys is None:  # compared whole
+        return sync_apply.delete_missing(cur, tp.name, tp.primary_key, stage, None)
+    deleted = sync_apply.delete_keys(cur, tp.name, tp.primary_key[0], work.gone)
+    if overwrite and work.check:
+        deleted += sync_apply.delete_missing(cur, tp.name, tp.primary_key, stage, work.check)
+    return deleted
+
+
+def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zone: str,
+           overwrite: bool, record: tuple) -> int:
     """Everything in one transaction; returns the rows overwritten (0 unless `overwrite`)."""
     from ..migrate import BadRows
 
-    policy = settings.on_bad_value
-    by_name = {tp.name: tp for tp in plan_new.tables}
-    old_by_name = {tp.name: tp for tp in plan_old.tables}
-    todo = [w for w in works if w.apply != [] or w.check]
-    src_new, src_old = _connect_sqlite(new), _connect_sqlite(old)
+    policy, lang = settings.on_bad_value, settings.language
+    by_name = {tp.name: tp for tp in plans[0].tables}
+    old_by_name = {tp.name: tp for tp in plans[1].tables}
+    todo = [w for w in works if w.busy]
+    src_new, src_old = _connect_sqlite(snapshots[0]), _connect_sqlite(snapshots[1])
     try:
         with conn.cursor() as cur:
-            cur.execute("SET CONSTRAINTS ALL DEFERRED")
             for n, w in enumerate(todo):
-                _diverged(cur, src_old, w, old_by_name[w.entry["table"]], policy, zone, n)
+                if w.check is None or w.check:
+                    _diverged(cur, src_old, w, old_by_name[w.table], policy, zone, n)
             diverged = [w for w in todo if w.result.diverged]
             if diverged and not overwrite:
                 conn.rollback()
-                raise _divergence_error(diverged, settings.language)
+                raise _divergence_error(diverged, lang)
             stages = {}
             for n, w in enumerate(todo):
-                if w.apply == [] and not (overwrite and w.check):
-                    continue
                 try:
-                    stages[w.entry["table"]] = _stage_new(cur, src_new, w, by_name[w.entry["table"]],
-                                                          policy, zone, n, overwrite)
+                    stages[w.table] = _stage_new(cur, src_new, w, by_name[w.table], policy,
+                                                 zone, n, overwrite)
                 except BadRows as exc:
                     conn.rollback()
-                    raise SyncError(t(TEXT["bad"], settings.language, detail=str(exc)),
-                                    t(TEXT["bad_hint"], settings.language)) from None
-            order = [w for w in todo if w.entry["table"] in stages]
-            altered = sync_apply.defer_foreign_keys(cur, [w.entry["table"] for w in order])
+                    raise SyncError(t(TEXT["bad"], lang, detail=str(exc)),
+                                    t(TEXT["bad_hint"], lang)) from None
+            altered = sync_apply.defer_foreign_keys(cur, list(stages))
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
-            for w in reversed(order):  # children first
-                tp = by_name[w.entry["table"]]
-                if w.result.method != "multiset":
-                    w.result.deleted = sync_apply.delete_missing(
-                        cur, tp.name, tp.primary_key, stages[tp.name], w.apply)
-            for w in order:  # parents first
-                tp = by_name[w.entry["table"]]
+            for w in reversed(todo):  # children first
+                if w.method != "multiset":
+                    w.result.deleted = _delete(cur, w, by_name[w.table], stages[w.table],
+                                               overwrite)
+            for w in todo:  # parents first
+                tp = by_name[w.table]
                 cols = [c.name for c in tp.columns]
-                if w.result.method == "multiset":
+                if w.method == "multiset":
                     w.result.inserted, w.result.deleted = sync_apply.multiset_apply(
                         cur, tp.name, cols, stages[tp.name])
                 else:
                     w.result.inserted, w.result.updated = sync_apply.upsert(
                         cur, tp.name, cols, tp.primary_key, stages[tp.name])
             sync_apply.restore_foreign_keys(cur, altered)
-            move_sequences(conn, plan_new)
+            move_sequences(conn, plans[0])
+            token, run_id, report_of = record
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
             cur.execute(_SYNCS)
             cur.execute(f"INSERT INTO {STATE}.syncs (token, run_id, snapshot, report) "
-                        "VALUES (%s, %s, %s, %s)", (token, run_id or None, str(new), report_of()))
+                        "VALUES (%s, %s, %s, %s)", (token, run_id or None, str(snapshots[0]),
+                                                    report_of()))
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -415,16 +401,16 @@ def _connect_sqlite(path: Path):
     return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
 
 
-def _divergence_error(diverged: list[_Work], language: str) -> SyncError:
+def _divergence_error(diverged: list[Work], language: str) -> SyncError:
     listed = "; ".join(
-        f"{terminal(w.entry['table'])}: " + ", ".join(terminal(str(r[0] if len(r) == 1 else r))
+        f"{terminal(w.table)}: " + ", ".join(terminal(str(r[0] if len(r) == 1 else r))
                                                      for r in w.result.diverged_rows)
         + (" …" if w.result.diverged > len(w.result.diverged_rows) else "")
         for w in diverged)
     n = sum(w.result.diverged for w in diverged)
     exc = SyncError(t(TEXT["diverged"], language, n=n, rows=listed),
                     t(TEXT["diverged_hint"], language))
-    exc.rows = {w.entry["table"]: w.result.diverged_rows for w in diverged}
+    exc.rows = {w.table: w.result.diverged_rows for w in diverged}
     return exc
 
 
@@ -482,6 +468,15 @@ def _clean(root: Path, keep: str) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
+def _save_digests(settings, token: str, recorded: dict) -> None:
+    """The new snapshot's digests, for the next sync (it then reads no previous snapshot)."""
+    import json
+
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute(f"UPDATE {STATE}.syncs SET digests = %s WHERE token = %s",
+                    (json.dumps(recorded), token))
+
+
 def sync(settings, overwrite: bool = False) -> SyncReport:
     """Bring the target up to a fresh snapshot of the live SQLite file (see the module)."""
     began = time.perf_counter()
@@ -500,16 +495,17 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     with lock, db.connection(settings) as conn:
         with conn.cursor() as cur:
             run_id = _latest_run(cur)
-            last = _last_token(cur, run_id)
+            last, cached = _last_sync(cur, run_id)
         conn.rollback()
         old = _previous(settings, section, last)
-        old_schema = introspect(old)
         types, where = _types(conn, section["tables"])
-        plan_new = table_plans(section, schema, types)
-        plan_old = table_plans(section, old_schema, types)
+        plans = (table_plans(section, schema, types),
+                 table_plans(section, introspect(old), types))
         rows = {tb.name: tb.rows for tb in schema.tables}
         step = time.perf_counter()
-        works = _find_all(settings, new, old, section, types, rows, where)
+        works = find(settings, new, old, section, types, rows, where, cached)
+        for w in works:
+            w.result = TableSync(w.table, method=w.method, reason=w.reason)
         timings["compare"] = round(time.perf_counter() - step, 3)
         step = time.perf_counter()
         report = SyncReport([w.result for w in works], 0.0, str(new), token, timings,
@@ -520,9 +516,15 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
 
             return json.dumps(report.as_dict(), default=str)
 
-        report.overwritten = _apply(conn, works, plan_new, plan_old, new, old, settings, zone,
-                                    overwrite, token, run_id, report_of)
+        report.overwritten = _apply(conn, works, plans, (new, old), settings, zone, overwrite,
+                                    (token, run_id, report_of))
         timings["apply"] = round(time.perf_counter() - step, 3)
+    step = time.perf_counter()
+    recorded, report.unproven = prove(settings, works, overwrite)
+    report.proven = [w.table for w in works if w.method == "digests"
+                     and w.table not in report.unproven]
+    _save_digests(settings, token, recorded)
+    timings["proof"] = round(time.perf_counter() - step, 3)
     report.seconds = time.perf_counter() - began
     _record(settings, section, new, schema, state, report)
     _clean(root, token)

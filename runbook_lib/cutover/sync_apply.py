@@ -102,6 +102,14 @@ def delete_missing(cur, table: str, key: list[str], stage: str, ranges: list[tup
     return cur.rowcount
 
 
+def delete_keys(cur, table: str, key: str, keys: list[int]) -> int:
+    """Delete the target's rows with these (integer) keys."""
+    if not keys:
+        return 0
+    cur.execute(f"DELETE FROM {q(table)} WHERE {q(key)} = ANY(%s::bigint[])", (list(keys),))
+    return cur.rowcount
+
+
 def upsert(cur, table: str, columns: list[str], key: list[str], stage: str) -> tuple[int, int]:
     """Insert the staged rows the target lacks, update those whose text differs: (inserted,
     updated)."""

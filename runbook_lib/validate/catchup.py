@@ -16,7 +16,8 @@ from ..core.sqlite_file import ro_uri
 from . import digest, values
 from .stream import Column, TableSpec
 
-__all__ = ["spec_of", "chunk_digests", "changed_ranges"]
+__all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
+           "target_chunks", "fingerprint"]
 
 
 def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> TableSpec:
@@ -45,27 +46,87 @@ def _cut(snapshot: str, spec: TableSpec, rows: int):
         src.close()
 
 
+def fingerprint(spec: TableSpec) -> list:
+    """What a recorded digest depends on: the columns and their comparison classes."""
+    return [[c.name, c.source_name, c.klass] for c in spec.columns] + [spec.zone]
+
+
+def record(cut: digest.Chunking, found: digest.Digests, spec: TableSpec) -> dict:
+    """A snapshot's digests as JSON, for the next sync (its `previous`)."""
+    return {"cut": [cut.low, cut.width, cut.count], "spec": fingerprint(spec),
+            "chunks": {str(c): [n, list(d)] for c, (n, d) in found.chunks.items()}}
+
+
+def _recorded(cached: dict | None, spec: TableSpec):
+    if not cached or cached.get("spec") != fingerprint(spec):
+        return None, None
+    found = digest.Digests({int(c): (n, tuple(d)) for c, (n, d) in cached["chunks"].items()})
+    return digest.Chunking(*cached["cut"]), found
+
+
+def _outside(cut: digest.Chunking, found: digest.Digests) -> int:
+    return sum(found.chunks.get(c, (0,))[0] for c in (-1, cut.count))
+
+
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
-                  rows: int) -> tuple[digest.Chunking, list[digest.Digests]]:
-    """The chunking of the new snapshot's keys and, over it, the digests of the new snapshot,
-    the previous snapshot and the target (PostgreSQL's computed meanwhile). Raises
+                  rows: int, cached: dict | None = None
+                  ) -> tuple[digest.Chunking, list[digest.Digests]]:
+    """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
+    the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
+    the last sync recorded them (`record`): its chunking is kept and the previous snapshot is
+    not read again, unless the keys outside it grew past a quarter of the rows. Raises
     `digest.Unfit` when the table cannot be digested exactly."""
     if not spec.integer_key:
         raise digest.Unfit("key")
-    cut, declared = _cut(new, spec, rows)
-    _, declared_before = _cut(previous, spec, rows)
+    cut, before = _recorded(cached, spec)
+    fresh, declared = _cut(new, spec, rows)
+    cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
     with ThreadPoolExecutor(2) as pool:
         target = pool.submit(digest.target_digests, sessions, spec, cut)
-        before = pool.submit(digest.source_digests, previous, spec, cut, declared_before, 1)
         try:
             now = digest.source_digests(new, spec, cut, declared, parts)
         finally:
-            found = [before.result(), target.result()]
-    return cut, [now, *found]
+            found = target.result()
+    if before is not None and _outside(cut, now) > max(rows // 4, 4 * digest.ROWS_PER_CHUNK):
+        return chunk_digests(new, previous, sessions, spec, rows)  # chunked afresh
+    if before is None:
+        _, declared_before = _cut(previous, spec, rows)
+        before = digest.source_digests(previous, spec, cut, declared_before, parts)
+    return cut, [now, before, found]
+
+
+def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:
+    """The chunks whose rows or digests differ."""
+    return sorted(c for c in a.chunks.keys() | b.chunks.keys()
+                  if a.chunks.get(c) != b.chunks.get(c))
 
 
 def changed_ranges(cut: digest.Chunking, a: digest.Digests, b: digest.Digests) -> list[tuple]:
     """Key ranges [low, high) (None: open) of the chunks whose rows or digests differ."""
-    chunks = [c for c in a.chunks.keys() | b.chunks.keys() if a.chunks.get(c) != b.chunks.get(c)]
-    return cut.ranges(chunks)
+    return cut.ranges(changed_chunks(a, b))
+
+
+def target_chunks(sessions: digest.Sessions, spec: TableSpec, cut: digest.Chunking,
+                  chunks: list[int]) -> digest.Digests:
+    """The target's digests of some chunks only (the proof after a sync applied them)."""
+    params = {"low": cut.low, "width": cut.width, "count": cut.count}
+    inner = sorted(c for c in chunks if 0 <= c < cut.count)
+    runs: list[list[int]] = []
+    for c in inner:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    found = [r for first, last in runs
+             for r in sessions.run(digest.lateral_sql(spec), {**params, "first": first,
+                                                              "last": last})]
+    if -1 in chunks:
+        found.append((-1, *sessions.run(digest.outside_sql(spec, True), params)[0]))
+    if cut.count in chunks:
+        found.append((cut.count, *sessions.run(digest.outside_sql(spec, False), params)[0]))
+    out = digest.Digests()
+    for chunk, n, *digests in found:
+        if n:
+            out.chunks[int(chunk)] = (n, tuple(digests))
+    return out

@@ -301,3 +301,28 @@ def test_the_sync_snapshot_is_private(migrated):
     assert folder.stat().st_mode & 0o077 == 0
     for path in folder.rglob("*"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_runbook_sync_command(migrated, tmp_path, capsys):
+    from runbook_lib.app.cli import main
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(f"target: server\ndb_host: localhost\ndb_port: {migrated.db_port}\n"
+                       f"db_name: {migrated.db_name}\ndb_user: {migrated.db_user}\n"
+                       f"sqlite_path: {migrated.sqlite_path}\nschema: sqlite\n"
+                       "django_project: ''\n")
+    write(migrated.sqlite_path, "UPDATE parent SET name = 'cli' WHERE id = 3")
+    assert main(["sync", "--params", str(profile), "--run-dir", migrated.run_dir,
+                 "--validate"]) == 0
+    out = capsys.readouterr().out
+    assert "1 updated" in out and "parent" in out and "nothing lost" in out
+    assert_name(migrated, 3, "cli")
+    pg_write = "UPDATE parent SET name = 'pg' WHERE id = 8"
+    with db.connection(migrated) as conn, conn.cursor() as cur:
+        cur.execute(pg_write)
+        conn.commit()
+    assert main(["sync", "--params", str(profile), "--run-dir", migrated.run_dir]) == 2
+    assert "SY003" in capsys.readouterr().err
+    assert main(["sync", "--params", str(profile), "--run-dir", migrated.run_dir,
+                 "--overwrite"]) == 0
+    assert_name(migrated, 8, "p8")
