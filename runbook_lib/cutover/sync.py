@@ -123,6 +123,17 @@ TEXT = {
                       "({seconds:.2f}초)"},
     "overwritten": {"en": "overwrote {n} row(s) written on PostgreSQL (overwrite)",
                     "ko": "PostgreSQL에 쓰인 행 {n}개를 덮어썼습니다 (overwrite)"},
+    "proof": {"en": "proof: every key chunk of {proven} table(s) now has the new snapshot's "
+                    "digest (canonical codes, as stage 04 compares them)",
+              "ko": "증명: 테이블 {proven}개의 모든 키 구간이 이제 새 스냅샷과 같은 요약값을 가집니다 "
+                    "(04 단계와 같은 정규 코드)"},
+    "unproven": {"en": "; still differing by digest: {tables} (values on_bad_value set to "
+                       "NULL or aside, or a write during the sync): run stage 04 for the row-level "
+                       "account",
+                 "ko": "; 요약값이 아직 다른 테이블: {tables} (on_bad_value로 NULL이 되었거나 따로 "
+                       "보관된 값, 또는 동기화 중의 쓰기): 행 단위 확인은 04 단계를 실행하세요"},
+    "whole_tables": {"en": "; compared whole, not by digest: {tables} (stage 04 proves them)",
+                     "ko": "; 요약값이 아니라 전체로 비교한 테이블: {tables} (04 단계가 증명합니다)"},
     "digests": {"en": "key-range digests", "ko": "키 범위 요약값"},
     "whole": {"en": "whole table: {reason}", "ko": "테이블 전체: {reason}"},
     "multiset": {"en": "whole table as a multiset (no primary key)",
@@ -196,6 +207,17 @@ class SyncReport:
             text += "; " + t(TEXT["overwritten"], lang, n=self.overwritten)
         return text
 
+    def proof(self, language: str | None = None) -> str:
+        """What the digests proved after the commit, in one sentence."""
+        lang = language or self.language
+        text = t(TEXT["proof"], lang, proven=len(self.proven))
+        if self.unproven:
+            text += t(TEXT["unproven"], lang, tables=", ".join(self.unproven))
+        whole = [x.table for x in self.tables if x.method != "digests"]
+        if whole:
+            text += t(TEXT["whole_tables"], lang, tables=", ".join(whole))
+        return text
+
     def how(self, x: TableSync, language: str | None = None) -> str:
         lang = language or self.language
         if x.method == "whole":
@@ -221,7 +243,10 @@ class SyncReport:
     def _repr_html_(self) -> str:
         from ..core.display import escape, frame_html
 
-        return f"<p>{escape(self.summary())}</p>" + frame_html(self.frame(), self.language)
+        shown = self.frame()
+        shown = shown[(shown[["inserted", "updated", "deleted", "staged rows"]] != 0).any(axis=1)]
+        return (f"<p>{escape(self.summary())}</p><p>{escape(self.proof())}</p>"
+                + (frame_html(shown, self.language) if len(shown) else ""))
 
 
 # -- the migration and the previous snapshot ---------------------------------------------------
@@ -507,6 +532,8 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         for w in works:
             w.result = TableSync(w.table, method=w.method, reason=w.reason)
         timings["compare"] = round(time.perf_counter() - step, 3)
+        for part in ("digests", "narrowing"):
+            timings[part] = round(sum(w.seconds.get(part, 0) for w in works), 3)
         step = time.perf_counter()
         report = SyncReport([w.result for w in works], 0.0, str(new), token, timings,
                             language=settings.language)
@@ -556,6 +583,7 @@ def command(args: argparse.Namespace) -> int:
     report = sync(settings, overwrite=args.overwrite)
     lang = settings.language
     print(terminal(report.summary(lang)))
+    print(terminal(report.proof(lang)))
     frame = report.frame(lang)
     if len(frame):
         print(terminal(frame.to_string(index=False), newlines=True))

@@ -12,6 +12,7 @@ canonical codes validation uses.
 
 from __future__ import annotations
 
+import time
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class Work:
     applied: list[int] = field(default_factory=list)  # chunks the sync changes
     checked_chunks: list[int] = field(default_factory=list)
     result: object = None  # the TableSync the sync reports
+    seconds: dict = field(default_factory=dict)  # digests, narrowing
 
     @property
     def table(self) -> str:
@@ -61,6 +63,7 @@ class Work:
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
          cached: dict | None) -> Work:
     work = Work(entry, spec)
+    began = time.perf_counter()
     if not spec.key:
         work.method = "multiset"
         return work
@@ -71,6 +74,7 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
         work.method, work.reason = "whole", exc.text
         return work
     work.cut, work.now = cut, now
+    work.seconds["digests"] = time.perf_counter() - began
     work.applied = changed_chunks(now, before)
     work.checked_chunks = changed_chunks(target, before)
     work.check = cut.ranges(work.checked_chunks)
@@ -81,6 +85,7 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
                                                  cut.ranges(work.applied))
     else:
         work.keys = []
+    work.seconds["narrowing"] = time.perf_counter() - began - work.seconds["digests"]
     return work
 
 
