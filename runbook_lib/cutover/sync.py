@@ -29,11 +29,15 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psycopg2
+import psycopg2.errors
+
 from ..core import db, files, manifest, target_lock
 from ..core.errors import RunbookError
 from ..core.escape import terminal
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
+from ..core.secrets import scrub
 from ..migrate import (
     bad_rows,
     fail_error,
@@ -46,7 +50,7 @@ from ..migrate import (
     table_plans,
 )
 from . import sync_apply
-from .sync_find import Work, find, prove
+from .sync_find import Work, find, prove, threshold
 
 __all__ = ["sync", "SyncReport", "TableSync", "SyncError", "TEXT", "configure", "command"]
 
@@ -112,6 +116,16 @@ TEXT = {
               "quarantine, then sync again.",
         "ko": "SQLite(애플리케이션)에서 그 행들을 고치거나 on_bad_value를 null 또는 quarantine으로 "
               "바꾼 뒤 다시 동기화하세요."},
+    "foreign_key": {
+        "en": "SY006: the changed rows break a foreign key that PostgreSQL enforces (SQLite did "
+              "not): {detail}. Nothing was changed.",
+        "ko": "SY006: 바뀐 행이 PostgreSQL이 지키는 외래 키를 어깁니다 (SQLite는 지키지 않았음): "
+              "{detail}. 아무것도 바꾸지 않았습니다."},
+    "foreign_key_hint": {
+        "en": "Fix the rows in SQLite (delete the referencing rows, or point them at a row that "
+              "exists), then sync again.",
+        "ko": "SQLite에서 그 행들을 고친 뒤 (참조하는 행을 지우거나 있는 행을 가리키게) 다시 "
+              "동기화하세요."},
     "summary": {
         "en": "synced in {seconds:.2f} s: {inserted} inserted, {updated} updated, {deleted} "
               "deleted in {tables} table(s); snapshot {snapshot}",
@@ -160,6 +174,7 @@ class TableSync:
     ranges: list = field(default_factory=list)  # key ranges re-read (digests)
     diverged: int = 0
     diverged_rows: list = field(default_factory=list)
+    target_read: bool = True  # False: untouched since the last sync's proof
 
     @property
     def changes(self) -> int:
@@ -274,7 +289,6 @@ def _last_sync(cur, run_id: str) -> tuple[str, dict]:
     cur.execute("SELECT to_regclass(%s)", (f"{STATE}.syncs",))
     if cur.fetchone()[0] is None:
         return "", {}
-    cur.execute(f"ALTER TABLE {STATE}.syncs ADD COLUMN IF NOT EXISTS digests jsonb")
     cur.execute(f"SELECT token, digests FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM "
                 "%s ORDER BY synced_at DESC LIMIT 1", (run_id,))
     row = cur.fetchone()
@@ -409,6 +423,11 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
                         "VALUES (%s, %s, %s, %s)", (token, run_id or None, str(snapshots[0]),
                                                     report_of()))
         conn.commit()
+    except psycopg2.errors.ForeignKeyViolation as exc:
+        conn.rollback()
+        detail = terminal(scrub(str(exc).strip().replace("\n", " ")))
+        raise SyncError(t(TEXT["foreign_key"], lang, detail=detail),
+                        t(TEXT["foreign_key_hint"], lang)) from None
     except BaseException:
         conn.rollback()
         raise
@@ -528,9 +547,10 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
                  table_plans(section, introspect(old), types))
         rows = {tb.name: tb.rows for tb in schema.tables}
         step = time.perf_counter()
-        works = find(settings, new, old, section, types, rows, where, cached)
+        works = find(settings, conn, new, old, section, types, rows, where, cached)
         for w in works:
-            w.result = TableSync(w.table, method=w.method, reason=w.reason)
+            w.result = TableSync(w.table, method=w.method, reason=w.reason,
+                                 target_read=w.target_read)
         timings["compare"] = round(time.perf_counter() - step, 3)
         for part in ("digests", "narrowing"):
             timings[part] = round(sum(w.seconds.get(part, 0) for w in works), 3)
@@ -547,10 +567,11 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
                                     (token, run_id, report_of))
         timings["apply"] = round(time.perf_counter() - step, 3)
     step = time.perf_counter()
+    oldest = threshold(settings)
     recorded, report.unproven = prove(settings, works, overwrite)
     report.proven = [w.table for w in works if w.method == "digests"
                      and w.table not in report.unproven]
-    _save_digests(settings, token, recorded)
+    _save_digests(settings, token, {"threshold": oldest, "tables": recorded})
     timings["proof"] = round(time.perf_counter() - step, 3)
     report.seconds = time.perf_counter() - began
     _record(settings, section, new, schema, state, report)

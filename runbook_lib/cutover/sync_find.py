@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import db
+from ..core.identifiers import quote_ident
 from ..validate import (
     DigestSessions,
     Unfit,
@@ -29,7 +30,7 @@ from ..validate import (
 )
 from . import sync_keys
 
-__all__ = ["Work", "find", "prove"]
+__all__ = ["Work", "find", "prove", "threshold", "untouched"]
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Work:
     checked_chunks: list[int] = field(default_factory=list)
     result: object = None  # the TableSync the sync reports
     seconds: dict = field(default_factory=dict)  # digests, narrowing
+    target_read: bool = True  # False: untouched since the last sync's proof, not read again
 
     @property
     def table(self) -> str:
@@ -60,18 +62,36 @@ class Work:
         return self.keys is None or bool(self.keys or self.gone or self.check)
 
 
+UNTOUCHED = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)) "
+             "FROM {table}")
+
+
+def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> bool:
+    """Does the target table still hold exactly what the last sync proved? Its row count is
+    the recorded one and no row version is from a transaction that was running at or after
+    the proof began (`threshold`: the oldest transaction then running): an insert or update
+    makes a new row version, a delete changes the count. Then it need not be read again."""
+    if not cached or not cached.get("target_equal") or threshold is None:
+        return False
+    with conn.cursor() as cur:
+        cur.execute(UNTOUCHED.format(table=quote_ident(table)), (str(threshold % 2 ** 32),))
+        rows, newer = cur.fetchone()
+    conn.rollback()
+    return rows == cached.get("rows") and newer == 0
+
+
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
-         cached: dict | None) -> Work:
-    work = Work(entry, spec)
+         cached: dict | None, target_unchanged: bool = False) -> Work:
+    work = Work(entry, spec, target_read=not target_unchanged)
     began = time.perf_counter()
     if not spec.key:
-        work.method = "multiset"
+        work.method, work.target_read = "multiset", True
         return work
     try:
         cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows,
-                                                   cached)
+                                                   cached, target_unchanged)
     except Unfit as exc:
-        work.method, work.reason = "whole", exc.text
+        work.method, work.reason, work.target_read = "whole", exc.text, True
         return work
     work.cut, work.now = cut, now
     work.seconds["digests"] = time.perf_counter() - began
@@ -89,15 +109,28 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
     return work
 
 
-def find(settings, new: Path, old: Path, section: dict, types: dict, rows: dict, where: str,
-         cached: dict) -> list[Work]:
-    """Every migrated table's work, in the migration's load order."""
+def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows: dict,
+         where: str, cached: dict) -> list[Work]:
+    """Every migrated table's work, in the migration's load order (`cached`: the digests the
+    last sync recorded, table → record, and its `threshold`)."""
+    threshold = cached.get("threshold")
+    tables = cached.get("tables") or {}
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
         return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
-                     cached.get(e["table"])) for e, s in specs]
+                     tables.get(e["table"]),
+                     untouched(conn, e["table"], tables.get(e["table"]), threshold))
+                for e, s in specs]
+
+
+def threshold(settings) -> int:
+    """The oldest transaction running now (taken before the proof reads the target): any
+    later write to the target has a row version from it or a newer one."""
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        return int(cur.fetchone()[0])
 
 
 def prove(settings, works: list[Work], overwrite: bool) -> tuple[dict, list[str]]:
@@ -116,5 +149,5 @@ def prove(settings, works: list[Work], overwrite: bool) -> tuple[dict, list[str]
             unchanged = set(w.checked_chunks) - set(chunks)  # target ≠ snapshot there already
             if not same or unchanged:
                 differ.append(w.table)
-            recorded[w.table] = digest_record(w.cut, w.now, w.spec)
+            recorded[w.table] = digest_record(w.cut, w.now, w.spec, w.table not in differ)
     return recorded, differ

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from math import ceil
 
+from ..core.identifiers import quote_ident
 from ..core.sqlite_file import ro_uri
 from . import digest, values
 from .stream import Column, TableSpec
@@ -51,9 +53,12 @@ def fingerprint(spec: TableSpec) -> list:
     return [[c.name, c.source_name, c.klass] for c in spec.columns] + [spec.zone]
 
 
-def record(cut: digest.Chunking, found: digest.Digests, spec: TableSpec) -> dict:
-    """A snapshot's digests as JSON, for the next sync (its `previous`)."""
+def record(cut: digest.Chunking, found: digest.Digests, spec: TableSpec,
+           target_equal: bool = False) -> dict:
+    """A snapshot's digests as JSON, for the next sync (its `previous`); `target_equal`: the
+    target was proven to hold exactly these digests."""
     return {"cut": [cut.low, cut.width, cut.count], "spec": fingerprint(spec),
+            "rows": found.rows, "target_equal": target_equal,
             "chunks": {str(c): [n, list(d)] for c, (n, d) in found.chunks.items()}}
 
 
@@ -64,32 +69,56 @@ def _recorded(cached: dict | None, spec: TableSpec):
     return digest.Chunking(*cached["cut"]), found
 
 
-def _outside(cut: digest.Chunking, found: digest.Digests) -> int:
-    return sum(found.chunks.get(c, (0,))[0] for c in (-1, cut.count))
+def _keys(snapshot: str, spec: TableSpec) -> tuple[int | None, int | None]:
+    key, table = quote_ident(spec.columns[0].source_name), quote_ident(spec.source_table)
+    src = sqlite3.connect(ro_uri(snapshot), uri=True)
+    try:
+        return src.execute(f"SELECT (SELECT {key} FROM {table} ORDER BY {key} LIMIT 1), "
+                           f"(SELECT {key} FROM {table} ORDER BY {key} DESC LIMIT 1)").fetchone()
+    finally:
+        src.close()
+
+
+def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
+    """The recorded chunking grown by whole chunks to cover the new snapshot's keys (the
+    source side numbers every chunk, the target lumps keys outside into chunks -1 and
+    `count`): the recorded chunks keep their bounds, renumbered when it grew downwards."""
+    if not (type(low) is int and type(high) is int):
+        return cut, before
+    shift = max(0, ceil((cut.low - low) / cut.width))
+    start = cut.low - shift * cut.width
+    count = max(cut.count + shift, ceil((high - start + 1) / cut.width))
+    if count - shift > cut.count + 4 * max(cut.count, 1):  # grew past 4×: chunked afresh
+        return None, None
+    moved = digest.Digests({c + shift: v for c, v in before.chunks.items()})
+    return digest.Chunking(start, cut.width, count), moved
 
 
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
-                  rows: int, cached: dict | None = None
+                  rows: int, cached: dict | None = None, target_unchanged: bool = False
                   ) -> tuple[digest.Chunking, list[digest.Digests]]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
-    the last sync recorded them (`record`): its chunking is kept and the previous snapshot is
-    not read again, unless the keys outside it grew past a quarter of the rows. Raises
+    the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
+    the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
+    that snapshot and nothing wrote to it since), the target is not read either. Raises
     `digest.Unfit` when the table cannot be digested exactly."""
     if not spec.integer_key:
         raise digest.Unfit("key")
     cut, before = _recorded(cached, spec)
     fresh, declared = _cut(new, spec, rows)
+    if cut is not None:
+        cut, before = _widen(cut, before, *_keys(new, spec))
     cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
+    if before is not None and target_unchanged:
+        return cut, [digest.source_digests(new, spec, cut, declared, parts), before, before]
     with ThreadPoolExecutor(2) as pool:
         target = pool.submit(digest.target_digests, sessions, spec, cut)
         try:
             now = digest.source_digests(new, spec, cut, declared, parts)
         finally:
             found = target.result()
-    if before is not None and _outside(cut, now) > max(rows // 4, 4 * digest.ROWS_PER_CHUNK):
-        return chunk_digests(new, previous, sessions, spec, rows)  # chunked afresh
     if before is None:
         _, declared_before = _cut(previous, spec, rows)
         before = digest.source_digests(previous, spec, cut, declared_before, parts)

@@ -204,13 +204,19 @@ def test_bad_values_follow_on_bad_value(migrated):
         cur.execute("SELECT qty, name FROM parent WHERE id = 20")
         assert cur.fetchone() == (None, "p20")
     assert sync(migrated).changes == 0
+    write(migrated.sqlite_path, "DELETE FROM parent WHERE id = 2")  # child rows point at it
+    with pytest.raises(SyncError) as err:
+        sync(migrated)
+    assert "SY006" in str(err.value) and "child" in str(err.value)
+    assert_name(migrated, 2, "p2")
 
 
 KILLED = """
 import sys, time
 from pathlib import Path
 from runbook_lib.core.config import load_settings
-from runbook_lib.cutover import sync as module, sync_apply
+from runbook_lib.cutover import sync_apply
+from runbook_lib.cutover.sync import sync
 real = sync_apply.upsert
 def upsert(*args):
     found = real(*args)
@@ -221,7 +227,7 @@ sync_apply.upsert = upsert
 settings = load_settings(target="server", db_host="localhost", db_port=int(sys.argv[1]),
                          db_name=sys.argv[2], db_user=sys.argv[2], run_dir=sys.argv[3],
                          sqlite_path=sys.argv[4], django_project="", schema="sqlite")
-module.sync(settings)
+sync(settings)
 """
 
 
@@ -326,3 +332,27 @@ def test_runbook_sync_command(migrated, tmp_path, capsys):
     assert main(["sync", "--params", str(profile), "--run-dir", migrated.run_dir,
                  "--overwrite"]) == 0
     assert_name(migrated, 8, "p8")
+
+
+def test_later_syncs_use_recorded_digests_and_still_see_writes_on_postgresql(migrated, pg):
+    live = migrated.sqlite_path
+    write(live, "INSERT INTO parent (id, name) VALUES (30000, 'beyond')")
+    first = sync(migrated)
+    assert first.changes == 1 and not first.unproven and "parent" in first.proven
+    write(live, "INSERT INTO parent (id, name) VALUES (45000, 'further')",
+          "INSERT INTO parent (id, name) VALUES (-5, 'below')",
+          "UPDATE parent SET price = 2.5 WHERE id = 19999", "DELETE FROM parent WHERE id = 15000")
+    second = sync(migrated)  # the recorded chunking grown both ways; the target not re-read
+    assert counts(second)["parent"] == (2, 1, 1)
+    assert not next(x for x in second.tables if x.table == "parent").target_read
+    assert not second.unproven and "parent" in second.proven
+    assert_same(migrated)
+    pg.execute("DELETE FROM parent WHERE id = 15003", migrated.db_name)  # a delete on PG
+    with pytest.raises(SyncError) as err:
+        sync(migrated)
+    assert "SY003" in str(err.value) and err.value.rows["parent"] == [(15003,)]
+    sync(migrated, overwrite=True)
+    pg.execute("UPDATE child SET note = 'pg' WHERE id = 9", migrated.db_name)  # an update
+    with pytest.raises(SyncError) as err:
+        sync(migrated)
+    assert err.value.rows == {"child": [(9,)]}
