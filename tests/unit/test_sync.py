@@ -356,3 +356,59 @@ def test_later_syncs_use_recorded_digests_and_still_see_writes_on_postgresql(mig
     with pytest.raises(SyncError) as err:
         sync(migrated)
     assert err.value.rows == {"child": [(9,)]}
+
+
+@pytest.fixture
+def spc(fresh_db, tmp_path):
+    """The sample SPC database (small), migrated with schema: sqlite."""
+    from runbook_lib.prepare import demo
+
+    path = tmp_path / "spc.sqlite3"
+    demo.build(path, rows=3000)
+    settings = fresh_db
+    settings.sqlite_path, settings.schema, settings.run_drills = str(path), "sqlite", True
+    assert migrate.run(settings, progress=False).completed
+    return settings
+
+
+def test_the_training_drill_shows_the_downtime_and_the_proof(spc, monkeypatch):
+    from runbook_lib.cutover import app_up, catch_up, start_writer, stop_writes, window
+
+    assert not window._drill_allowed(spc)  # target: server: never on a real server
+    monkeypatch.setattr(window, "_drill_allowed", lambda settings: True)
+    writer = start_writer(spc)
+    assert writer.process is not None
+    first = catch_up(spc)  # the writer adds and corrects measurements meanwhile
+    time.sleep(0.3)
+    notes = stop_writes(spc, writer)
+    assert writer.written > 0 and str(writer.written) in " ".join(notes)
+    final = catch_up(spc)
+    assert first.changes > 0 and final.changes > 0  # what was written during the first
+    assert not final.unproven and "spc_qualitymeasurement" in final.proven
+    assert f"{len(final.proven)} table" in final.proof()
+    shown = app_up(spc, final)
+    window_rec = manifest.read(spc.run_dir)["cutover"]["window"]
+    assert window_rec["downtime_s"] >= window_rec["final_sync_s"] > 0
+    assert any("downtime" in k for k in shown)
+    assert_same(spc)
+    assert validate.run(spc).ok
+
+
+def test_the_drill_never_writes_outside_training(make_settings, tmp_path):
+    from runbook_lib.cutover import start_writer
+
+    source = build(tmp_path / "source.sqlite3")
+    for params in ({"run_drills": True}, {"run_drills": False, "target": "embedded"}):
+        settings = make_settings(db_name="x", **params)
+        writer = start_writer(settings)
+        assert writer.process is None and writer.notes
+    assert sqlite3.connect(source).execute("SELECT count(*) FROM parent").fetchone()[0] == PARENTS
+
+
+def test_catch_up_without_a_migration_says_so(make_settings, tmp_path):
+    from runbook_lib.cutover import app_up, catch_up
+
+    settings = make_settings(db_name="x", run_dir=str(tmp_path / "nothing"), language="ko")
+    notes = catch_up(settings)
+    assert "SY001" in " ".join(notes) and "동기화" in " ".join(notes)
+    assert "다운타임" in " ".join(app_up(settings))
