@@ -32,7 +32,7 @@ from pathlib import Path
 import psycopg2
 import psycopg2.errors
 
-from ..core import db, files, manifest, target_lock
+from ..core import db, files, manifest, state, target_lock
 from ..core.errors import RunbookError
 from ..core.escape import terminal
 from ..core.i18n import t
@@ -43,6 +43,7 @@ from ..migrate import (
     fail_error,
     introspect,
     move_sequences,
+    quarantine,
     schema_changes,
     snapshot,
     stage_rows,
@@ -54,7 +55,7 @@ from .sync_find import Work, find, prove, threshold
 
 __all__ = ["sync", "SyncReport", "TableSync", "SyncError", "TEXT", "configure", "command"]
 
-STATE = "runbook_migration"
+STATE = state.STATE
 FOLDER = "sync"
 _SYNCS = (f"CREATE TABLE IF NOT EXISTS {STATE}.syncs (token text PRIMARY KEY, run_id text, "
           "synced_at timestamptz NOT NULL DEFAULT clock_timestamp(), snapshot text NOT NULL, "
@@ -126,6 +127,18 @@ TEXT = {
               "exists), then sync again.",
         "ko": "SQLite에서 그 행들을 고친 뒤 (참조하는 행을 지우거나 있는 행을 가리키게) 다시 "
               "동기화하세요."},
+    "policy": {
+        "en": "SY007: on_bad_value was {before} when the target was loaded and is {now} now: the "
+              "rows already set aside or loaded as NULL would not follow the new choice. Nothing "
+              "was changed.",
+        "ko": "SY007: 대상을 적재할 때 on_bad_value는 {before}였고 지금은 {now}입니다: 이미 따로 "
+              "보관되었거나 NULL로 적재된 행은 새 선택을 따르지 않습니다. 아무것도 바꾸지 "
+              "않았습니다."},
+    "policy_hint": {
+        "en": "Sync with on_bad_value: {before} (as the migration), or re-run stage 03 with "
+              "on_bad_value: {now} and then sync.",
+        "ko": "마이그레이션과 같은 on_bad_value: {before}로 동기화하거나, on_bad_value: {now}로 "
+              "03 단계를 다시 실행한 뒤 동기화하세요."},
     "summary": {
         "en": "synced in {seconds:.2f} s: {inserted} inserted, {updated} updated, {deleted} "
               "deleted in {tables} table(s); snapshot {snapshot}",
@@ -265,42 +278,32 @@ class SyncReport:
 
 
 # -- the migration and the previous snapshot ---------------------------------------------------
-def _section(settings) -> dict:
-    section = manifest.read(settings.run_dir).get("migration") or {}
-    if not section.get("completed") or not section.get("tables"):
+def _migration(settings):
+    """The migration the target holds (`core.state`), completed, with its tables."""
+    record = state.current(settings)
+    if record is None or not record.completed or not record.section.get("tables"):
         lang = settings.language
         raise SyncError(t(TEXT["no_migration"], lang, run_dir=settings.run_dir),
                         t(TEXT["no_migration_hint"], lang))
-    return section
+    return record
 
 
-def _latest_run(cur) -> str:
-    cur.execute("SELECT to_regclass(%s)", (f"{STATE}.runs",))
-    if cur.fetchone()[0] is None:
-        return ""
-    cur.execute(f"SELECT run_id FROM {STATE}.runs WHERE finished_at IS NOT NULL "
-                "ORDER BY finished_at DESC LIMIT 1")
-    row = cur.fetchone()
-    return row[0] if row else ""
-
-
-def _last_sync(cur, run_id: str) -> tuple[str, dict]:
-    """The token of the last committed sync of this migration, and the digests it recorded."""
+def _last_sync(cur, run_id: str, snapshot_path: str) -> dict:
+    """The digests the last sync recorded, if the target still holds its snapshot."""
     cur.execute("SELECT to_regclass(%s)", (f"{STATE}.syncs",))
     if cur.fetchone()[0] is None:
-        return "", {}
-    cur.execute(f"SELECT token, digests FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM "
+        return {}
+    cur.execute(f"SELECT snapshot, digests FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM "
                 "%s ORDER BY synced_at DESC LIMIT 1", (run_id,))
     row = cur.fetchone()
-    if not row or not _TOKEN.fullmatch(row[0] or ""):
-        return "", {}
-    return row[0], row[1] if isinstance(row[1], dict) else {}
+    if not row or row[0] != snapshot_path or not isinstance(row[1], dict):
+        return {}
+    return row[1]
 
 
-def _previous(settings, section: dict, token: str) -> Path:
-    """The snapshot the target holds: the last committed sync's, else stage 03's."""
-    root = Path(settings.run_dir) / FOLDER
-    path = (root / token / "snapshot.sqlite3") if token else Path(section.get("snapshot") or "")
+def _previous(settings, record) -> Path:
+    """The snapshot the target holds: stage 03's, or the last committed sync's."""
+    path = Path(record.snapshot or "")
     if not path.is_file():
         lang = settings.language
         raise SyncError(t(TEXT["previous"], lang, path=path), t(TEXT["previous_hint"], lang))
@@ -372,7 +375,7 @@ def _delete(cur, work: Work, tp, stage: str, overwrite: bool) -> int:
 
 
 def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zone: str,
-           overwrite: bool, record: tuple) -> int:
+           overwrite: bool, bookkeeping, old_policy: str) -> int:
     """Everything in one transaction; returns the rows overwritten (0 unless `overwrite`)."""
     from ..migrate import BadRows
 
@@ -385,7 +388,7 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
         with conn.cursor() as cur:
             for n, w in enumerate(todo):
                 if w.check is None or w.check:
-                    _diverged(cur, src_old, w, old_by_name[w.table], policy, zone, n)
+                    _diverged(cur, src_old, w, old_by_name[w.table], old_policy, zone, n)
             diverged = [w for w in todo if w.result.diverged]
             if diverged and not overwrite:
                 conn.rollback()
@@ -416,12 +419,7 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
                         cur, tp.name, cols, tp.primary_key, stages[tp.name])
             sync_apply.restore_foreign_keys(cur, altered)
             move_sequences(conn, plans[0])
-            token, run_id, report_of = record
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
-            cur.execute(_SYNCS)
-            cur.execute(f"INSERT INTO {STATE}.syncs (token, run_id, snapshot, report) "
-                        "VALUES (%s, %s, %s, %s)", (token, run_id or None, str(snapshots[0]),
-                                                    report_of()))
+            bookkeeping(cur)
         conn.commit()
     except psycopg2.errors.ForeignKeyViolation as exc:
         conn.rollback()
@@ -487,18 +485,29 @@ def _types(conn, entries: list[dict]) -> tuple[dict, str]:
     return out, where
 
 
-def _record(settings, section: dict, new: Path, schema, state: dict, report: SyncReport) -> None:
-    """The manifest's `migration` section now describes the synced snapshot (what stage 04
-    validates); the sync itself is kept under `sync`."""
+def _section_now(settings, section: dict, new: Path, schema, live: dict, token: str,
+                 quarantined: dict, folder: Path) -> dict:
+    """The migration's record as it is once the sync committed: the synced snapshot, its
+    counts and quarantined rows (what stage 04 validates)."""
     rows = {tb.name: tb.rows for tb in schema.tables}
     tables = []
     for e in section["tables"]:
         n = rows.get(e["source_table"], 0)
-        tables.append({**e, "source_rows": n, "loaded_rows": n - int(e.get("quarantined") or 0)})
-    updated = {**section, "snapshot": str(new), "tables": tables,
-               "source_state": {"path": str(settings.sqlite_file), "state": state},
-               "synced": report.token}
-    manifest.update(settings.run_dir, "migration", updated)
+        gone, file = quarantined.get(e["table"], (0, ""))
+        if settings.on_bad_value != "quarantine":
+            gone, file = int(e.get("quarantined") or 0), e.get("quarantine_file", "")
+        tables.append({**e, "source_rows": n, "loaded_rows": n - gone, "quarantined": gone,
+                       "quarantine_file": file})
+    out = {**section, "snapshot": str(new), "tables": tables, "on_bad_value": settings.on_bad_value,
+           "source_state": {"path": str(settings.sqlite_file), "state": live}, "synced": token}
+    if settings.on_bad_value == "quarantine":
+        out["quarantine_dir"] = str(folder / "quarantine") if quarantined else ""
+    return out
+
+
+def _history(settings, report: SyncReport) -> None:
+    """The manifest's `sync` section: the last syncs; its `migration` copy refreshed."""
+    state.current(settings)
     history = (manifest.read(settings.run_dir).get("sync") or {}).get("history") or []
     manifest.update(settings.run_dir, "sync", {"last": report.as_dict(),
                                                "history": (history + [report.as_dict()])[-20:]})
@@ -525,23 +534,28 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     """Bring the target up to a fresh snapshot of the live SQLite file (see the module)."""
     began = time.perf_counter()
     timings: dict[str, float] = {}
-    section = _section(settings)
+    record = _migration(settings)
+    section = record.section
     token = uuid.uuid4().hex[:16]
     root = files.private_dir(Path(settings.run_dir) / FOLDER)
     folder = files.private_dir(root / token)
-    state: dict = {}
-    new = snapshot(settings.sqlite_file, folder, check=False, state=state)
+    live: dict = {}
+    new = snapshot(settings.sqlite_file, folder, check=False, state=live)
     schema = introspect(new)
     timings["snapshot"] = round(time.perf_counter() - began, 3)
     _refuse_schema_changes(settings, section, schema)
+    before = section.get("on_bad_value") or "fail"
+    if before not in ("fail", settings.on_bad_value):  # fail loaded only values that fit
+        lang, now = settings.language, settings.on_bad_value
+        raise SyncError(t(TEXT["policy"], lang, before=before, now=now),
+                        t(TEXT["policy_hint"], lang, before=before, now=now))
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     lock = target_lock.TargetLock(settings, f"sync-{token}", "migration")
     with lock, db.connection(settings) as conn:
         with conn.cursor() as cur:
-            run_id = _latest_run(cur)
-            last, cached = _last_sync(cur, run_id)
+            cached = _last_sync(cur, record.run_id, record.snapshot)
         conn.rollback()
-        old = _previous(settings, section, last)
+        old = _previous(settings, record)
         types, where = _types(conn, section["tables"])
         plans = (table_plans(section, schema, types),
                  table_plans(section, introspect(old), types))
@@ -557,14 +571,21 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         step = time.perf_counter()
         report = SyncReport([w.result for w in works], 0.0, str(new), token, timings,
                             language=settings.language)
+        quarantined = quarantine(new, plans[0], settings.on_bad_value, folder / "quarantine")
+        now = _section_now(settings, section, new, schema, live, token, quarantined, folder)
 
-        def report_of() -> str:
+        def bookkeeping(cur) -> None:
             import json
 
-            return json.dumps(report.as_dict(), default=str)
+            state.resnapshot(cur, record.run_id, now, state.sha256(new))
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
+            cur.execute(_SYNCS)
+            cur.execute(f"INSERT INTO {STATE}.syncs (token, run_id, snapshot, report) VALUES "
+                        "(%s, %s, %s, %s)", (token, record.run_id, str(new),
+                                             json.dumps(report.as_dict(), default=str)))
 
         report.overwritten = _apply(conn, works, plans, (new, old), settings, zone, overwrite,
-                                    (token, run_id, report_of))
+                                    bookkeeping, before)
         timings["apply"] = round(time.perf_counter() - step, 3)
     step = time.perf_counter()
     oldest = threshold(settings)
@@ -574,7 +595,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     _save_digests(settings, token, {"threshold": oldest, "tables": recorded})
     timings["proof"] = round(time.perf_counter() - step, 3)
     report.seconds = time.perf_counter() - began
-    _record(settings, section, new, schema, state, report)
+    _history(settings, report)
     _clean(root, token)
     return report
 

@@ -204,11 +204,31 @@ def test_bad_values_follow_on_bad_value(migrated):
         cur.execute("SELECT qty, name FROM parent WHERE id = 20")
         assert cur.fetchone() == (None, "p20")
     assert sync(migrated).changes == 0
+    migrated.on_bad_value = "quarantine"  # rows loaded as NULL would not be set aside
+    with pytest.raises(SyncError) as err:
+        sync(migrated)
+    assert "SY007" in str(err.value) and "on_bad_value: null" in err.value.hint
+    migrated.on_bad_value = "null"
     write(migrated.sqlite_path, "DELETE FROM parent WHERE id = 2")  # child rows point at it
     with pytest.raises(SyncError) as err:
         sync(migrated)
     assert "SY006" in str(err.value) and "child" in str(err.value)
     assert_name(migrated, 2, "p2")
+
+
+def test_quarantine_sets_changed_rows_aside(migrated):
+    migrated.on_bad_value = "quarantine"
+    write(migrated.sqlite_path, "INSERT INTO parent (id, name, qty) VALUES (77777, 'bad', 'x')",
+          "UPDATE parent SET qty = 'y' WHERE id = 19000")
+    report = sync(migrated)
+    assert counts(report)["parent"] == (0, 0, 1)  # 19000 set aside (so gone), 77777 not loaded
+    section = manifest.read(migrated.run_dir)["migration"]
+    entry = next(e for e in section["tables"] if e["table"] == "parent")
+    assert entry["quarantined"] == 2  # 19000 and 77777 as of this snapshot
+    assert (Path(section["quarantine_dir"]) / entry["quarantine_file"]).is_file()
+    checked = validate.run(migrated)
+    assert checked.ok, checked.summary()
+    assert sync(migrated).changes == 0
 
 
 KILLED = """
