@@ -432,3 +432,33 @@ def test_catch_up_without_a_migration_says_so(make_settings, tmp_path):
     notes = catch_up(settings)
     assert "SY001" in " ".join(notes) and "동기화" in " ".join(notes)
     assert "다운타임" in " ".join(app_up(settings))
+
+
+def test_hostile_names_and_values_are_carried_as_data(fresh_db, tmp_path):
+    """Names and values from the SQLite file are data: quoted, never spliced as SQL."""
+    path = tmp_path / "hostile.sqlite3"
+    table, column = 'x"; DROP TABLE parent; --', "c'); DELETE FROM t; --"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f'CREATE TABLE "{table.replace(chr(34), chr(34) * 2)}" (id INTEGER PRIMARY KEY, '
+                 f'"{column}" TEXT)')
+    conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    conn.executemany(f'INSERT INTO "{table.replace(chr(34), chr(34) * 2)}" VALUES (?, ?)',
+                     [(i, f"v{i}'; DROP TABLE parent; --\t\\") for i in range(1, 200)])
+    conn.commit()
+    conn.close()
+    settings = fresh_db
+    settings.sqlite_path, settings.schema = str(path), "sqlite"
+    assert migrate.run(settings, progress=False).completed
+    quoted = '"' + table.replace('"', '""') + '"'
+    write(path, f"UPDATE {quoted} SET \"{column}\" = 'new''; --' WHERE id = 5",
+          f"INSERT INTO {quoted} VALUES (1000, '\x1b[31mred')", f"DELETE FROM {quoted} WHERE id = 7")
+    report = sync(settings)
+    assert counts(report)[table] == (1, 1, 1)
+    src = sorted(sqlite3.connect(path).execute(f"SELECT * FROM {quoted}").fetchall())
+    with db.connection(settings) as pgc, pgc.cursor() as cur:
+        cur.execute(f"SELECT * FROM {quoted}")
+        assert sorted(cur.fetchall()) == src
+        cur.execute("SELECT count(*) FROM parent")  # still there
+    assert "\x1b" not in report.frame().to_string()
+    assert sync(settings).changes == 0
