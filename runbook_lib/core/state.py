@@ -160,11 +160,12 @@ def _store_quarantine(cur, run_id: str, section: dict) -> None:
 
 def resnapshot(cur, run_id: str, section: dict, sha256: str) -> None:
     """A catch-up sync brought the target to a newer snapshot: the record now names it (its
-    path, checksum, counts and quarantined rows), in the sync's own transaction (`cur`)."""
+    path, checksum, counts and quarantined rows), in the sync's own transaction (`cur`); the
+    last stage 04 verdict, about the older snapshot, is dropped."""
     _ensure(cur)
     _store_quarantine(cur, run_id, section)
-    cur.execute(f"UPDATE {STATE}.runs SET record = %s, snapshot_sha256 = %s WHERE run_id = %s",
-                (_json(section), sha256, run_id))
+    cur.execute(f"UPDATE {STATE}.runs SET record = %s, snapshot_sha256 = %s, validation = NULL "
+                "WHERE run_id = %s", (_json(section), sha256, run_id))
 
 
 def _stamp(moment: datetime | None) -> str:
