@@ -1,22 +1,24 @@
 """Catch-up sync: bring the migrated PostgreSQL target to a fresh snapshot of the live SQLite file.
 
-`sync(settings)` takes a WAL-safe snapshot (SQLite's backup API) into a private folder
-`<run_dir>/sync/<token>/`, refuses a schema that changed since stage 03 (SY002), and per table
-digests the new snapshot, the previous one (the snapshot the target holds: stage 03's, or the
-last sync's) and the target over the same key chunks (`validate.chunk_digests`). Chunks where
-the new snapshot differs from the previous one changed in SQLite; chunks where the target
-differs from the previous one are read row by row against the previous snapshot's converted
-rows: rows the target changed on its own mean the target diverged (SY003, unless `overwrite`).
-Tables that cannot be digested (no integer key, mixed storage classes) are staged whole;
-tables without a key are compared as multisets.
+`sync(settings)` reads the migration the target holds (`core.state`), takes a WAL-safe snapshot
+(SQLite's backup API) into a private folder `<run_dir>/sync/<token>/`, refuses a schema that
+changed since stage 03 (SY002) or an `on_bad_value` that would not apply to rows already loaded
+(SY007), and finds per table what changed (`sync_find`): key-range digests of the new snapshot,
+the previous one (the snapshot the record names; its digests as the last sync recorded them)
+and the target, the differing chunks narrowed to keys by joining the two snapshots
+(`sync_keys`). Where the target differs from the previous snapshot, the previous snapshot's
+converted rows are compared with it row by row: rows written on PostgreSQL stop the sync (SY003,
+listed) unless `overwrite`. Tables that cannot be digested are staged whole; tables without a
+key are compared as multisets.
 
-Everything is applied in ONE transaction (deletes children first, then inserts and updates
-parents first, foreign keys checked at commit), with the bulk copy's value conversion and
-`on_bad_value` handling (`migrate.stage_rows`); then the sequences. The sync's token is recorded
-in `runbook_migration.syncs` in that transaction, so a killed sync leaves the target and its
-record as they were and the next sync starts from the same previous snapshot. Afterwards the
-manifest's `migration` section names the new snapshot, so stage 04 (`validate.run`) proves
-exactly what the sync saw. A second sync with no new writes changes nothing.
+Everything is applied in ONE transaction (`sync_apply`: deletes children first, inserts and
+updates parents first, foreign keys checked before commit), with the bulk copy's value
+conversion and `on_bad_value` handling (`migrate.stage_rows`), then the sequences; the
+migration's record is rewritten in that transaction to name the new snapshot (`state.resnapshot`),
+so a killed sync leaves the target and its record as they were, and stage 04 validates exactly
+what the sync saw. After the commit the target's digests of the changed chunks are computed
+again (the proof) and recorded for the next sync. A second sync with no new writes changes
+nothing.
 """
 
 from __future__ import annotations
