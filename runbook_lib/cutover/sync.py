@@ -609,14 +609,22 @@ CLI = {"validated": {"en": "validation (stage 04 on the synced snapshot): {verdi
        "failed": {"en": "FAILED: {summary}", "ko": "실패: {summary}"}}
 
 
+HELP = {
+    "params": {"en": "the profile the migration ran with", "ko": "마이그레이션에 쓴 프로필"},
+    "run_dir": {"en": "the run folder of the migration (default: the profile's run_dir)",
+                "ko": "마이그레이션한 실행 폴더 (기본값: 프로필의 run_dir)"},
+    "overwrite": {"en": "discard rows written on PostgreSQL since the last sync",
+                  "ko": "마지막 동기화 뒤 PostgreSQL에 쓴 행을 버림"},
+    "validate": {"en": "then validate the target against the synced snapshot (stage 04)",
+                 "ko": "그 다음 동기화한 스냅샷에 대해 대상을 검증 (04 단계)"},
+}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", required=True, help="the profile the migration ran with")
-    parser.add_argument("--run-dir", default="", help="the run folder of the migration "
-                                                      "(default: the profile's run_dir)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="discard rows written on PostgreSQL since the last sync")
-    parser.add_argument("--validate", action="store_true",
-                        help="then validate the target against the synced snapshot (stage 04)")
+    parser.add_argument("--params", required=True, help=t(HELP["params"]))
+    parser.add_argument("--run-dir", default="", help=t(HELP["run_dir"]))
+    parser.add_argument("--overwrite", action="store_true", help=t(HELP["overwrite"]))
+    parser.add_argument("--validate", action="store_true", help=t(HELP["validate"]))
 
 
 def command(args: argparse.Namespace) -> int:
