@@ -69,7 +69,8 @@ HEADERS: dict[str, dict[str, str]] = {name: {"en": name, "ko": ko} for name, ko 
     "sqlite_sql": "SQLite SQL", "by declaration": "선언대로라면",
     "loaded_rows": "적재된 행 수", "started": "시작", "run_id": "실행 ID", "attempt": "시도",
     "user": "사용자", "host": "호스트", "profile": "프로필", "stages": "단계",
-    "report": "보고서", "parameters": "매개변수",
+    "report": "보고서", "parameters": "매개변수", "inserted": "추가", "updated": "수정",
+    "deleted": "삭제", "compared by": "비교 방법", "staged rows": "읽은 행 수",
 }.items()}
 
 # Single words shown as values in status-like columns (never other columns: data stays data).

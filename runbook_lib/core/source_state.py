@@ -31,11 +31,14 @@ TEXT = {
                     "PostgreSQL",
               "ko": "증명된 것은 {at}에 {path} 에서 만든 스냅샷 {snapshot} 입니다. 그 뒤 원본 파일이 "
                     "바뀌었습니다({how}): {at} 이후에 기록된 내용은 PostgreSQL에 없습니다"},
-    "hint": {"en": "To catch up, stop the application's writes and re-run stage 03 with "
-                   "if_exists: replace, then stage 04 (a catch-up sync of the changes is planned "
-                   "for a later version).",
-             "ko": "따라잡으려면 애플리케이션의 쓰기를 멈추고 if_exists: replace로 03 단계를 다시 실행한 "
-                   "뒤 04 단계를 실행하세요 (변경분만 옮기는 동기화는 이후 버전에 추가될 예정입니다)."},
+    "hint": {"en": "To catch up, run a catch-up sync of the changes (`runbook sync --params "
+                   "FILE --run-dir <this run folder> --validate`, or notebook 06's sync cells; "
+                   "with the application's writes stopped for the last one), or stop the writes "
+                   "and re-run stage 03 with if_exists: replace, then stage 04.",
+             "ko": "따라잡으려면 변경분만 옮기는 동기화를 실행하세요 (`runbook sync --params FILE "
+                   "--run-dir <이 실행 폴더> --validate` 또는 06 노트북의 동기화 셀; 마지막 동기화는 "
+                   "애플리케이션의 쓰기를 멈춘 뒤). 또는 쓰기를 멈추고 if_exists: replace로 03 단계를 "
+                   "다시 실행한 뒤 04 단계를 실행하세요."},
     "gone": {"en": "the file is gone", "ko": "파일이 없어졌습니다"},
     "unrecorded": {"en": "no source state recorded by stage 03",
                    "ko": "03 단계가 원본 상태를 기록하지 않았습니다"},

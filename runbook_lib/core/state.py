@@ -140,17 +140,31 @@ def finish(conn, run_id: str, section: dict, sha256: str = "") -> None:
     with conn.cursor() as cur:
         cur.execute("BEGIN")
         _ensure(cur)
-        cur.execute(f"DELETE FROM {STATE}.quarantine")
-        for table, file in quarantine_files(section).items():
-            if not file.is_file() or file.is_symlink():
-                continue
-            with files.open_nofollow(file, "rb") as fh:
-                for part, data in enumerate(iter(lambda fh=fh: fh.read(CHUNK), b"")):
-                    cur.execute(f"INSERT INTO {STATE}.quarantine VALUES (%s, %s, %s, %s)",
-                                (run_id, table, part, psycopg2.Binary(data)))
+        _store_quarantine(cur, run_id, section)
         cur.execute(f"UPDATE {STATE}.runs SET finished_at = now(), record = %s, "
                     "snapshot_sha256 = %s WHERE run_id = %s", (_json(section), sha256, run_id))
         cur.execute("COMMIT")
+
+
+def _store_quarantine(cur, run_id: str, section: dict) -> None:
+    cur.execute(f"DELETE FROM {STATE}.quarantine")
+    for table, file in quarantine_files(section).items():
+        if not file.is_file() or file.is_symlink():
+            continue
+        with files.open_nofollow(file, "rb") as fh:
+            for part, data in enumerate(iter(lambda fh=fh: fh.read(CHUNK), b"")):
+                cur.execute(f"INSERT INTO {STATE}.quarantine VALUES (%s, %s, %s, %s)",
+                            (run_id, table, part, psycopg2.Binary(data)))
+
+
+def resnapshot(cur, run_id: str, section: dict, sha256: str) -> None:
+    """A catch-up sync brought the target to a newer snapshot: the record now names it (its
+    path, checksum, counts and quarantined rows), in the sync's own transaction (`cur`); the
+    last stage 04 verdict, about the older snapshot, is dropped."""
+    _ensure(cur)
+    _store_quarantine(cur, run_id, section)
+    cur.execute(f"UPDATE {STATE}.runs SET record = %s, snapshot_sha256 = %s, validation = NULL "
+                "WHERE run_id = %s", (_json(section), sha256, run_id))
 
 
 def _stamp(moment: datetime | None) -> str:
@@ -232,4 +246,5 @@ def current(settings) -> Record | None:
 
 
 __all__ = ["STATE", "Record", "unfinished", "start", "finish", "latest", "quarantine_files",
-           "quarantine_rows", "record_validation", "from_manifest", "current", "sha256"]
+           "quarantine_rows", "record_validation", "from_manifest", "current", "sha256",
+           "resnapshot"]

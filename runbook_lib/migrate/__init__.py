@@ -8,12 +8,29 @@ Inside: `source` (snapshot, introspection), `schema` (type rules, DDL plan), `na
 syntax tree, or a follow-up), `profile` +
 `scan` (bad values before the copy), `transfer` (COPY workers, text path) +
 `transfer_binary` (Arrow and binary COPY), `postload`, `target` (run bookkeeping in the
-target), `methods` (loaddata, pgloader), `checks`.
+target), `methods` (loaddata, pgloader), `checks`, `catchup` (what a catch-up sync reuses:
+the recorded plan, the same values and bad-value handling, staging).
 """
 
+from .catchup import (
+                      SchemaChange,
+                      bad_rows,
+                      introspect,
+                      move_sequences,
+                      quarantine,
+                      schema_changes,
+                      stage_rows,
+                      sync_filter,
+                      table_plans,
+)
 from .checks import stage_checks
+from .profile import fail_error
 from .schema import TYPE_RULES, rules_frame
+from .source import snapshot
 from .steps import Migration, MigrationResult, run, source_timezone
+from .transfer import BadRows
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "stage_checks",
-           "rules_frame", "TYPE_RULES"]
+           "rules_frame", "TYPE_RULES", "SchemaChange", "bad_rows", "introspect", "move_sequences",
+           "quarantine", "schema_changes", "stage_rows", "sync_filter", "table_plans", "fail_error", "snapshot",
+           "BadRows"]

@@ -5,9 +5,16 @@ keys, types, sequences, foreign keys, the quarantine accounted) and returns a
 `ValidationReport`; `plan_summary` says what will be compared. Inside: `values` (canonical
 values by target type), `stream` + `rows` (reading both sides in key order), `schema` and
 `django_schema` (planned vs. actual structure), `guide` (the guide's step 4), `verdicts`
-(VA0xx), `report` (validation.json and the tables).
+(VA0xx), `report` (validation.json and the tables), `catchup` (the specs and digests a
+catch-up sync compares).
 """
 
+from .catchup import changed_chunks, changed_ranges, chunk_digests, spec_of, target_chunks
+from .catchup import record as digest_record
+from .digest import Sessions as DigestSessions
+from .digest import Unfit
 from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_summary, run
 
-__all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS"]
+__all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS",
+           "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
+           "target_chunks", "digest_record", "DigestSessions", "Unfit"]

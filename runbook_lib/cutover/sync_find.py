@@ -1,0 +1,153 @@
+"""Finding what a sync must carry, table by table, and proving it afterwards.
+
+Per table with one integer key: digests of the new snapshot, the previous one (recorded by the
+last sync, else read) and the target over the same key chunks (`validate.chunk_digests`). The
+chunks where the snapshots differ are narrowed to keys by joining the two snapshots in SQLite
+(`sync_keys`); the chunks where the target differs from the previous snapshot are checked row by
+row for writes made on PostgreSQL. Other tables are compared whole. After the commit, the
+target's digests of the applied chunks are computed again and compared with the new snapshot's:
+with the unchanged chunks (equal before), every chunk of the table is then proven equal by the
+canonical codes validation uses.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import db
+from ..core.identifiers import quote_ident
+from ..validate import (
+    DigestSessions,
+    Unfit,
+    changed_chunks,
+    chunk_digests,
+    digest_record,
+    spec_of,
+    target_chunks,
+)
+from . import sync_keys
+
+__all__ = ["Work", "find", "prove", "threshold", "untouched"]
+
+
+@dataclass
+class Work:
+    """One table: how it is compared, what to stage and delete, what to check for divergence."""
+
+    entry: dict
+    spec: object
+    method: str = "digests"  # digests | whole | multiset
+    reason: dict = field(default_factory=dict)
+    keys: list[int] | None = None  # keys to stage from the new snapshot (None: every row)
+    gone: list[int] = field(default_factory=list)  # keys deleted from the source
+    check: list | None = None  # key ranges where the target differs from the previous snapshot
+    cut: object = None
+    now: object = None  # the new snapshot's digests
+    applied: list[int] = field(default_factory=list)  # chunks the sync changes
+    checked_chunks: list[int] = field(default_factory=list)
+    result: object = None  # the TableSync the sync reports
+    seconds: dict = field(default_factory=dict)  # digests, narrowing
+    target_read: bool = True  # False: untouched since the last sync's proof, not read again
+
+    @property
+    def table(self) -> str:
+        return self.entry["table"]
+
+    @property
+    def busy(self) -> bool:
+        """Anything to stage, delete or check?"""
+        return self.keys is None or bool(self.keys or self.gone or self.check)
+
+
+UNTOUCHED = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)) "
+             "FROM {table}")
+
+
+def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> bool:
+    """Does the target table still hold exactly what the last sync proved? Its row count is
+    the recorded one and no row version is from a transaction that was running at or after
+    the proof began (`threshold`: the oldest transaction then running): an insert or update
+    makes a new row version, a delete changes the count. Then it need not be read again."""
+    if not cached or not cached.get("target_equal") or threshold is None:
+        return False
+    with conn.cursor() as cur:
+        cur.execute(UNTOUCHED.format(table=quote_ident(table)), (str(threshold % 2 ** 32),))
+        rows, newer = cur.fetchone()
+    conn.rollback()
+    return rows == cached.get("rows") and newer == 0
+
+
+def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
+         cached: dict | None, target_unchanged: bool = False) -> Work:
+    work = Work(entry, spec, target_read=not target_unchanged)
+    began = time.perf_counter()
+    if not spec.key:
+        work.method, work.target_read = "multiset", True
+        return work
+    try:
+        cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows,
+                                                   cached, target_unchanged)
+    except Unfit as exc:
+        work.method, work.reason, work.target_read = "whole", exc.text, True
+        return work
+    work.cut, work.now = cut, now
+    work.seconds["digests"] = time.perf_counter() - began
+    work.applied = changed_chunks(now, before)
+    work.checked_chunks = changed_chunks(target, before)
+    work.check = cut.ranges(work.checked_chunks)
+    key = spec.columns[0].source_name
+    if work.applied:
+        columns = [c.source_name for c in spec.columns]
+        work.keys, work.gone = sync_keys.changed(pair, spec.source_table, key, columns,
+                                                 cut.ranges(work.applied))
+    else:
+        work.keys = []
+    work.seconds["narrowing"] = time.perf_counter() - began - work.seconds["digests"]
+    return work
+
+
+def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows: dict,
+         where: str, cached: dict) -> list[Work]:
+    """Every migrated table's work, in the migration's load order (`cached`: the digests the
+    last sync recorded, table → record, and its `threshold`)."""
+    threshold = cached.get("threshold")
+    tables = cached.get("tables") or {}
+    zone = section.get("source_timezone") or settings.source_timezone or "UTC"
+    specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
+    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
+            closing(sync_keys.open_pair(new, old)) as pair:
+        return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
+                     tables.get(e["table"]),
+                     untouched(conn, e["table"], tables.get(e["table"]), threshold))
+                for e, s in specs]
+
+
+def threshold(settings) -> int:
+    """The oldest transaction running now (taken before the proof reads the target): any
+    later write to the target has a row version from it or a newer one."""
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        return int(cur.fetchone()[0])
+
+
+def prove(settings, works: list[Work], overwrite: bool) -> tuple[dict, list[str]]:
+    """After the commit: the target's digests of the changed chunks against the new snapshot's.
+    Returns the digests to record for the next sync and the tables whose chunks still differ
+    (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
+    recorded, differ = {}, []
+    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions:
+        for w in works:
+            if w.method != "digests":
+                continue
+            chunks = sorted(set(w.applied) | (set(w.checked_chunks) if overwrite else set()))
+            after = target_chunks(sessions, w.spec, w.cut, chunks) if chunks else None
+            same = after is None or all(after.chunks.get(c) == w.now.chunks.get(c)
+                                        for c in chunks)
+            unchanged = set(w.checked_chunks) - set(chunks)  # target ≠ snapshot there already
+            if not same or unchanged:
+                differ.append(w.table)
+            recorded[w.table] = digest_record(w.cut, w.now, w.spec, w.table not in differ)
+    return recorded, differ

@@ -1,0 +1,164 @@
+"""What a catch-up sync reads from the validator: a table's comparison spec and its digests.
+
+`spec_of` describes one migrated table the way validation compares it (the target's types,
+the Django field recorded by stage 03, the primary key first). `chunk_digests` digests a
+snapshot and the target over one key chunking (`digest`): the sync compares the new snapshot
+with the previous one (what changed in SQLite) and the target with the previous snapshot (what
+changed in PostgreSQL), and reads only the differing key ranges.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from math import ceil
+
+from ..core.identifiers import quote_ident
+from ..core.sqlite_file import ro_uri
+from . import digest, values
+from .stream import Column, TableSpec
+
+__all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
+           "target_chunks", "fingerprint"]
+
+
+def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> TableSpec:
+    """The comparison spec of a migrated table (`entry`: the manifest's table record, `types`:
+    the target's column → type now)."""
+    cols = [Column(c["name"], c.get("source_name", c["name"]),
+                   values.field_class(values.type_class(types.get(c["name"], "text")),
+                                      c.get("field")))
+            for c in entry["columns"]]
+    pk = list(entry.get("primary_key") or [])
+    key = [c for name in pk for c in cols if c.name == name]
+    if len(key) != len(pk):
+        key = []
+    rest = [c for c in cols if c not in key]
+    return TableSpec(entry["table"], entry["source_table"], schema, len(key),
+                     tuple(key + rest), zone)
+
+
+def _cut(snapshot: str, spec: TableSpec, rows: int):
+    src = sqlite3.connect(ro_uri(snapshot), uri=True)
+    try:
+        if src.execute("PRAGMA encoding").fetchone()[0] != "UTF-8":
+            raise digest.Unfit("encoding")
+        return digest.chunking(src, spec, rows), digest.declared_types(src, spec.source_table)
+    finally:
+        src.close()
+
+
+def fingerprint(spec: TableSpec) -> list:
+    """What a recorded digest depends on: the columns and their comparison classes."""
+    return [[c.name, c.source_name, c.klass] for c in spec.columns] + [spec.zone]
+
+
+def record(cut: digest.Chunking, found: digest.Digests, spec: TableSpec,
+           target_equal: bool = False) -> dict:
+    """A snapshot's digests as JSON, for the next sync (its `previous`); `target_equal`: the
+    target was proven to hold exactly these digests."""
+    return {"cut": [cut.low, cut.width, cut.count], "spec": fingerprint(spec),
+            "rows": found.rows, "target_equal": target_equal,
+            "chunks": {str(c): [n, list(d)] for c, (n, d) in found.chunks.items()}}
+
+
+def _recorded(cached: dict | None, spec: TableSpec):
+    if not cached or cached.get("spec") != fingerprint(spec):
+        return None, None
+    found = digest.Digests({int(c): (n, tuple(d)) for c, (n, d) in cached["chunks"].items()})
+    return digest.Chunking(*cached["cut"]), found
+
+
+def _keys(snapshot: str, spec: TableSpec) -> tuple[int | None, int | None]:
+    key, table = quote_ident(spec.columns[0].source_name), quote_ident(spec.source_table)
+    src = sqlite3.connect(ro_uri(snapshot), uri=True)
+    try:
+        return src.execute(f"SELECT (SELECT {key} FROM {table} ORDER BY {key} LIMIT 1), "
+                           f"(SELECT {key} FROM {table} ORDER BY {key} DESC LIMIT 1)").fetchone()
+    finally:
+        src.close()
+
+
+def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
+    """The recorded chunking grown by whole chunks to cover the new snapshot's keys (the
+    source side numbers every chunk, the target lumps keys outside into chunks -1 and
+    `count`): the recorded chunks keep their bounds, renumbered when it grew downwards."""
+    if not (type(low) is int and type(high) is int):
+        return cut, before
+    shift = max(0, ceil((cut.low - low) / cut.width))
+    start = cut.low - shift * cut.width
+    count = max(cut.count + shift, ceil((high - start + 1) / cut.width))
+    if count - shift > cut.count + 4 * max(cut.count, 1):  # grew past 4×: chunked afresh
+        return None, None
+    moved = digest.Digests({c + shift: v for c, v in before.chunks.items()})
+    return digest.Chunking(start, cut.width, count), moved
+
+
+def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
+                  rows: int, cached: dict | None = None, target_unchanged: bool = False
+                  ) -> tuple[digest.Chunking, list[digest.Digests]]:
+    """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
+    the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
+    the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
+    the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
+    that snapshot and nothing wrote to it since), the target is not read either. Raises
+    `digest.Unfit` when the table cannot be digested exactly."""
+    if not spec.integer_key:
+        raise digest.Unfit("key")
+    cut, before = _recorded(cached, spec)
+    fresh, declared = _cut(new, spec, rows)
+    if cut is not None:
+        cut, before = _widen(cut, before, *_keys(new, spec))
+    cut = cut or fresh
+    parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
+    if before is not None and target_unchanged:
+        return cut, [digest.source_digests(new, spec, cut, declared, parts), before, before]
+    with ThreadPoolExecutor(2) as pool:
+        target = pool.submit(digest.target_digests, sessions, spec, cut)
+        try:
+            now = digest.source_digests(new, spec, cut, declared, parts)
+        finally:
+            found = target.result()
+    if before is None:
+        _, declared_before = _cut(previous, spec, rows)
+        before = digest.source_digests(previous, spec, cut, declared_before, parts)
+    return cut, [now, before, found]
+
+
+def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:
+    """The chunks whose rows or digests differ."""
+    return sorted(c for c in a.chunks.keys() | b.chunks.keys()
+                  if a.chunks.get(c) != b.chunks.get(c))
+
+
+def changed_ranges(cut: digest.Chunking, a: digest.Digests, b: digest.Digests) -> list[tuple]:
+    """Key ranges [low, high) (None: open) of the chunks whose rows or digests differ."""
+    return cut.ranges(changed_chunks(a, b))
+
+
+def target_chunks(sessions: digest.Sessions, spec: TableSpec, cut: digest.Chunking,
+                  chunks: list[int]) -> digest.Digests:
+    """The target's digests of some chunks only (the proof after a sync applied them)."""
+    if len(chunks) * 4 > cut.count:  # most of the table: every chunk, in parallel sessions
+        every = digest.target_digests(sessions, spec, cut)
+        return digest.Digests({c: v for c, v in every.chunks.items() if c in set(chunks)})
+    params = {"low": cut.low, "width": cut.width, "count": cut.count}
+    inner = sorted(c for c in chunks if 0 <= c < cut.count)
+    runs: list[list[int]] = []
+    for c in inner:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    found = [r for first, last in runs
+             for r in sessions.run(digest.lateral_sql(spec), {**params, "first": first,
+                                                              "last": last})]
+    if -1 in chunks:
+        found.append((-1, *sessions.run(digest.outside_sql(spec, True), params)[0]))
+    if cut.count in chunks:
+        found.append((cut.count, *sessions.run(digest.outside_sql(spec, False), params)[0]))
+    out = digest.Digests()
+    for chunk, n, *digests in found:
+        if n:
+            out.chunks[int(chunk)] = (n, tuple(digests))
+    return out
