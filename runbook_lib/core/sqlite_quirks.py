@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
-__all__ = ["prepare", "unknown_collations", "collations_in", "UTF8_OK", "BUILTIN_COLLATIONS"]
+from .sqlite_file import ro_uri
+
+__all__ = ["open_ro", "prepare", "unknown_collations", "collations_in", "UTF8_OK", "BUILTIN_COLLATIONS"]
 
 BUILTIN_COLLATIONS = {"binary", "nocase", "rtrim"}
 _COLLATE = re.compile(r"""\bCOLLATE\s+("(?:[^"]|"")+"|'(?:[^']|'')+'|\[[^\]]+\]|`(?:[^`]|``)+`|
@@ -42,8 +45,10 @@ def collations_in(sql: str) -> set[str]:
 def unknown_collations(conn: sqlite3.Connection) -> list[str]:
     """Collations the schema names that SQLite does not provide itself, sorted."""
     names: set[str] = set()
-    for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"):
-        names |= collations_in(sql)
+    for (schema,) in conn.execute("SELECT name FROM pragma_database_list").fetchall():
+        master = f'"{schema.replace(chr(34), chr(34) * 2)}".sqlite_master'
+        for (sql,) in conn.execute(f"SELECT sql FROM {master} WHERE sql IS NOT NULL"):
+            names |= collations_in(sql)
     return sorted(n for n in names if n.lower() not in BUILTIN_COLLATIONS)
 
 
@@ -60,6 +65,11 @@ def _utf8(*values) -> int:
         except UnicodeDecodeError:
             return 0
     return 1
+
+
+def open_ro(path: str | Path) -> sqlite3.Connection:
+    """Open a SQLite file read-only (never written, not even a checkpoint), prepared."""
+    return prepare(sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False))
 
 
 def prepare(conn: sqlite3.Connection) -> sqlite3.Connection:

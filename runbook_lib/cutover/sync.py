@@ -438,11 +438,9 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
 
 
 def _connect_sqlite(path: Path):
-    import sqlite3
+    from ..core.sqlite_quirks import open_ro
 
-    from ..core.sqlite_file import ro_uri
-
-    return sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False)
+    return open_ro(path)
 
 
 def _divergence_error(diverged: list[Work], language: str) -> SyncError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..core import sqlite_quirks
 from ..core.identifiers import quote_ident
 from ..core.sqlite_file import ro_uri
 from .sync_apply import between
@@ -23,7 +24,7 @@ def open_pair(new: Path, old: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", uri=True, check_same_thread=False)
     conn.execute("ATTACH DATABASE ? AS n", (ro_uri(new),))
     conn.execute("ATTACH DATABASE ? AS o", (ro_uri(old),))
-    return conn
+    return sqlite_quirks.prepare(conn)
 
 
 def changed(conn: sqlite3.Connection, table: str, key: str, columns: list[str],

@@ -92,16 +92,18 @@ def sync_filter(tp: TablePlan, policy: str) -> profiles.TableFilter:
     value that fits passes through unchanged), as the profile's filter does for bad ones."""
     if policy == "fail":
         return profiles.TableFilter()
-    conds = profiles.conditions(tp)
     bad = []
-    for key, _ in conds.items():
-        if key[0] == "column":
-            col = tp.column(key[1])
-            bad.append(profiles.BadValues(tp.name, key[1], col.target_type, "", 1))
-        else:
-            fk = tp.source.foreign_keys[key[1]]
-            bad.append(profiles.BadValues(tp.name, ", ".join(fk.columns), f"→ {fk.ref_table}",
-                                          "", 1))
+    for kind, which in profiles.conditions(tp):
+        if kind == "fk":
+            fk = tp.source.foreign_keys[which]
+            cols = [tp.column(c) for c in fk.columns]
+            bad.append(profiles.BadValues(tp.name, ", ".join(c.name for c in cols),
+                                          f"→ {fk.ref_table}", "", 1, kind="fk",
+                                          nullable=not any(c.notnull for c in cols)))
+            continue
+        col, pk = tp.column(which), which in tp.source.primary_key
+        bad.append(profiles.BadValues(tp.name, col.name, col.target_type, "", 1, kind=kind,
+                                      nullable=kind != "null" and not col.notnull, key=pk))
     return profiles._filter(tp, bad, policy)
 
 

@@ -21,7 +21,6 @@ from ..core import files, source_state, sqlite_quirks, state
 from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
 from ..core.paths import closest_file
-from ..core.sqlite_file import ro_uri
 from . import sqlite_only
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
@@ -133,8 +132,7 @@ def _check_file(path: Path) -> None:
 def connect_ro(path: str | Path) -> sqlite3.Connection:
     """Open a SQLite file read-only; it is never written, not even a checkpoint. Collations
     the file names but SQLite lacks are registered as binary (`core.sqlite_quirks`)."""
-    return sqlite_quirks.prepare(sqlite3.connect(ro_uri(path), uri=True,
-                                                 check_same_thread=False))
+    return sqlite_quirks.open_ro(path)
 
 
 def rowid_range(conn: sqlite3.Connection, table: str) -> tuple[int, int]:

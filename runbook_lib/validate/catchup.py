@@ -9,12 +9,11 @@ changed in PostgreSQL), and reads only the differing key ranges.
 
 from __future__ import annotations
 
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from math import ceil
 
 from ..core.identifiers import quote_ident
-from ..core.sqlite_file import ro_uri
+from ..core.sqlite_quirks import open_ro
 from . import digest, values
 from .stream import Column, TableSpec
 
@@ -39,7 +38,7 @@ def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> Table
 
 
 def _cut(snapshot: str, spec: TableSpec, rows: int):
-    src = sqlite3.connect(ro_uri(snapshot), uri=True)
+    src = open_ro(snapshot)
     try:
         if src.execute("PRAGMA encoding").fetchone()[0] != "UTF-8":
             raise digest.Unfit("encoding")
@@ -71,7 +70,7 @@ def _recorded(cached: dict | None, spec: TableSpec):
 
 def _keys(snapshot: str, spec: TableSpec) -> tuple[int | None, int | None]:
     key, table = quote_ident(spec.columns[0].source_name), quote_ident(spec.source_table)
-    src = sqlite3.connect(ro_uri(snapshot), uri=True)
+    src = open_ro(snapshot)
     try:
         return src.execute(f"SELECT (SELECT {key} FROM {table} ORDER BY {key} LIMIT 1), "
                            f"(SELECT {key} FROM {table} ORDER BY {key} DESC LIMIT 1)").fetchone()

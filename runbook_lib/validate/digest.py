@@ -28,6 +28,7 @@ import psycopg2
 
 from ..core.identifiers import quote_ident
 from ..core.sqlite_file import affinity, ro_uri
+from ..core.sqlite_quirks import open_ro
 from . import codes, values
 from .stream import TableSpec
 
@@ -452,11 +453,10 @@ def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Ch
 def differing(snapshot: str, sessions: Sessions, spec: TableSpec, rows: int) -> Difference:
     """Digest both sides of one table (SQLite here, PostgreSQL in the sessions meanwhile) and
     return the differing chunks as key ranges. Unfit if the table cannot be digested exactly."""
-    import sqlite3
 
     if not spec.integer_key:
         raise Unfit("key")
-    src = sqlite3.connect(ro_uri(snapshot), uri=True)
+    src = open_ro(snapshot)
     try:
         if src.execute("PRAGMA encoding").fetchone()[0] != "UTF-8":
             raise Unfit("encoding")

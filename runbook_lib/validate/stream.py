@@ -21,7 +21,6 @@ import psycopg2
 
 from ..core import sqlite_quirks
 from ..core.identifiers import quote_ident
-from ..core.sqlite_file import ro_uri
 from . import values
 
 BATCH = 10_000
@@ -100,7 +99,7 @@ def target_sql(spec: TableSpec, ordered: bool = True, ranges: Ranges | None = No
 def open_source(path: str) -> sqlite3.Connection:
     """The snapshot, read-only: the source is never written (its unknown collations read
     as binary, `core.sqlite_quirks`)."""
-    return sqlite_quirks.prepare(sqlite3.connect(ro_uri(path), uri=True, check_same_thread=False))
+    return sqlite_quirks.open_ro(path)
 
 
 def lenient(raw: bytes) -> str:
