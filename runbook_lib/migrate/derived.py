@@ -65,7 +65,7 @@ def followup(table: str, kind: str, name: str, sqlite_sql: str, todo: str) -> di
 
 
 def _not_translated(exc: sql.Untranslatable, language: str) -> str:
-    return t(TEXT["not_translated"], language, why=exc)
+    return t(TEXT["not_translated"], language, why=exc.message_in(language))
 
 
 def _columns(tp) -> sql.Rename:
@@ -151,7 +151,7 @@ def generated_followups(tp, parts: sql.TableParts, language: str = "en") -> list
         try:
             expr = sql.expression(text, _columns(tp)) if text is not None else None
         except sql.Untranslatable as exc:
-            expr, why = None, str(exc)
+            expr, why = None, exc.message_in(language)
         else:
             why = t(TEXT["no_expression"], language)
         target = tp.column(col.name)

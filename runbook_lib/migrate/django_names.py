@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from ..core.display import frame_html
 from ..core.django_models import ProjectModels
 from ..core.errors import MigrationError
-from ..core.i18n import Text, t
+from ..core.i18n import Text, fill, t
 from ..core.identifiers import MAX_BYTES, quote_ident
 from .schema import Plan, TablePlan
+from .wording import ERRORS, joined
 
 __all__ = ["Drift", "reconcile", "pg_name", "table_map", "catalogue", "REBUILD",
            "DERIVED_TYPES"]
@@ -69,7 +70,7 @@ class Drift:
 
     rows: list[dict] = field(default_factory=list)  # side, table, column, what happens (Text)
     derived: list[dict] = field(default_factory=list)  # table, source_table, rows, rebuild
-    blocking: list[str] = field(default_factory=list)
+    blocking: list[Text] = field(default_factory=list)
 
     def add(self, side: str, table: str, column: str, happens: Text) -> None:
         self.rows.append({"side": side, "table": table, "column": column,
@@ -195,7 +196,8 @@ def _columns(drift: Drift, tp: TablePlan, have: dict, model, snapshot: str,
         if name not in have:
             values = _values(snapshot, tp.source_name, col.source_name)
             if values:
-                drift.blocking.append(f"{tp.source_name}.{col.source_name} ({values} values)")
+                drift.blocking.append(fill(ERRORS["drift_values"], n=values,
+                                           column=f"{tp.source_name}.{col.source_name}"))
                 drift.add("SQLite only", tp.name, col.source_name, {
                     "en": f"{values} value(s) PostgreSQL has no column for: stops the run",
                     "ko": f"PostgreSQL에 열이 없는 값 {values}개: 실행을 멈춤"})
@@ -230,7 +232,7 @@ def _columns(drift: Drift, tp: TablePlan, have: dict, model, snapshot: str,
                       f"({'기본값' if default else 'NULL'}으로 둠); {NO_COMMAND_KO}"})
             continue
         if notnull and not default:
-            drift.blocking.append(f"{tp.name}.{name} (NOT NULL, no SQLite column)")
+            drift.blocking.append(fill(ERRORS["drift_not_null"], column=f"{tp.name}.{name}"))
             drift.add("PostgreSQL only", tp.name, name, {
                 "en": f"{kind} NOT NULL without a default and no SQLite column: no row could be "
                       "loaded; stops the run",
@@ -287,13 +289,8 @@ def reconcile(plan: Plan, conn, snapshot: str, pg: ProjectModels,
                 "ko": "SQLite 테이블 없음: migrate가 만든 그대로 둠 (SQLite 데이터베이스에 없던 "
                       "모델이거나 PostgreSQL 전용)"})
     if drift.blocking:
-        raise MigrationError(
-            "The SQLite file and the schema Django's migrate built on PostgreSQL differ in a "
-            f"way that would lose data: {'; '.join(drift.blocking[:10])}. Nothing was copied.",
-            "The SQLite file was written by other code than django_project holds: check out "
-            "the project's version that wrote it, or bring the SQLite database up to date "
-            "with the project's migrations (`python manage.py migrate` against it) and re-run "
-            "stage 03. `python manage.py showmigrations` lists what each side has applied.")
+        raise MigrationError(ERRORS["drift"], ERRORS["drift_fix"],
+                             items=joined(drift.blocking[:10]))
     return drift
 
 

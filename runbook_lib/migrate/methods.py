@@ -21,6 +21,7 @@ from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.secrets import scrub
 from . import postload, schema
+from .wording import ERRORS
 
 
 class Migration(Protocol):
@@ -54,8 +55,10 @@ WARNINGS = {
                        "세션 시간대는 명시적으로 설정합니다."},
 }
 EXCLUDED = ("contenttypes", "auth.permission", "admin.logentry", "sessions")
-INSTALL = ("apt-get install -y pgloader (Debian/Ubuntu), brew install pgloader (macOS), or "
-           "docker run --rm dimitri/pgloader; or use method: copy (the default)")
+INSTALL = {"en": "apt-get install -y pgloader (Debian/Ubuntu), brew install pgloader (macOS), "
+                 "or docker run --rm dimitri/pgloader; or use method: copy (the default)",
+           "ko": "apt-get install -y pgloader(Debian/Ubuntu), brew install pgloader(macOS) 또는 "
+                 "docker run --rm dimitri/pgloader. 아니면 method: copy(기본값)를 쓰세요"}
 
 
 def pgloader_path() -> str | None:
@@ -84,8 +87,8 @@ def load_loaddata(m: Migration) -> str:
 
     settings = m.settings
     if settings.schema != "django" or not settings.django_project:
-        raise MigrationError("method loaddata needs a Django project (schema: django).",
-                             "Set django_project, or use method: copy for a plain SQLite file.")
+        raise MigrationError(ERRORS["loaddata_needs_django"],
+                             ERRORS["loaddata_needs_django_fix"])
     warnings.warn(t(WARNINGS["loaddata"], settings.language), stacklevel=2)
     fixture = Path(settings.run_dir) / "dumpdata.json"
     args = ["dumpdata", "--natural-foreign", "--natural-primary", "--indent", "0"]
@@ -134,12 +137,12 @@ def load_pgloader(m: Migration) -> str:
     (run / "pgloader.out").write_text(scrub(done.stdout + done.stderr))
     if done.returncode != 0:
         tail = scrub("\n".join((done.stderr or done.stdout).strip().splitlines()[-5:]))
-        raise MigrationError(f"pgloader failed (exit {done.returncode}): {tail}",
-                             f"Read {run / 'pgloader.log'}; or use method: copy.")
+        raise MigrationError(ERRORS["pgloader_failed"], ERRORS["pgloader_fix"],
+                             code=done.returncode, tail=tail, log=str(run / "pgloader.log"))
     errors = summary_errors(run / "pgloader-summary.json")
     if errors:
-        raise MigrationError(f"pgloader exited 0 but its summary counts {errors} error(s).",
-                             f"Read {run / 'pgloader.log'}; or use method: copy.")
+        raise MigrationError(ERRORS["pgloader_errors"], ERRORS["pgloader_fix"], n=errors,
+                             log=str(run / "pgloader.log"))
     m.results = _count(m)
     return f"pgloader exited 0 after {time.perf_counter() - began:.1f} s; rows counted by the runbook"
 
@@ -152,8 +155,8 @@ def summary_errors(path: Path) -> int:
 
 def check_available() -> None:
     if pgloader_path() is None:
-        raise MigrationError("method pgloader: the pgloader program is not installed.",
-                             f"Install it: {INSTALL}.")
+        raise MigrationError(ERRORS["pgloader_missing"], ERRORS["pgloader_missing_fix"],
+                             install=INSTALL)
 
 
 def load(m: Migration) -> str:
@@ -162,5 +165,5 @@ def load(m: Migration) -> str:
         return load_loaddata(m)
     if m.settings.method == "pgloader":
         return load_pgloader(m)
-    raise MigrationError(f"Unknown method {m.settings.method!r}.",
-                         "Use copy, loaddata or pgloader.")
+    raise MigrationError(ERRORS["unknown_method"], ERRORS["unknown_method_fix"],
+                         method=repr(m.settings.method))

@@ -16,7 +16,9 @@ import hashlib
 from collections.abc import Iterable
 
 from ..core.errors import MigrationError
+from ..core.i18n import LANGUAGES, Filled, fill, t
 from ..core.identifiers import MAX_BYTES, too_long
+from .wording import ERRORS, KINDS
 
 __all__ = ["Names", "first_free", "short_name", "suggest"]
 
@@ -53,26 +55,22 @@ class Names:
     def __init__(self, taken: Iterable[str] = ()) -> None:
         self.relations: set[str] = set(taken)
         self.foreign = set(self.relations)  # names of the target that are not the plan's
-        self.owner: dict[str, str] = {}
+        self.owner: dict[str, Filled] = {}  # name → whose it is (a Text)
         self.constraints: dict[str, set[str]] = {}
         self.renamed: list[dict] = []
 
     def fixed(self, name: str, what: str, source: str) -> None:
         """Claim a table's or view's name; a clash is the user's to settle (name_map)."""
         if name in self.foreign:
-            raise MigrationError(
-                f"The target already has a relation named {name!r} that is not a table of "
-                f"this migration, so {what} {source!r} cannot take that name. Nothing was "
-                "changed.",
-                f'Rename it on the target, or give the {what} another name: name_map: '
-                f'{{"{source}": "{name}_sqlite"}}.')
+            raise MigrationError(ERRORS["name_taken"], ERRORS["name_taken_fix"], name=name,
+                                 what=KINDS[what], source=source)
         if name in self.owner:
-            raise MigrationError(
-                f"{what.capitalize()} {source!r} and {self.owner[name]} would both be named "
-                f"{name!r} on PostgreSQL (name_map). Nothing was changed.",
-                f'Give one of them its own name: name_map: {{"{source}": "{name}_2"}}.')
+            raise MigrationError(ERRORS["name_twice"], ERRORS["name_twice_fix"],
+                                 What=Filled({k: t(KINDS[what], k).capitalize()
+                                              for k in LANGUAGES}),
+                                 source=source, other=self.owner[name], name=name)
         self.relations.add(name)
-        self.owner[name] = f"{what} {source!r}"
+        self.owner[name] = fill(ERRORS["owner"], what=KINDS[what], source=repr(source))
 
     def _use(self, wanted: str, taken: set[str], kind: str, table: str) -> str:
         name = first_free(wanted, taken)
@@ -84,7 +82,8 @@ class Names:
         """An index's (or an implicit sequence's) name, made unique in the schema."""
         name = self._use(wanted, self.relations, kind, table)
         self.relations.add(name)
-        self.owner.setdefault(name, f"{kind} of {table!r}")
+        self.owner.setdefault(name, fill(ERRORS["owner_of"], kind=KINDS.get(kind, kind),
+                                         table=repr(table)))
         return name
 
     def constraint(self, wanted: str, kind: str, table: str, index: bool = False) -> str:
@@ -95,5 +94,6 @@ class Names:
         mine.add(name)
         if index:
             self.relations.add(name)
-            self.owner.setdefault(name, f"{kind} of {table!r}")
+            self.owner.setdefault(name, fill(ERRORS["owner_of"], kind=KINDS.get(kind, kind),
+                                             table=repr(table)))
         return name

@@ -18,6 +18,7 @@ from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from .schema import Plan, Step
+from .wording import ERRORS
 
 __all__ = ["capture", "apply", "set_sequences", "REFUSED"]
 
@@ -139,11 +140,8 @@ class DanglingReferences(MigrationError):
 
 
 def _dangling(error: psycopg2.Error, step: Step) -> MigrationError:
-    exc = DanglingReferences(f"Foreign key {step.name} on {step.table} does not hold: "
-                          f"{str(error).strip().splitlines()[0]} (dangling references: the "
-                          "source ran with foreign_keys=OFF).",
-                          "Set on_bad_value: null or quarantine to handle the rows that point "
-                          "nowhere, or fix them in the source.")
+    exc = DanglingReferences(ERRORS["dangling"], ERRORS["dangling_fix"], name=step.name,
+                             table=step.table, detail=str(error).strip().splitlines()[0])
     exc.table = step.table
     return exc
 

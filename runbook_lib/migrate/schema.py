@@ -22,6 +22,7 @@ from . import derived, sql_translate
 from .names import Names, short_name, suggest
 from .source import Index, SourceSchema, Table
 from .step import Step
+from .wording import ERRORS, joined
 
 __all__ = ["TYPE_RULES", "Rule", "Plan", "TablePlan", "ColumnPlan", "Step", "plan", "map_type",
            "rules_frame", "check_overrides"]
@@ -288,13 +289,11 @@ def check_overrides(source_schema: SourceSchema, overrides: dict) -> None:
                  if not isinstance(v, str) or not _TYPE.fullmatch(v.strip()))
     if unknown or bad:
         example = next(iter(sorted(known)), "table.column")
-        raise MigrationError(
-            "type_overrides is wrong: "
-            + "; ".join(([f"no such column {', '.join(unknown)}"] if unknown else [])
-                        + ([f"not a type name {', '.join(bad)}"] if bad else []))
-            + ". Nothing was changed.",
-            f'Use "table.column": "postgres type" with a column of the source, e.g. '
-            f'type_overrides: {{"{example}": "text"}}.')
+        problems = ([i18n.fill(ERRORS["overrides_no_column"], columns=", ".join(unknown))]
+                    if unknown else []) + ([i18n.fill(ERRORS["overrides_not_type"],
+                                                      values=", ".join(bad))] if bad else [])
+        raise MigrationError(ERRORS["overrides_wrong"], ERRORS["overrides_wrong_fix"],
+                             problems=joined(problems), example=example)
 
 
 def create_table(tp: TablePlan) -> str:
@@ -387,7 +386,8 @@ def _sql_steps(tp: TablePlan, names: Names, language: str) -> tuple[list[Step], 
         if re.search(r"\b(CHECK|AS)\s*\(", tp.source.sql, re.I):
             manual.append(derived.followup(
                 tp.name, "table definition", tp.source_name, tp.source.sql,
-                i18n.t(derived.TEXT["table_definition"], language, why=exc)))
+                i18n.t(derived.TEXT["table_definition"], language,
+                       why=exc.message_in(language))))
     checks, todo = derived.check_steps(tp, names, parts, language)
     return steps + checks, manual + todo + derived.generated_followups(tp, parts, language)
 
@@ -396,11 +396,8 @@ def refuse_long(long: list[str]) -> None:
     if not long:
         return
     pairs = ", ".join(f'"{n}": "{suggest(n)}"' for n in sorted(set(long)))
-    raise MigrationError(f"{len(set(long))} identifier(s) are longer than PostgreSQL's "
-                         f"{MAX_BYTES} bytes and would be silently truncated: "
-                         f"{', '.join(sorted(set(long)))}.",
-                         f"Map them to shorter names with the name_map parameter, e.g. "
-                         f"name_map: {{{pairs}}} (and rename them in your models).")
+    raise MigrationError(ERRORS["too_long"], ERRORS["too_long_fix"], n=len(set(long)),
+                         limit=MAX_BYTES, names=", ".join(sorted(set(long))), pairs=pairs)
 
 
 def _claim(tables: list[TablePlan], views: dict[str, str], index_names: dict[str, str],
@@ -413,10 +410,9 @@ def _claim(tables: list[TablePlan], views: dict[str, str], index_names: dict[str
         seen: dict[str, str] = {}
         for c in tp.columns:
             if c.name in seen:
-                raise MigrationError(
-                    f"Columns {seen[c.name]!r} and {c.source_name!r} of table {tp.source_name!r} "
-                    f"would both be named {c.name!r} (name_map). Nothing was changed.",
-                    f'Give one its own name: name_map: {{"{c.source_name}": "{c.name}_2"}}.')
+                raise MigrationError(ERRORS["column_twice"], ERRORS["column_twice_fix"],
+                                     first=seen[c.name], second=c.source_name,
+                                     table=tp.source_name, source=c.source_name, name=c.name)
             seen[c.name] = c.source_name
     for source, target in sorted(views.items()):
         names.fixed(target, "view", source)

@@ -22,6 +22,7 @@ from ..core.errors import SourceError
 from ..core.identifiers import quote_ident
 from ..core.paths import closest_file
 from . import sqlite_only
+from .wording import ERRORS
 
 __all__ = ["snapshot", "integrity_check", "introspect", "connect_ro", "SourceSchema", "Table", "Column",
            "ForeignKey", "Index", "SNAPSHOT_NAME", "rowid_range", "BackgroundCheck",
@@ -114,19 +115,13 @@ class SourceSchema:
 def _check_file(path: Path) -> None:
     if not path.is_file():
         near = closest_file(path)
-        also = f"; the closest existing file is {near}" if near else ""
-        raise SourceError(f"The SQLite source file {path} does not exist{also}.",
-                          f"Set sqlite_path: {near} if that is your database; otherwise "
-                          "set sqlite_path to your project's database file (db.sqlite3)."
-                          if near else "Set sqlite_path to your project's database file "
-                          "(db.sqlite3).")
+        key = "no_source_near" if near else "no_source"
+        raise SourceError(ERRORS[key], ERRORS[f"{key}_fix"], path=str(path), near=str(near))
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head != HEADER:
-        what = "is empty" if not head else "is not a SQLite 3 database (or it is encrypted)"
-        raise SourceError(f"{path} {what}.",
-                          "Point sqlite_path at the real db.sqlite3; an encrypted (SQLCipher) file "
-                          "must be decrypted first with `sqlcipher` (`sqlcipher_export`).")
+        raise SourceError(ERRORS["not_sqlite" if head else "empty_file"],
+                          ERRORS["not_sqlite_fix"], path=str(path))
 
 
 def connect_ro(path: str | Path) -> sqlite3.Connection:
@@ -191,23 +186,23 @@ def integrity_check(path: str | Path) -> None:
         conn.close()
     if verdict != [("ok",)]:
         problems = "; ".join(r[0] for r in verdict[:5])
-        raise SourceError(f"The snapshot {path} fails PRAGMA integrity_check: {problems}.",
-                          "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run.")
+        raise SourceError(ERRORS["integrity"], ERRORS["integrity_fix"], path=str(path),
+                          problems=problems)
 
 
 def _check_child(path: str, send) -> None:
     """In the child: low priority, PRAGMA integrity_check and the snapshot's SHA-256; the
-    verdict sent back as ("ok", sha256) or (message, hint)."""
+    verdict sent back as ("ok", sha256) or (message, hint) in every language."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, 10)  # the migration's critical path goes first
     try:
         integrity_check(path)
         send.send(("ok", state.sha256(path)))
     except SourceError as exc:
-        send.send((exc.message, exc.hint))
+        send.send(exc.texts)
     except sqlite3.DatabaseError as exc:
-        send.send((f"The snapshot {path} fails PRAGMA integrity_check: {exc}.",
-                   "Repair the source first (`sqlite3 db.sqlite3 .recover`), then re-run."))
+        send.send(SourceError(ERRORS["integrity"], ERRORS["integrity_fix"], path=path,
+                              problems=str(exc)).texts)
 
 
 class BackgroundCheck:
@@ -231,8 +226,7 @@ class BackgroundCheck:
             try:
                 self.verdict = self.recv.recv()
             except EOFError:
-                self.verdict = ("PRAGMA integrity_check stopped before giving a verdict.",
-                                "Re-run the stage; if it persists, check the machine's memory.")
+                self.verdict = (ERRORS["integrity_stopped"], ERRORS["integrity_stopped_fix"])
             self.recv.close()
             self.proc.join()
             self.done = True
@@ -272,12 +266,8 @@ def refuse_deleting_source(sqlite_path: str | Path, run_dir: str | Path) -> None
     clash = next((p for p in doomed if p == src or _identity(p) in mine), None)
     clash = clash or next((f for f in folders if f == src or f in src.parents), None)
     if clash:
-        raise SourceError(
-            f"The source {src} is, or lies inside, {clash}, which the runbook deletes or "
-            "rewrites on every run: the source would be destroyed. Nothing was touched.",
-            "Point sqlite_path at the application's own database file (e.g. "
-            "myproject/db.sqlite3), or move the file out of the run folder first, or choose "
-            "another run_dir.")
+        raise SourceError(ERRORS["source_doomed"], ERRORS["source_doomed_fix"], source=str(src),
+                          clash=str(clash))
 
 
 def _clear_leftovers(dest: Path, src: Path) -> None:
@@ -285,9 +275,8 @@ def _clear_leftovers(dest: Path, src: Path) -> None:
     mine = {i for i in map(_identity, _family(src)) if i}
     for leftover in _family(dest):
         if _identity(leftover) in mine or leftover.resolve() in _family(src):
-            raise SourceError(f"{leftover} is the source's own file; it is not deleted.",
-                              "Point sqlite_path at the application's database outside the "
-                              "run folder.")
+            raise SourceError(ERRORS["source_leftover"], ERRORS["source_leftover_fix"],
+                              leftover=str(leftover))
         leftover.unlink(missing_ok=True)
 
 
@@ -310,15 +299,11 @@ def snapshot(sqlite_path: str | Path, run_dir: str | Path, check: bool = True,
         for partial in (dest, dest.with_name(dest.name + "-journal")):
             partial.unlink(missing_ok=True)  # never leave half a snapshot behind
         if files.is_disk_full(exc):
-            raise SourceError(f"No room for the snapshot {dest}: {exc}; the partial copy was "
-                              "removed.",
-                              f"Free space on that disk (about {src_path.stat().st_size:,} "
-                              "bytes are needed) or choose a run folder on a larger one "
-                              "(--run-dir).") from None
+            raise SourceError(ERRORS["no_room"], ERRORS["no_room_fix"], dest=str(dest),
+                              error=str(exc), size=src_path.stat().st_size) from None
         if isinstance(exc, sqlite3.DatabaseError):
-            raise SourceError(f"Cannot read {src_path}: {exc}.",
-                              "Check the file is a readable SQLite database (not encrypted, not "
-                              "truncated); `sqlite3 FILE 'PRAGMA integrity_check'`.") from None
+            raise SourceError(ERRORS["unreadable"], ERRORS["unreadable_fix"], path=str(src_path),
+                              error=str(exc)) from None
         raise
     return dest
 

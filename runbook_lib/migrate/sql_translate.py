@@ -29,6 +29,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from ..core.errors import RunbookError
+from ..core.i18n import fill
+from .wording import REASONS
+
 __all__ = ["Untranslatable", "sqlite_tokens", "without_comments", "expression", "default",
            "view", "View", "index", "table_parts", "TableParts", "check_lexically",
            "renamer"]
@@ -37,8 +41,9 @@ MAX_TEXT = 100_000  # characters of one piece of SQL text
 MAX_DEPTH = 64  # nested parentheses
 
 
-class Untranslatable(ValueError):
-    """SQLite SQL text that is not regenerated for PostgreSQL (the message says why)."""
+class Untranslatable(RunbookError, ValueError):
+    """SQLite SQL text that is not regenerated for PostgreSQL (the message says why, in the
+    run's language: `message_in(language)`)."""
 
 
 # -- 1. SQLite's lexing ------------------------------------------------------------------------
@@ -81,12 +86,12 @@ class Token:
 def sqlite_tokens(text: str) -> Iterator[Token]:
     """SQLite's tokens of `text` (comments included, kind 'comment'), with their depth."""
     if len(text) > MAX_TEXT:
-        raise Untranslatable(f"longer than {MAX_TEXT} characters")
+        raise Untranslatable(REASONS["too_long"], limit=MAX_TEXT)
     pos, depth = 0, 0
     while pos < len(text):
         found = _SQLITE.match(text, pos)
         if not found:
-            raise Untranslatable(f"character {text[pos]!r} is not SQLite syntax")
+            raise Untranslatable(REASONS["not_sqlite"], char=repr(text[pos]))
         kind = found.lastgroup
         if kind == "rparen":
             depth -= 1
@@ -94,7 +99,7 @@ def sqlite_tokens(text: str) -> Iterator[Token]:
         if kind == "lparen":
             depth += 1
             if depth > MAX_DEPTH:
-                raise Untranslatable(f"more than {MAX_DEPTH} nested parentheses")
+                raise Untranslatable(REASONS["too_deep"], limit=MAX_DEPTH)
         pos = found.end()
 
 
@@ -113,7 +118,7 @@ def _close(tokens: list[Token], i: int) -> int:
     for j in range(i + 1, len(tokens)):
         if tokens[j].kind == "rparen" and tokens[j].depth == tokens[i].depth:
             return j
-    raise Untranslatable("unbalanced parentheses")
+    raise Untranslatable(REASONS["unbalanced"])
 
 
 def _between(text: str, tokens: list[Token], first: int, last: int) -> str:
@@ -163,13 +168,13 @@ def _allowed(tree: exp.Expression, kinds: tuple[type, ...]) -> None:
         if type(node) not in kinds:  # exact types: a subclass is another node
             what = node.sql_name() if isinstance(node, exp.Func) else type(node).__name__
             if isinstance(node, exp.Anonymous):
-                what = f"function {node.name}()"
-            raise Untranslatable(f"{what} has no checked PostgreSQL translation")
+                what = fill(REASONS["function"], name=node.name)
+            raise Untranslatable(REASONS["no_translation"], what=what)
         if isinstance(node, exp.DataType) and node.this not in CAST_TYPES:
-            raise Untranslatable(f"cast to {node.sql('sqlite')} is not translated")
+            raise Untranslatable(REASONS["cast"], type=node.sql("sqlite"))
         if isinstance(node, exp.Table) and (node.args.get("catalog") or
                                             node.text("db").lower() not in ("", "main")):
-            raise Untranslatable(f"table {node.sql('sqlite')} of another database")
+            raise Untranslatable(REASONS["other_database"], table=node.sql("sqlite"))
 
 
 def _parse(text: str, kinds: tuple[type, ...]) -> exp.Expression:
@@ -177,10 +182,11 @@ def _parse(text: str, kinds: tuple[type, ...]) -> exp.Expression:
     try:
         trees = sqlglot.parse(text, read="sqlite", error_level=ErrorLevel.RAISE)
     except (sqlglot.errors.SqlglotError, RecursionError, ValueError, KeyError) as exc:
-        raise Untranslatable(f"not parsed: {str(exc).splitlines()[0][:120]}") from None
+        first = str(exc).splitlines()[0][:120]
+        raise Untranslatable(REASONS["not_parsed"], error=first) from None
     trees = [t for t in trees if t is not None]
     if len(trees) != 1:
-        raise Untranslatable(f"{len(trees)} statements where one was expected")
+        raise Untranslatable(REASONS["statements"], n=len(trees))
     _allowed(trees[0], kinds)
     return trees[0]
 
@@ -228,7 +234,7 @@ def _pg_tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         found = _PG.match(text, pos)
         if not found:
-            raise Untranslatable(f"generated text holds {text[pos]!r}")
+            raise Untranslatable(REASONS["generated_char"], char=repr(text[pos]))
         out.append((found.lastgroup, found.group()))
         pos = found.end()
     return out
@@ -241,10 +247,10 @@ def check_lexically(text: str) -> list[tuple[str, str]]:
     tokens = _pg_tokens(text)
     for (kind, tok), (prev_kind, prev) in zip(tokens, [("space", " ")] + tokens, strict=False):
         if kind == "op" and ("--" in tok or "/*" in tok or "*/" in tok):
-            raise Untranslatable("generated text would hold a comment")
+            raise Untranslatable(REASONS["generated_comment"])
         if kind in ("string", "ident") and prev_kind in ("word", "number", "op", "ident",
                                                          "string"):
-            raise Untranslatable(f"generated text has a prefixed literal {prev}{tok[:10]}")
+            raise Untranslatable(REASONS["generated_prefix"], literal=prev + tok[:10])
     return tokens
 
 
@@ -261,13 +267,14 @@ def _generate(tree: exp.Expression, kinds: tuple[type, ...]) -> str:
                         unsupported_level=ErrorLevel.RAISE)
         back = sqlglot.parse(text, read="postgres", error_level=ErrorLevel.RAISE)
     except (sqlglot.errors.SqlglotError, RecursionError, ValueError, KeyError) as exc:
-        raise Untranslatable(f"not generated: {str(exc).splitlines()[0][:120]}") from None
+        first = str(exc).splitlines()[0][:120]
+        raise Untranslatable(REASONS["not_generated"], error=first) from None
     tokens = check_lexically(text)
     if len(back) != 1 or back[0] is None:
-        raise Untranslatable("the generated text does not read back as one expression")
+        raise Untranslatable(REASONS["not_one"])
     _allowed(back[0], kinds)
     if back[0].sql(dialect="postgres", identify=True, comments=False) != text:
-        raise Untranslatable("the generated text does not read back the same")
+        raise Untranslatable(REASONS["not_same"])
     return _escape_strings(tokens)
 
 
@@ -301,7 +308,7 @@ def _after(tokens: list[Token], first: int, *words: str) -> int:
     for i in range(first, len(tokens)):
         if tokens[i].depth == 0 and tokens[i].word(*words):
             return i
-    raise Untranslatable(f"no {'/'.join(words)} found")
+    raise Untranslatable(REASONS["not_found"], words="/".join(words))
 
 
 @dataclass(frozen=True)
@@ -325,7 +332,7 @@ def view(sql: str, columns: Rename, tables: Rename) -> View:
                  if len(part) == 1 and part[0].kind in ("word", "ident", "string")]
     tree = _parse(without_comments(sql[tokens[at].end:]).strip(), QUERY)
     if not isinstance(tree, exp.Query):
-        raise Untranslatable("the view's body is not a query")
+        raise Untranslatable(REASONS["view_not_query"])
     tree = _rename(tree, columns, tables)
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     reads = frozenset(t.name for t in tree.find_all(exp.Table)) - ctes
@@ -338,7 +345,7 @@ def index(sql: str, columns: Rename) -> tuple[list[str], str | None]:
     on = _after(tokens, 0, "ON")
     paren = next((i for i in range(on, len(tokens)) if tokens[i].kind == "lparen"), None)
     if paren is None:
-        raise Untranslatable("no column list")
+        raise Untranslatable(REASONS["no_columns"])
     close = _close(tokens, paren)
     items = []
     for part in _split(tokens[paren + 1:close], 1):
@@ -347,16 +354,16 @@ def index(sql: str, columns: Rename) -> tuple[list[str], str | None]:
             order = " DESC" if part[-1].word("DESC") else ""
             part = part[:-1]
         if any(t.word("COLLATE") and t.depth == 1 for t in part):
-            raise Untranslatable("COLLATE in an index (PostgreSQL has no NOCASE/RTRIM)")
+            raise Untranslatable(REASONS["index_collate"])
         if not part:
-            raise Untranslatable("an empty index item")
+            raise Untranslatable(REASONS["empty_item"])
         key = expression(_between(sql, tokens, tokens.index(part[0]), tokens.index(part[-1])),
                          columns)
         items.append(f"({key}){order}")  # PostgreSQL reads "(column)" as a plain column
     where = None
     if close + 1 < len(tokens):
         if not tokens[close + 1].word("WHERE"):
-            raise Untranslatable(f"unexpected {tokens[close + 1].text!r} after the columns")
+            raise Untranslatable(REASONS["after_columns"], token=repr(tokens[close + 1].text))
         where = expression(_between(sql, tokens, close + 2, len(tokens) - 1), columns)
     return items, where
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..core import db, escape, manifest, source_state, target_lock
 from ..core.display import Notes, sentence
 from ..core.errors import MigrationError
-from ..core.i18n import t
+from ..core.i18n import fill, t
 from ..core.results import batch_mode
 from . import (
     derived,
@@ -40,6 +40,7 @@ from . import (
     type_inference,
 )
 from .profile import Profile, profile, start
+from .wording import ERRORS, joined
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "NOTES"]
 
@@ -452,10 +453,9 @@ class Migration:
             types = target.column_types(conn, tp.name)
             for col in tp.columns:
                 if col.name not in types:
-                    raise MigrationError(f"Target table {tp.name} has no column {col.name} "
-                                         "(the source has it).",
-                                         "Run the source project's migrations on the source "
-                                         "first, or use schema: sqlite.")
+                    raise MigrationError(ERRORS["no_target_column"],
+                                         ERRORS["no_target_column_fix"], table=tp.name,
+                                         column=col.name)
                 col.target_type = types[col.name]
 
     # -- 4. data -------------------------------------------------------------------------------
@@ -501,10 +501,8 @@ class Migration:
                                                  self.timezone, self.settings.workers,
                                                  bars.update)
         except transfer.BadRows as exc:  # safety net: PostgreSQL refused what the profile passed
-            raise MigrationError(f"The copy stopped: {exc}. That table was rolled back; the "
-                                 "run is unfinished and the next run redoes it from scratch.",
-                                 "See diagnosis DX020 in notebook 05; set on_bad_value: null "
-                                 "or quarantine, or fix the value in the source.") from None
+            raise MigrationError(ERRORS["copy_stopped"], ERRORS["copy_stopped_fix"],
+                                 error=exc.texts[0]) from None
         self._check_counts()
         return transfer.summary_frame(transfer.summarise(self.results),
                                       time.perf_counter() - began)
@@ -515,11 +513,12 @@ class Migration:
 
     def _check_counts(self) -> None:
         loaded = {s.table: s.rows for s in transfer.summarise(self.results)}
-        wrong = [f"{tp.name}: {loaded.get(tp.name, 0)} loaded, {self._expected(tp)} expected"
+        wrong = [fill(ERRORS["counts_differ_item"], table=tp.name, loaded=loaded.get(tp.name, 0),
+                      expected=self._expected(tp))
                  for tp in self.plan.tables if loaded.get(tp.name, 0) != self._expected(tp)]
         if wrong:
-            raise MigrationError("Row counts differ after COPY: " + "; ".join(wrong),
-                                 "Re-run the stage; if it persists, report it with this run.")
+            raise MigrationError(ERRORS["counts_differ"], ERRORS["counts_differ_fix"],
+                                 tables=joined(wrong))
 
     # -- 5. post-load ----------------------------------------------------------------------------
     def finish(self) -> list[dict]:

@@ -14,6 +14,7 @@ import psycopg2
 from ..core import state
 from ..core.errors import MigrationError
 from ..core.identifiers import quote_ident
+from .wording import ERRORS
 
 __all__ = ["existing_tables", "unfinished_runs", "start_run", "finish_run", "column_types",
            "empty", "drop", "truncate", "refuse_non_empty", "check_types", "foreign_relations"]
@@ -76,11 +77,8 @@ def empty(conn, tables: list[str]) -> list[str]:
 
 def refuse_non_empty(tables: list[str], dsn: str) -> None:
     shown = ", ".join(tables[:20]) + (" …" if len(tables) > 20 else "")
-    raise MigrationError(f"The target {dsn} already holds data in {len(tables)} table(s): "
-                         f"{shown}. Nothing was changed.",
-                         "If that data may go, re-run with if_exists: truncate (empties those "
-                         "tables, keeps their definitions) or if_exists: replace (drops and "
-                         "re-creates them); otherwise point db_name at an empty database.")
+    raise MigrationError(ERRORS["target_not_empty"], ERRORS["target_not_empty_fix"], dsn=dsn,
+                         n=len(tables), tables=shown)
 
 
 def check_types(conn, overrides: dict[str, str]) -> None:
@@ -96,10 +94,8 @@ def check_types(conn, overrides: dict[str, str]) -> None:
             if not known:
                 unknown.append(f"{column}: {spelling!r}")
     if unknown:
-        raise MigrationError(f"type_overrides names type(s) this server does not know: "
-                             f"{', '.join(unknown)}. Nothing was changed.",
-                             "Use a PostgreSQL type name, e.g. text, bigint, numeric(12,2), "
-                             "varchar(80), jsonb, timestamp with time zone.")
+        raise MigrationError(ERRORS["unknown_types"], ERRORS["unknown_types_fix"],
+                             types=", ".join(unknown))
 
 
 _FOREIGN = """

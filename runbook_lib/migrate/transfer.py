@@ -25,10 +25,13 @@ import psycopg2
 import psycopg2.errors
 
 from ..core.django_models import sqlite_decimal
+from ..core.errors import RunbookError
+from ..core.i18n import t
 from . import django_values, transfer_binary
 from .profile import TableFilter, q
 from .schema import Plan, TablePlan
 from .source import connect_ro, rowid_range
+from .wording import ERRORS, REASONS
 
 __all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUNK_ROWS"]
 
@@ -38,7 +41,7 @@ ARROW = True  # binary fast path (transfer_binary) for the tables it fits; False
 NUL = "\x00"  # PostgreSQL text can never hold it
 
 
-class BadRows(RuntimeError):
+class BadRows(RunbookError, RuntimeError):
     """A slice held values that do not fit (a NUL byte, or PostgreSQL refused one)."""
 
 
@@ -79,7 +82,7 @@ class Summary:
 def _bytea(value) -> str:
     if isinstance(value, (bytes, memoryview)):
         return "\\\\x" + bytes(value).hex()  # COPY text: the backslash itself escaped
-    raise BadRows("a bytea value is not a blob")
+    raise BadRows(ERRORS["bytea_not_blob"])
 
 
 def _escape(value: str) -> str:
@@ -133,7 +136,7 @@ class Encoder:
                     row[i] = fix(row[i])
         text = self.encode(rows)
         if NUL in text:
-            raise BadRows("a text value holds a NUL byte")
+            raise BadRows(ERRORS["nul_byte"])
         return text
 
 
@@ -200,7 +203,7 @@ def _arrow(job: Job, tp: TablePlan, flt: TableFilter, where: list[str],
            timezone: str) -> Job:
     """Fill in the job's binary-path SELECT, or why the table cannot take that path."""
     if any(d > 15 for _, _, d in job.decimals):  # Django reads 15 digits; Arrow would keep 17
-        job.why_text = "a DecimalField of more than 15 digits"
+        job.why_text = t(REASONS["decimal_digits"])
         return job
     if job.params:  # rowid bounds are ints: written into the SQL, the ADBC statement has none
         where = [w.replace("?", str(int(v)), 1) for w, v in zip(where, job.params, strict=True)]
@@ -288,7 +291,8 @@ def _arrow_connections():
             _STATE["arrow_pg"] = transfer_binary.connect_target(_STATE["kwargs"])
         except Exception as exc:  # noqa: BLE001 - any failure here: the text path copies it
             _close(("arrow_pg", "arrow_src"))
-            raise transfer_binary.Unavailable(transfer_binary.reason(exc)) from None
+            why = transfer_binary.reason(exc)
+            raise transfer_binary.Unavailable("{reason}", reason=why) from None
     return _STATE["arrow_src"], _STATE["arrow_pg"]
 
 
@@ -316,7 +320,7 @@ def run_job(job: Job) -> dict:
     """Run one COPY in its own transaction, through Arrow when the job allows it, else (or
     when that fails) as text; return rows, bytes, seconds and the path taken."""
     began = time.perf_counter()
-    why = job.why_text or ("" if ARROW else "binary path switched off")
+    why = job.why_text or ("" if ARROW else t(REASONS["binary_off"]))
     if job.arrow_select and ARROW:
         sent = [0]
 
@@ -329,7 +333,7 @@ def run_job(job: Job) -> dict:
             return {"table": job.table, "rows": rows, "bytes": size, "path": "binary",
                     "seconds": time.perf_counter() - began, "slice": job.slice_no}
         except transfer_binary.Unavailable as exc:
-            why = f"binary path failed: {exc}"
+            why = t(REASONS["binary_failed"], reason=exc.message)
             _close(("arrow_pg", "arrow_src"))  # reopened by the next job
             if sent[0]:
                 _report(job.table, -sent[0])  # rolled back: the progress starts over
@@ -351,14 +355,15 @@ def _copy_text(job: Job) -> dict:
     except psycopg2.Error as exc:
         pg.rollback()
         if reader.error:
-            raise BadRows(f"{job.table}: {reader.error}") from None
+            why = reader.error.texts[0]
+            raise BadRows("{table}: {error}", table=job.table, error=why) from None
         if isinstance(exc, psycopg2.DataError):
-            raise BadRows(f"{job.table}: PostgreSQL refused a value: "
-                          f"{str(exc).strip().splitlines()[0]}") from None
+            raise BadRows(ERRORS["refused_value"], table=job.table,
+                          detail=str(exc).strip().splitlines()[0]) from None
         raise
     except BadRows as exc:
         pg.rollback()
-        raise BadRows(f"{job.table}: {exc}") from None
+        raise BadRows("{table}: {error}", table=job.table, error=exc.texts[0]) from None
     except BaseException:
         pg.rollback()
         raise

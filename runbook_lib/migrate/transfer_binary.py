@@ -23,15 +23,17 @@ import re
 import threading
 from dataclasses import dataclass
 
+from ..core.errors import RunbookError
 from ..core.identifiers import quote_ident as q
 from ..core.sqlite_file import affinity, ro_uri
+from .wording import REASONS
 
 __all__ = ["RULES", "Unavailable", "arrow_select", "copy", "prewarm"]
 
 BATCH_ROWS = 16_384  # Arrow batch: ~1 MB for the sample's measurements
 
 
-class Unavailable(RuntimeError):
+class Unavailable(RunbookError, RuntimeError):
     """This table (or this attempt) cannot take the binary path; the text path copies it."""
 
 
@@ -105,14 +107,14 @@ def arrow_select(table: str, columns, exprs: list[str], where: str,
     for col, expr in zip(columns, exprs, strict=True):
         rule = rule_for(col.target_type)
         if rule is None:
-            raise Unavailable(f"{col.name}: no binary rule for {col.target_type}")
+            raise Unavailable(REASONS["no_rule"], column=col.name, type=col.target_type)
         if rule.text_only and affinity(col.source_type) != "TEXT":
-            raise Unavailable(f"{col.name}: declared {col.source_type or 'without a type'}, "
-                              "so numbers may be stored as numbers")
+            raise Unavailable(REASONS["numbers_as_numbers"], column=col.name,
+                              declared=col.source_type or REASONS["untyped"])
         if getattr(col, "validity", "") == "double words":  # CAST('NaN' AS REAL) is 0.0
-            raise Unavailable(f"{col.name}: NaN or Infinity written as text")
+            raise Unavailable(REASONS["nan_text"], column=col.name)
         if rule.utc_only and timezone not in _UTC:
-            raise Unavailable(f"{col.name}: naive timestamps in {timezone}")
+            raise Unavailable(REASONS["naive_timestamps"], column=col.name, zone=timezone)
         witness.append(rule.witness)
         select.append(rule.sql.format(c=expr))
         types.append((rule.read, rule.send))
@@ -181,7 +183,8 @@ class Batches:
         array = batch.column(i + 1)
         read, sent = self.types[i]
         if array.type != _arrow_type(read):
-            raise Unavailable(f"{self.names[i]}: read as {array.type}, not {read}")
+            raise Unavailable(REASONS["read_as"], column=self.names[i], got=str(array.type),
+                              wanted=read)
         return _convert(array, sent)
 
     def __iter__(self):
@@ -191,7 +194,7 @@ class Batches:
         for batch in self.reader:
             if first:
                 if not batch.num_rows or batch.column(0)[0].as_py() != 1:
-                    raise Unavailable("the witness row did not come first")
+                    raise Unavailable(REASONS["witness"])
                 batch, first = batch.slice(1), False
             if not batch.num_rows:
                 continue
@@ -241,7 +244,7 @@ def copy(src, pg, job, report) -> tuple[int, int]:
         return batches.rows, batches.bytes
     except Exception as exc:  # noqa: BLE001 - every failure falls back to the text path
         _rollback(pg)
-        raise Unavailable(reason(exc)) from None
+        raise Unavailable("{reason}", reason=reason(exc)) from None
     finally:
         cur.close()
 

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..core import db, state, target_lock
 from ..core.errors import ConfigError, SourceError, ValidationFailed
-from ..core.i18n import t
+from ..core.i18n import fill, t
 from ..core.identifiers import quote_ident
 from ..core.results import Check, batch_mode, table
 from . import digest, rows, schema, stream, values, verdicts
@@ -72,6 +72,20 @@ TEXT = {
     "no_record": {"en": "no migration recorded: sqlite_path is compared with the tables of the "
                         "same names",
                   "ko": "마이그레이션 기록 없음: sqlite_path를 같은 이름의 테이블과 비교합니다"},
+    "bad_mode": {"en": "validate_mode {mode!r} is not one of {modes}.",
+                 "ko": "validate_mode {mode!r}은(는) {modes} 중 하나가 아닙니다."},
+    "bad_mode_fix": {"en": "Set validate_mode to full, sample or counts.",
+                     "ko": "validate_mode를 full, sample, counts 중 하나로 설정하세요."},
+    "failed": {"en": "Validation found differences: {summary}{rows}",
+               "ko": "검증에서 차이를 찾았습니다: {summary}{rows}"},
+    "failed_run": {"en": "Validation against migration {run} found differences: {summary}{rows}",
+                   "ko": "마이그레이션 {run}에 대한 검증에서 차이를 찾았습니다: {summary}{rows}"},
+    "failed_rows": {"en": "\nFirst differing rows of {table} (source vs target):\n{rows}",
+                    "ko": "\n{table}의 처음 몇 개 다른 행 (원본 대 대상):\n{rows}"},
+    "failed_fix": {"en": "Open 04_validate's sample tables (source vs target side by side) and "
+                         "validation.json; fix the cause and re-run 03_migrate and 04.",
+                   "ko": "04_validate의 샘플 표(원본과 대상을 나란히 보여 줌)와 validation.json을 "
+                         "열어 보세요. 원인을 고친 뒤 03_migrate와 04를 다시 실행하세요."},
 }
 
 
@@ -307,8 +321,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
     """Validate the target database (or `dbname`) against the migration's SQLite snapshot."""
     mode = mode or settings.validate_mode
     if mode not in MODES:
-        raise ConfigError(f"validate_mode {mode!r} is not one of {MODES}.",
-                          "Set validate_mode to full, sample or counts.")
+        raise ConfigError(TEXT["bad_mode"], TEXT["bad_mode_fix"], mode=mode, modes=str(MODES))
     started = time.perf_counter()
     lock = target_lock.TargetLock(settings, Path(settings.run_dir).name, "validation",
                                   shared=True, dbname=dbname)  # never beside a migration
@@ -369,14 +382,12 @@ def which(record: state.Record | None, language: str | None = None) -> Check:
 def failure(report: ValidationReport) -> ValidationFailed:
     """The error a failed validation raises in batch runs (it carries the report)."""
     shown = next((v for v in report.failed if v.samples is not None), None)
-    rows_text = "" if shown is None else (
-        f"\nFirst differing rows of {shown.table} (source vs target):\n"
-        + shown.samples.head(3).to_string(index=False, max_colwidth=40))
+    rows_text = "" if shown is None else fill(
+        TEXT["failed_rows"], table=shown.table,
+        rows=shown.samples.head(3).to_string(index=False, max_colwidth=40))
     against = report.migration.get("run_id")
-    what = f"Validation against migration {against}" if against else "Validation"
-    exc = ValidationFailed(f"{what} found differences: {report.summary()}{rows_text}",
-                           "Open 04_validate's sample tables (source vs target side by side) "
-                           "and validation.json; fix the cause and re-run 03_migrate and 04.")
+    exc = ValidationFailed(TEXT["failed_run" if against else "failed"], TEXT["failed_fix"],
+                           run=against, summary=report.summary(), rows=rows_text)
     exc.report = report
     return exc
 
