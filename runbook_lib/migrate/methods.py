@@ -21,7 +21,7 @@ from ..core.errors import MigrationError
 from ..core.i18n import t
 from ..core.secrets import scrub
 from . import postload, schema
-from .wording import ERRORS
+from .wording import ERRORS, SAY
 
 
 class Migration(Protocol):
@@ -99,8 +99,8 @@ def load_loaddata(m: Migration) -> str:
     m.plan.steps = []
     manage(settings, "loaddata", str(fixture))
     m.results = _count(m)
-    m.notes.append("sqlsequencereset: sequences set past max(id) and sqlite_sequence")
-    return f"loaddata finished in {time.perf_counter() - began:.1f} s"
+    m.notes.append(t(SAY["sequences_reset"], settings.language))
+    return t(SAY["loaddata_done"], settings.language, seconds=time.perf_counter() - began)
 
 
 # -- method B: pgloader ----------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def load_pgloader(m: Migration) -> str:
         raise MigrationError(ERRORS["pgloader_errors"], ERRORS["pgloader_fix"], n=errors,
                              log=str(run / "pgloader.log"))
     m.results = _count(m)
-    return f"pgloader exited 0 after {time.perf_counter() - began:.1f} s; rows counted by the runbook"
+    return t(SAY["pgloader_done"], settings.language, seconds=time.perf_counter() - began)
 
 
 def summary_errors(path: Path) -> int:

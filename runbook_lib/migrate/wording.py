@@ -227,6 +227,17 @@ ERRORS = {
                            "ko": "copy, loaddata, pgloader 중 하나를 쓰세요."},
 }
 
+SAY = {  # methods.py: what loaddata and pgloader did
+    "loaddata_done": {"en": "loaddata finished in {seconds:.1f} s",
+                      "ko": "loaddata가 {seconds:.1f}초 만에 끝났습니다"},
+    "pgloader_done": {"en": "pgloader exited 0 after {seconds:.1f} s; rows counted by the runbook",
+                      "ko": "pgloader가 {seconds:.1f}초 뒤 0으로 끝났습니다. 행 수는 runbook이 "
+                            "셌습니다"},
+    "sequences_reset": {"en": "sqlsequencereset: sequences set past max(id) and sqlite_sequence",
+                        "ko": "sqlsequencereset: 시퀀스를 max(id)와 sqlite_sequence 뒤로 "
+                              "설정했습니다"},
+}
+
 REASONS = {
     # sql_translate.py: why SQLite SQL text is not regenerated for PostgreSQL
     "too_long": {"en": "longer than {limit} characters", "ko": "{limit}자보다 김"},
@@ -292,4 +303,4 @@ def joined(texts: Iterable[Text | str], sep: str = "; ") -> Filled:
     return Filled({lang: sep.join(t(text, lang) for text in texts) for lang in LANGUAGES})
 
 
-__all__ = ["ERRORS", "KINDS", "REASONS", "joined"]
+__all__ = ["ERRORS", "KINDS", "REASONS", "SAY", "joined"]
