@@ -26,6 +26,7 @@ from math import ceil
 import numpy as np
 import psycopg2
 
+from ..core.i18n import LANGUAGES, Text, fill, t
 from ..core.identifiers import quote_ident
 from ..core.sqlite_file import affinity, ro_uri
 from ..core.sqlite_quirks import open_ro
@@ -41,16 +42,16 @@ MAX_SPAN = 2 ** 62  # key spans beyond this could overflow int64 chunk arithmeti
 
 class Unfit(Exception):
     """This table cannot be compared by digests; `text` says why (en/ko), `detail` is the
-    underlying error if any."""
+    underlying error if any (a driver's own words, or a Text from `DETAILS`)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: Text | str = "") -> None:
         self.reason, self.detail = reason, detail
-        super().__init__(REASONS[reason]["en"] + (f" ({detail})" if detail else ""))
+        super().__init__(self.text["en"])
 
     @property
     def text(self) -> dict:
-        return {lang: REASONS[self.reason][lang] + (f" ({self.detail})" if self.detail else "")
-                for lang in ("en", "ko")}
+        return {lang: REASONS[self.reason][lang]
+                + (f" ({t(self.detail, lang)})" if self.detail else "") for lang in LANGUAGES}
 
 
 REASONS = {
@@ -67,6 +68,12 @@ REASONS = {
                  "ko": "SQLite 파일 또는 대상 데이터베이스가 UTF-8이 아닙니다"},
     "target": {"en": "PostgreSQL could not digest the table",
                "ko": "PostgreSQL이 테이블의 요약값을 계산하지 못했습니다"},
+}
+DETAILS = {
+    "witness": {"en": "no witness row first", "ko": "기준 행(witness row)이 맨 앞에 없음"},
+    "read_as": {"en": "{column}: read as {type}", "ko": "{column}: {type}(으)로 읽힘"},
+    "real_in_text": {"en": "{column}: a real number in a text column",
+                     "ko": "{column}: 텍스트 열에 실수 값이 있음"},
 }
 
 
@@ -390,7 +397,7 @@ def _source_part(snapshot: str, spec: TableSpec, cut: Chunking, declared: dict |
             for batch in _read(reader):
                 if first:
                     if not batch.num_rows or batch.column(0)[0].as_py() != 1:
-                        raise Unfit("order", "no witness row first")
+                        raise Unfit("order", DETAILS["witness"])
                     batch, first = batch.slice(1), False
                 if batch.num_rows:
                     last = _batch(batch, spec, reads, cut, zone, chunks, out, last)
@@ -432,10 +439,12 @@ def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Ch
         arrays = []
         for (expr, witness), array in zip(parts, batch.columns[at:at + len(parts)], strict=True):
             if str(array.type) != ARROW_TYPE[witness]:  # the reader widened mixed values
-                raise Unfit("storage", f"{col.source_name}: read as {array.type}")
+                raise Unfit("storage", fill(DETAILS["read_as"], column=col.source_name,
+                                            type=str(array.type)))
             if expr == REAL_FLAG:
                 if array.null_count < len(array):
-                    raise Unfit("storage", f"{col.source_name}: a real number in a text column")
+                    raise Unfit("storage", fill(DETAILS["real_in_text"],
+                                                column=col.source_name))
             else:
                 arrays.append(array)
         columns.append(_column_codes(col, arrays, zone, out))
