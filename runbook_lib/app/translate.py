@@ -1,6 +1,6 @@
 """Korean notebooks generated from the English ones plus a translation catalogue.
 
-The English notebooks in `notebooks/` are the source of truth. `notebooks/i18n/<stem>.ko.yaml`
+The English notebooks in `notebooks/` are the source of truth. `translations/<stem>.ko.yaml`
 holds one entry per markdown cell, keyed by a hash of the English text and storing that text
 beside its Korean (so a reviewer reads both, and an edited English cell shows up as a new,
 untranslated entry instead of silently keeping an outdated translation). `generate` writes
@@ -39,7 +39,9 @@ def english_notebooks(root: Path | None = None) -> list[Path]:
 
 
 def catalogue_path(book: Path) -> Path:
-    return book.parent / "i18n" / f"{book.stem}.{LANGUAGE}.yaml"
+    """The catalogue of an English notebook: `translations/` beside `notebooks/` (only
+    notebooks live in `notebooks/`)."""
+    return book.parent.parent / "translations" / f"{book.stem}.{LANGUAGE}.yaml"
 
 
 def translated_path(book: Path) -> Path:
@@ -57,7 +59,7 @@ class Missing:
 
     def __str__(self) -> str:
         return (f"{self.notebook} cell {self.cell_id} ({self.first_line!r}) has no Korean: "
-                f"fill `ko:` of entry {self.key} in notebooks/i18n/"
+                f"fill `ko:` of entry {self.key} in translations/"
                 f"{Path(self.notebook).stem}.{LANGUAGE}.yaml, then run `{SYNC}`")
 
 
