@@ -40,6 +40,7 @@ from ..core.escape import terminal
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..core.secrets import scrub
+from ..core.sqlite_quirks import open_ro
 from ..migrate import (
     bad_rows,
     fail_error,
@@ -385,7 +386,7 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
     by_name = {tp.name: tp for tp in plans[0].tables}
     old_by_name = {tp.name: tp for tp in plans[1].tables}
     todo = [w for w in works if w.busy]
-    src_new, src_old = _connect_sqlite(snapshots[0]), _connect_sqlite(snapshots[1])
+    src_new, src_old = open_ro(snapshots[0]), open_ro(snapshots[1])
     try:
         with conn.cursor() as cur:
             for n, w in enumerate(todo):
@@ -435,12 +436,6 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
         src_new.close()
         src_old.close()
     return sum(w.result.diverged for w in works) if overwrite else 0
-
-
-def _connect_sqlite(path: Path):
-    from ..core.sqlite_quirks import open_ro
-
-    return open_ro(path)
 
 
 def _divergence_error(diverged: list[Work], language: str) -> SyncError:

@@ -27,6 +27,7 @@ from ..core.errors import ConfigError, SourceError, ValidationFailed
 from ..core.i18n import fill, t
 from ..core.identifiers import quote_ident
 from ..core.results import Check, batch_mode, table
+from ..core.sqlite_quirks import open_ro
 from . import digest, rows, schema, stream, values, verdicts
 from .guide import step4
 from .report import TableVerdict, ValidationReport
@@ -333,7 +334,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         migration = record.section if record else {}
         snapshot = _snapshot(settings, record)
         pool = stack.enter_context(ThreadPoolExecutor(2))
-        src = stack.enter_context(closing(stream.open_source(str(snapshot))))
+        src = stack.enter_context(closing(open_ro(snapshot)))
         conn = stack.enter_context(db.connection(settings, dbname=dbname))
         sessions = stack.enter_context(closing(digest.Sessions(
             db.connect_kwargs(settings, dbname=dbname), settings.workers)))

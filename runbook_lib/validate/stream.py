@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import psycopg2
 
-from ..core import sqlite_quirks
 from ..core.identifiers import quote_ident
+from ..core.sqlite_quirks import open_ro
 from . import values
 
 BATCH = 10_000
@@ -96,12 +96,6 @@ def target_sql(spec: TableSpec, ordered: bool = True, ranges: Ranges | None = No
     return f"SELECT {', '.join(exprs)} FROM {table}{_where(spec, cols[0], ranges)}{order}"
 
 
-def open_source(path: str) -> sqlite3.Connection:
-    """The snapshot, read-only: the source is never written (its unknown collations read
-    as binary, `core.sqlite_quirks`)."""
-    return sqlite_quirks.open_ro(path)
-
-
 def lenient(raw: bytes) -> str:
     """Text that is not UTF-8, read anyway (stage 03 nulled or set aside such values): its
     bad bytes as \\x escapes, printable in the report."""
@@ -115,7 +109,7 @@ def source_batches(path: str, spec: TableSpec, ordered: bool = True,
     read again, from where they stopped, decoded leniently."""
     plan = values.converters([c.klass for c in spec.columns], "source",
                              values.zone_of(spec.zone))
-    conn = open_source(path)
+    conn = open_ro(path)
     done, sql = 0, source_sql(spec, ordered, ranges)
     try:
         try:
@@ -186,7 +180,7 @@ def target_digests(connect_kwargs: dict, spec: TableSpec,
 
 def halves(path: str, spec: TableSpec) -> list[Ranges | None]:
     """The integer key space cut in two at a chunk boundary (one worker per half and side)."""
-    conn = open_source(path)
+    conn = open_ro(path)
     try:
         key = quote_ident(spec.columns[0].source_name)
         low, high = conn.execute(f"SELECT min({key}), max({key}) FROM "
@@ -241,6 +235,6 @@ def parallel(*sides: tuple, bounded: bool = True) -> list[Iterator[list]]:
     return streams
 
 
-__all__ = ["Column", "TableSpec", "source_sql", "target_sql", "open_source", "source_batches",
+__all__ = ["Column", "TableSpec", "source_sql", "target_sql", "source_batches",
            "target_batches", "chunk_digests", "source_digests", "target_digests", "parallel",
            "halves"]
