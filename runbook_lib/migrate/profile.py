@@ -37,7 +37,7 @@ from .validity import (
 )
 
 __all__ = ["profile", "start", "collect", "Profile", "BadValues", "predicate", "TableFilter",
-           "VALIDITY", "fail_error", "Pending"]
+           "VALIDITY", "fail_error", "Pending", "start_references"]
 
 q = quote_ident
 
@@ -76,6 +76,7 @@ class Profile:
     overrides: dict = field(default_factory=dict)  # the run's type_overrides (for the fixes)
     types: str = "data"
     language: str | None = None
+    deferred: list[str] = field(default_factory=list)  # tables checked as they are copied
 
     @property
     def blocking(self) -> bool:
@@ -108,7 +109,9 @@ class Profile:
         from ..core.display import escape, frame_html
 
         if not self.bad:
-            return f"<p>{escape(t(SHOWN['none']))}</p>"
+            later = (" " + t(SHOWN["deferred"], n=len(self.deferred),
+                             tables=", ".join(self.deferred[:8]))) if self.deferred else ""
+            return f"<p>{escape(t(SHOWN['none']) + later)}</p>"
         head = t(SHOWN[self.policy], folder=self.quarantine_dir) if self.policy in SHOWN else ""
         fixes = ""
         if self.blocking:
@@ -123,6 +126,12 @@ class Profile:
 SHOWN = {
     "none": {"en": "No bad values: every value fits its target type.",
              "ko": "잘못된 값 없음: 모든 값이 대상 타입에 맞습니다."},
+    "deferred": {"en": "The values of {n} table(s) ({tables}) are checked as they are copied, "
+                       "as strictly: a value that does not fit stops the copy, the target is "
+                       "emptied, and the rows are listed here before anything is copied again.",
+                 "ko": "{n}개 테이블({tables})의 값은 복사하면서 똑같이 엄격하게 검사합니다: 맞지 "
+                       "않는 값이 있으면 복사를 멈추고 대상을 비운 뒤, 다시 복사하기 전에 그 행들을 "
+                       "여기에 보여 줍니다."},
     "fail": {"en": "nothing will be copied: fix these rows in the source, or add one of the "
                    "lines below to the profile.",
              "ko": "아무것도 복사하지 않습니다: 원본에서 이 행들을 고치거나, 아래 줄 중 하나를 "
@@ -184,6 +193,7 @@ class Pending:
     scan: Scan
     planned: dict[str, dict[tuple, str]]
     _counts: dict | None = None
+    references: bool = False  # only the foreign keys (`start_references`)
 
     def counts(self) -> dict[str, dict[tuple, int]]:
         if self._counts is None:
@@ -222,6 +232,17 @@ def start(snapshot: str | Path, plan: Plan, workers: int = 1, django: bool = Fal
         scan.submit(tp.source_name, conds, tp.source.rows, not tp.source.without_rowid,
                     extra=ladders, utf8={("utf8", c.source_name): c.source_name for c in utf8})
     return Pending(scan, planned)
+
+
+def start_references(snapshot: str | Path, plan: Plan, workers: int = 1) -> Pending:
+    """Only the foreign keys of every table (what a copy checked as it goes does not see),
+    started now in the background."""
+    scan, planned = Scan(snapshot, workers), {}
+    for tp in plan.tables:
+        conds = {k: c for k, c in conditions(tp).items() if k[0] == "fk"}
+        planned[tp.source_name] = conds
+        scan.submit(tp.source_name, conds, tp.source.rows, not tp.source.without_rowid)
+    return Pending(scan, planned, references=True)
 
 
 def collect(pending: Pending, plan: Plan, workers: int = 1) -> dict[str, dict[tuple, int]]:
@@ -343,7 +364,9 @@ def profile(snapshot: str | Path, plan: Plan, policy: str, run_dir: str | Path,
     returned profile is `blocking` when anything is bad, and the load refuses to start.
     `settings` gives the fixes the run's language, type_overrides and types.
     """
-    counts = collect(pending or start(snapshot, plan, workers), plan, workers)
+    counts = collect(pending or start(snapshot, plan, workers, django=bool(
+        settings is not None and settings.schema == "django"), overrides=getattr(
+        settings, "type_overrides", None)), plan, workers)
     conn = connect_ro(snapshot)
     conn.text_factory = _lenient
     try:

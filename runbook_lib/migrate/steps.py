@@ -15,6 +15,7 @@ would stop the run is checked: the snapshot's integrity, names, type_overrides, 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 import warnings
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from ..core import db, escape, manifest, source_state, target_lock
 from ..core.display import Notes, sentence
-from ..core.errors import MigrationError
+from ..core.errors import MigrationError, RunbookError
 from ..core.i18n import fill, t
 from ..core.results import batch_mode
 from . import (
@@ -39,7 +40,7 @@ from . import (
     transfer,
     type_inference,
 )
-from .profile import Profile, profile, start
+from .profile import Pending, Profile, profile, start, start_references
 from .wording import ERRORS, joined
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "NOTES"]
@@ -78,6 +79,15 @@ NOTES = {
                          "schema; the next run starts over.",
                    "ko": "아무것도 복사하지 않았습니다: 대상에는 스키마의 빈 테이블만 있으며, 다음 "
                          "실행은 처음부터 다시 합니다."},
+    "checked_again": {"en": "a value stopped the copy that checked values as it went ({reason}): "
+                            "the target was emptied and every table profiled before copying "
+                            "again",
+                      "ko": "값을 검사하며 복사하던 중 한 값이 복사를 멈췄습니다({reason}): 대상을 "
+                            "비우고 모든 테이블의 값을 검사한 뒤 다시 복사합니다"},
+    "undone": {"en": "The copy was undone: the target holds only the empty tables of the "
+                     "schema; the next run starts over.",
+               "ko": "복사를 되돌렸습니다: 대상에는 스키마의 빈 테이블만 있으며, 다음 실행은 "
+                     "처음부터 다시 합니다."},
     "typed": {"en": "types: data: {n} column(s) take the type their values need, not the "
                     "declared one: {columns}",
               "ko": "types: data: 열 {n}개는 선언된 타입이 아니라 값에 맞는 타입을 씁니다: {columns}"},
@@ -174,6 +184,7 @@ class Migration:
         self.finished_at = ""
         self._integrity: source.BackgroundCheck | None = None
         self.decisions: list | None = None  # types: data (type_inference), once scanned
+        self.deferred: set[str] = set()  # tables whose values are checked as copied
 
     @property
     def writes(self) -> bool:
@@ -257,11 +268,23 @@ class Migration:
         s = self.settings
         if s.schema != "sqlite" or s.types != "data":
             return plan
-        if self.decisions is None:
-            self._scans = start(self.snapshot, plan, s.workers, overrides=s.type_overrides)
-            self.decisions = type_inference.decide(plan, self._scans.counts(), s.type_overrides)
+        if self.decisions is None:  # a table the copy checks is profiled only if the cheap
+            clean = type_inference.untouched(self.snapshot, _only(  # scan of its storage
+                plan, lambda tp: tp.source_name in self._checkable(plan)),  # classes
+                s.workers, s.type_overrides)
+            rest = _only(plan, lambda tp: tp.source_name not in clean)  # finds a lie
+            self._scans = start(self.snapshot, rest, s.workers, overrides=s.type_overrides)
+            self.decisions = type_inference.decide(rest, self._scans.counts(), s.type_overrides)
         type_inference.apply(plan, self.decisions)
         return plan
+
+    def _checkable(self, plan) -> set[str]:
+        """Tables whose values the first copy checks as it goes (`load_checks`), so that no
+        value profile reads them first; none when the profile must run anyway."""
+        s = self.settings
+        if not (self.writes and s.data and s.method == "copy" and self.profile is None):
+            return set()
+        return transfer.checked_as_copied(plan, self.timezone)
 
     def _plan_notes(self) -> None:
         """The plan's changes a reader must see: types from values, shortened names."""
@@ -309,9 +332,11 @@ class Migration:
             conn = self.connect()
             self._preflight(conn)
             if self.settings.data and self.profile is None and self._scans is None:
-                self._scans = start(self.snapshot, self.plan, self.settings.workers,  # while
-                                    django=self.settings.schema == "django",  # the schema
-                                    overrides=self.settings.type_overrides)  # is built
+                self._scans = (start_references(self.snapshot, self.plan, self.settings.workers)
+                               if self._checkable(self.plan) else  # while the schema is built
+                               start(self.snapshot, self.plan, self.settings.workers,
+                                     django=self.settings.schema == "django",
+                                     overrides=self.settings.type_overrides))
             if self.settings.data and self.settings.method == "copy" and transfer.ARROW:
                 self._warm = transfer.transfer_binary.prewarm()
             self._record(completed=False)
@@ -464,12 +489,39 @@ class Migration:
         if not self.writes or not self.settings.data:
             key = "skip_dry_run" if not self.writes else "skip_schema_only"
             return Notes([t(NOTES[key], self.settings.language)])
+        if self.profile is None and self._checkable(self.plan):
+            self.profile = self._profile_before_copy()
         if self.profile is None or self._scans:  # else profiled before the target was cleared
-            self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
-                                   self.settings.run_dir, self.settings.workers, self._scans,
-                                   self.settings)
+            self._profile_all()
         self._scans = None
         return self.profile
+
+    def _profile_all(self) -> Profile:
+        """The value profile of every table before any COPY."""
+        self.deferred = set()
+        self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
+                               self.settings.run_dir, self.settings.workers, self._scans,
+                               self.settings)
+        self._scans = None
+        return self.profile
+
+    def _profile_before_copy(self) -> Profile | None:
+        """The profile of the tables the copy cannot check and every foreign key; None when
+        anything is bad there (the full profile then runs). The other tables' values are
+        checked as they are copied (`load_checks`)."""
+        checked, s, pending = self._checkable(self.plan), self.settings, self._scans
+        full = pending if isinstance(pending, Pending) and not pending.references else None
+        references = (pending if isinstance(pending, Pending) and pending.references else
+                      start_references(self.snapshot, self.plan, s.workers))
+        rest = _only(self.plan, lambda tp: tp.source_name not in checked)
+        found = profile(self.snapshot, rest, s.on_bad_value, s.run_dir, s.workers, full, s)
+        if found.bad or any(any(per.values()) for per in references.counts().values()):
+            self._scans = None
+            return None
+        found.deferred = sorted(tp.name for tp in self.plan.tables if tp.source_name in checked)
+        self.deferred = checked
+        self._scans = None
+        return found
 
     def load(self):
         """COPY every table (workers in parallel); the per-table summary."""
@@ -492,8 +544,30 @@ class Migration:
         began = time.perf_counter()
         if self._warm:  # no thread may be importing when the workers are forked
             self._warm.join()
+        if self.profile.deferred:
+            try:
+                return self._copy(began, self.deferred)
+            except transfer.Unchecked as exc:  # a value refused the copy: profile, then again
+                self._profile_again(exc)
+        return self._copy(began)
+
+    def _profile_again(self, exc: RunbookError) -> None:
+        """A copy checked as it went stopped: empty the target, profile every table (the
+        rows are named, `on_bad_value` applies), and refuse under `fail` as before."""
+        self._note("checked_again", reason=escape.terminal(exc.message_in(
+            self.settings.language))[:300])
+        conn = self.connect()
+        try:
+            target.truncate(conn, [tp.name for tp in self.plan.tables])
+        finally:
+            conn.close()
+        self._profile_all()
+        if self.profile.blocking:
+            raise self.profile.error(t(NOTES["undone"], self.settings.language))
+
+    def _copy(self, began: float, strict: set[str] = frozenset()):
         jobs = transfer.jobs_for(str(self.snapshot), self.plan, self.profile.filters,
-                                 self.settings.workers, self.timezone)
+                                 self.settings.workers, self.timezone, strict)
         kwargs = db.connect_kwargs(self.settings)
         try:
             with _Bars(self.plan, self.profile, self.progress) as bars:
@@ -616,6 +690,13 @@ class Migration:
 
     def _finished(self) -> bool:
         return bool(manifest.read(self.settings.run_dir).get("migration", {}).get("completed"))
+
+
+def _only(plan: schema.Plan, keep) -> schema.Plan:
+    """The plan of those of its tables `keep(table_plan)` is true for."""
+    pairs = [(tp, sql) for tp, sql in zip(plan.tables, plan.create, strict=True) if keep(tp)]
+    return dataclasses.replace(plan, tables=[tp for tp, _ in pairs],
+                               create=[sql for _, sql in pairs])
 
 
 class _Bars:

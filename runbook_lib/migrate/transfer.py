@@ -27,13 +27,14 @@ import psycopg2.errors
 from ..core.django_models import sqlite_decimal
 from ..core.errors import RunbookError
 from ..core.i18n import t
-from . import django_values, transfer_binary
+from . import django_values, load_checks, transfer_binary
 from .profile import TableFilter, q
 from .schema import Plan, TablePlan
 from .source import connect_ro, rowid_range
 from .wording import ERRORS, REASONS
 
-__all__ = ["BadRows", "Job", "jobs_for", "run_jobs", "encoder", "Summary", "CHUNK_ROWS"]
+__all__ = ["BadRows", "Unchecked", "Job", "jobs_for", "run_jobs", "encoder", "Summary",
+           "CHUNK_ROWS", "checked_as_copied"]
 
 CHUNK_ROWS = 2_000  # ~140 KB of COPY text: 5-10 % less CPU than 10,000 rows (cache)
 SPLIT_MIN_ROWS = 100_000
@@ -43,6 +44,11 @@ NUL = "\x00"  # PostgreSQL text can never hold it
 
 class BadRows(RunbookError, RuntimeError):
     """A slice held values that do not fit (a NUL byte, or PostgreSQL refused one)."""
+
+
+class Unchecked(RunbookError, RuntimeError):
+    """A copy whose values were checked as they went stopped (`load_checks`): the caller
+    empties the target and loads again after the full value profile."""
 
 
 @dataclass
@@ -63,6 +69,8 @@ class Job:
     why_text: str = ""  # why the binary path does not fit this table
     decimals: list[tuple[int, int, int]] = field(default_factory=list)  # Django DecimalFields:
     # (column index, places, max digits), loaded as Django's SQLite backend reads them
+    strict: bool = False  # values checked as copied (`load_checks`): no text path to fall to
+    checks: list[tuple[str, ...]] = field(default_factory=list)  # per column, in Arrow
 
 
 @dataclass
@@ -200,19 +208,40 @@ def _select(tp: TablePlan, flt: TableFilter, where: list[str]) -> str:
 
 
 def _arrow(job: Job, tp: TablePlan, flt: TableFilter, where: list[str],
-           timezone: str) -> Job:
-    """Fill in the job's binary-path SELECT, or why the table cannot take that path."""
+           timezone: str, strict: bool = False) -> Job:
+    """Fill in the job's binary-path SELECT, or why the table cannot take that path;
+    `strict`: with the checks of values checked as copied (`load_checks`)."""
     if any(d > 15 for _, _, d in job.decimals):  # Django reads 15 digits; Arrow would keep 17
         job.why_text = t(REASONS["decimal_digits"])
         return job
     if job.params:  # rowid bounds are ints: written into the SQL, the ADBC statement has none
         where = [w.replace("?", str(int(v)), 1) for w, v in zip(where, job.params, strict=True)]
+    flag = load_checks.flag_sql(tp) if strict else ""
     try:
         job.arrow_select, job.arrow_types = transfer_binary.arrow_select(
-            tp.source_name, tp.columns, _exprs(tp, flt), _where(flt, where), timezone)
+            tp.source_name, tp.columns, _exprs(tp, flt), _where(flt, where), timezone, flag)
     except transfer_binary.Unavailable as exc:
         job.why_text = str(exc)
+        return job
+    if strict:
+        job.strict, job.checks = True, load_checks.column_checks(tp)
     return job
+
+
+def checked_as_copied(plan: Plan, timezone: str) -> set[str]:
+    """The tables (source names) whose values the binary copy can check as it goes, so that
+    the value profile need not read them first (`load_checks`)."""
+    if not ARROW:
+        return set()
+    out = set()
+    for tp in plan.tables:
+        if not load_checks.qualifies(tp):
+            continue
+        job = _arrow(Job(tp.name, tp.source_name, [], "", [], decimals=_decimals(tp)), tp,
+                     TableFilter(), [], timezone, strict=True)
+        if job.strict:
+            out.add(tp.source_name)
+    return out
 
 
 def _ranges(conn, tp: TablePlan, parts: int) -> list[tuple[int, int]]:
@@ -222,9 +251,11 @@ def _ranges(conn, tp: TablePlan, parts: int) -> list[tuple[int, int]]:
 
 
 def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
-             workers: int, timezone: str = "UTC") -> list[Job]:
+             workers: int, timezone: str = "UTC", strict: frozenset | set = frozenset()) \
+        -> list[Job]:
     """The COPY jobs, largest first; big rowid tables split into `workers` slices; each with
-    its binary-path SELECT when the table fits that path."""
+    its binary-path SELECT when the table fits that path; the tables in `strict` with the
+    checks of values checked as copied."""
     conn = connect_ro(snapshot)
     jobs = []
     try:
@@ -238,14 +269,14 @@ def jobs_for(snapshot: str, plan: Plan, filters: dict[str, TableFilter],
             if not split:
                 job = Job(tp.name, tp.source_name, cols, _select(tp, flt, []), kinds,
                           expected=expected, truncate=True, decimals=_decimals(tp))
-                jobs.append(_arrow(job, tp, flt, [], timezone))
+                jobs.append(_arrow(job, tp, flt, [], timezone, tp.source_name in strict))
                 continue
             where = ["rowid >= ?", "rowid < ?"]
             sql = _select(tp, flt, where)
             for i, rng in enumerate(_ranges(conn, tp, workers)):
                 job = Job(tp.name, tp.source_name, cols, sql, kinds, rng, i, expected=expected,
                           decimals=_decimals(tp))
-                jobs.append(_arrow(job, tp, flt, where, timezone))
+                jobs.append(_arrow(job, tp, flt, where, timezone, tp.source_name in strict))
     finally:
         conn.close()
     return sorted(jobs, key=lambda j: -plan.table(j.source_table).source.rows)
@@ -333,6 +364,9 @@ def run_job(job: Job) -> dict:
             return {"table": job.table, "rows": rows, "bytes": size, "path": "binary",
                     "seconds": time.perf_counter() - began, "slice": job.slice_no}
         except transfer_binary.Unavailable as exc:
+            if job.strict:  # rolled back; the load starts over after the full profile
+                raise Unchecked(REASONS["refused"], column=job.table,
+                                what=exc.texts[0]) from None
             why = t(REASONS["binary_failed"], reason=exc.message)
             _close(("arrow_pg", "arrow_src"))  # reopened by the next job
             if sent[0]:

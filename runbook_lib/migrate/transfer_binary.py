@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ..core.errors import RunbookError
 from ..core.identifiers import quote_ident as q
 from ..core.sqlite_file import affinity, ro_uri
+from . import load_checks
 from .wording import REASONS
 
 __all__ = ["RULES", "Unavailable", "arrow_select", "copy", "prewarm"]
@@ -94,15 +95,17 @@ def rule_for(target_type: str) -> Rule | None:
         p, s = int(m.group(1)), int(m.group(2))
         return Rule("0.0", "double", f"decimal:{p}:{s}", "CAST({c} AS REAL)") \
             if p <= 38 and p - s <= 15 else None
-    return RULES.get(re.sub(r"^character varying\(\d+\)$", "character varying", t))
+    return RULES.get(re.sub(r"^(character varying|varchar)\(\d+\)$", "character varying", t))
 
 
 def arrow_select(table: str, columns, exprs: list[str], where: str,
-                 timezone: str) -> tuple[str, list[tuple[str, str]]]:
+                 timezone: str, flag: str = "") -> tuple[str, list[tuple[str, str]]]:
     """(SELECT with its witness row, (Arrow type read, Arrow type sent) per column) for one
     job; Unavailable with the reason when a column has no exact binary form. `columns` are
     ColumnPlans, `exprs` their SQLite expressions (with the profile's NULL filters), `where`
-    the job's condition."""
+    the job's condition. `flag` (values checked as copied, `load_checks`): the SQL of a last
+    column, 1 for a row the profile would refuse; a double is then read as stored, so that
+    the driver refuses text instead of SQLite's CAST turning it into a number."""
     witness, select, types = ["1"], ["0"], []
     for col, expr in zip(columns, exprs, strict=True):
         rule = rule_for(col.target_type)
@@ -116,8 +119,12 @@ def arrow_select(table: str, columns, exprs: list[str], where: str,
         if rule.utc_only and timezone not in _UTC:
             raise Unavailable(REASONS["naive_timestamps"], column=col.name, zone=timezone)
         witness.append(rule.witness)
-        select.append(rule.sql.format(c=expr))
+        select.append(expr if flag and rule.read == rule.send == "double" else
+                       rule.sql.format(c=expr))
         types.append((rule.read, rule.send))
+    if flag:
+        witness.append("0")
+        select.append(flag)
     tail = f" WHERE {where}" if where else ""
     sql = (f"SELECT {', '.join(witness)} UNION ALL "
            f"SELECT {', '.join(select)} FROM {q(table)}{tail}")
@@ -165,10 +172,13 @@ def _convert(array, send: str):
 
 
 class Batches:
-    """The job's batches, converted; counts rows and bytes, reports progress per batch."""
+    """The job's batches, converted; counts rows and bytes, reports progress per batch.
+    `checks` (values checked as copied): each batch is checked first (`load_checks`)."""
 
-    def __init__(self, reader, names: list[str], types: list[tuple[str, str]], report) -> None:
+    def __init__(self, reader, names: list[str], types: list[tuple[str, str]], report,
+                 checks: list | None = None) -> None:
         self.reader, self.names, self.types, self.report = reader, names, types, report
+        self.checks = checks
         self.rows = self.bytes = 0
 
     def schema(self):
@@ -198,6 +208,8 @@ class Batches:
                 batch, first = batch.slice(1), False
             if not batch.num_rows:
                 continue
+            if self.checks is not None:
+                load_checks.check_batch(batch, self.names, self.checks, len(self.types) + 1)
             arrays = [self._column(batch, i) for i in range(len(self.types))]
             out = pa.RecordBatch.from_arrays(arrays, names=self.names)
             self.rows += out.num_rows
@@ -234,7 +246,8 @@ def copy(src, pg, job, report) -> tuple[int, int]:
     try:
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
         cur.execute(job.arrow_select)
-        batches = Batches(cur.fetch_record_batch(), job.columns, job.arrow_types, report)
+        batches = Batches(cur.fetch_record_batch(), job.columns, job.arrow_types, report,
+                          job.checks if job.strict else None)
         with pg.cursor() as out:
             if job.truncate:
                 _truncate(pg, out, job.table)

@@ -22,10 +22,11 @@ from dataclasses import asdict, dataclass
 
 from ..core.i18n import Text, t
 from ..core.identifiers import quote_ident
-from .validity import family, predicate
+from .scan import Scan
+from .validity import column_predicate, family, predicate
 
 __all__ = ["LADDERS", "Decision", "candidates", "decide", "apply", "frame", "fits",
-           "REASONS"]
+           "REASONS", "untouched"]
 
 # planned validity family → wider (target type, validity family), narrowest first. The data
 # chooses among the first ones by itself; those after `HINT_ONLY` only name a fix (text
@@ -112,6 +113,37 @@ def candidates(tp, overrides: dict) -> dict[tuple, str]:
             out[key] = predicate(col.source_name, target, False, "", validity)
         out[("blobs", col.source_name)] = f"(typeof({quote_ident(col.source_name)}) != 'blob')"
     return out
+
+
+# families whose predicate is cheap, or whose failure may choose a type by itself (jsonb →
+# json): the cheap scan (`untouched`) tests them in full. Any other family's values choose
+# another type only by a blob (bytea) or a varchar's length: the cheap scan tests just that.
+_IN_FULL = {"smallint", "integer", "bigint", "double precision", "double words", "real",
+            "numeric", "bytea", "blob", "json", "jsonb", "jsonb exact"}
+
+
+def class_predicate(col) -> str:
+    """SQL true when this value cannot make `decide` choose another type for its column."""
+    fam = _family(col)
+    if fam in _IN_FULL:
+        return column_predicate(col)
+    c = quote_ident(col.source_name)
+    size = f" AND length({c}) <= {family(col.target_type)[1]['n']}" if fam == "varchar" else ""
+    return f"({c} IS NULL OR (typeof({c}) != 'blob'{size}))"
+
+
+def untouched(snapshot, plan, workers: int = 1, overrides: dict | None = None) -> set[str]:
+    """The tables (source names) where no value can make `decide` choose another type: one
+    scan of storage classes and sizes, a fraction of the value profile's cost (whose other
+    findings are bad values, which the copy checks as it goes: `load_checks`)."""
+    scan = Scan(snapshot, workers)
+    for tp in plan.tables:
+        conds = {("class", c.source_name): class_predicate(c) for c in tp.columns
+                 if eligible(c, overrides or {}, tp.source_name)}
+        scan.submit(tp.source_name, conds, tp.source.rows, not tp.source.without_rowid)
+    counts = scan.counts()
+    return {tp.source_name for tp in plan.tables
+            if not any(counts.get(tp.source_name, {}).values())}
 
 
 def fits(tp, counts: dict[tuple, int], column: str,

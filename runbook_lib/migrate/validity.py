@@ -57,15 +57,15 @@ VALIDITY: dict[str, tuple[str, Text]] = {
                 _t("not an integer, or out of integer range", "정수가 아니거나 integer 범위를 벗어남")),
     "bigint": ("typeof({c})='integer'", _t("not an integer", "정수가 아님")),
     "double precision": ("typeof({c})='real' OR (typeof({c})='integer' "
-                         "AND abs({c}) <= 9007199254740992)",
+                         "AND {c} BETWEEN -9007199254740992 AND 9007199254740992)",
                          _t("not a number (or an integer a double cannot hold exactly)",
                             "숫자가 아님 (또는 double이 정확히 담지 못하는 정수)")),
     "double words": ("typeof({c})='real' OR (typeof({c})='integer' "
-                     "AND abs({c}) <= 9007199254740992) OR (typeof({c})='text' AND "
+                     "AND {c} BETWEEN -9007199254740992 AND 9007199254740992) OR (typeof({c})='text' AND "
                      f"lower(trim({{c}})) IN ({_FLOAT_WORDS}))",
                      _t("not a number, NaN or Infinity", "숫자, NaN, Infinity가 아님")),
     "real": ("typeof({c}) IN ('real','integer')", _t("not a number", "숫자가 아님")),
-    "numeric": ("typeof({c}) IN ('integer','real') AND abs({c}) < {limit}",
+    "numeric": ("typeof({c}) IN ('integer','real') AND {c} > -{limit} AND {c} < {limit}",
                 _t("not a number, infinite, or too many digits",
                    "숫자가 아니거나 무한대이거나 자릿수가 너무 많음")),
     "boolean": (f"(typeof({{c}})='integer' AND {{c}} IN (0,1)) OR "

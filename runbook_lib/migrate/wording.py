@@ -293,6 +293,14 @@ REASONS = {
                        "ko": "15자리를 넘는 DecimalField"},
     "binary_off": {"en": "binary path switched off", "ko": "바이너리 경로를 끔"},
     "binary_failed": {"en": "binary path failed: {reason}", "ko": "바이너리 경로 실패: {reason}"},
+    # load_checks.py: why a copy checked as it went stopped (the full profile then runs)
+    "refused": {"en": "{column}: {what}", "ko": "{column}: {what}"},
+    "refused_flag": {"en": "a value of another storage class than its column's",
+                     "ko": "열과 다른 저장 클래스의 값"},
+    "refused_notnull": {"en": "NULL in a NOT NULL column", "ko": "NOT NULL 열에 NULL"},
+    "refused_text": {"en": "NUL or invalid UTF-8 in text", "ko": "텍스트에 NUL 또는 잘못된 UTF-8"},
+    "refused_bool": {"en": "a boolean other than 0 and 1", "ko": "0과 1이 아닌 불리언"},
+    "refused_iso": {"en": "a date-time not in ISO form", "ko": "ISO 형식이 아닌 날짜-시간"},
 }
 
 

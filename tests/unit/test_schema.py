@@ -84,7 +84,9 @@ def test_bad_values_fail_lists_rows(fresh_db):
 
 
 def test_fail_stops_before_any_copy(fresh_db, pg):
-    """One bad value in one table: no table gets a row, the rows are listed by primary key."""
+    """One bad value in one table: no table keeps a row, the rows are listed by primary key.
+    The values are checked as they are copied (`load_checks`): the load cell stops, the target
+    is emptied, and the profile lists the rows as the check cell would have."""
     import sqlite3
 
     EDGE_CASES["keys"](fresh_db.sqlite_file)
@@ -97,15 +99,18 @@ def test_fail_stops_before_any_copy(fresh_db, pg):
     for step in (m.take_snapshot, m.introspect, m.make_plan, m.prepare_target):
         step()
     prof = m.check_values()  # shown before the load cell
+    assert "zzz_reading" in prof.deferred and not prof.blocking
+    assert "checked as they are copied" in prof._repr_html_()
+    with pytest.raises(MigrationError) as err:
+        m.load()
+    prof = m.profile
     assert prof.blocking and [(b.table, b.column, b.count) for b in prof.bad] == \
         [("zzz_reading", "qty", 2)]
     assert [k for k, _ in prof.bad[0].examples] == [7, 9]
     assert "nothing will be copied" in prof._repr_html_()
-    with pytest.raises(MigrationError) as err:
-        m.load()
     text = str(err.value)
     assert "zzz_reading.qty" in text and "(7, 'seven')" in text and "(9, 'x9')" in text
-    assert "Nothing was copied" in text
+    assert "The copy was undone" in text
     tables = [r[0] for r in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = "
                                        "'public'", fresh_db.db_name)]
     assert len(tables) > 1
