@@ -145,3 +145,15 @@ def test_a_refused_slice_of_a_split_table_leaves_no_other_slice(fresh_db, pg, mo
         migrate.run(_settings(fresh_db), progress=False)
     assert "big.v" in err.value.message and "2999" in err.value.message
     assert _rows(pg, fresh_db, "big") == 0
+
+
+def test_extreme_integers_do_not_break_the_profile(fresh_db, pg):
+    """-2^63 beside a bad value: the profile's ladders (bigint → double precision) once
+    overflowed SQLite's abs(); the rows are named instead."""
+    path = Path(fresh_db.sqlite_file)
+    build(path, "CREATE TABLE t (id INTEGER PRIMARY KEY, big BIGINT, v DATE)",
+          {"t": [(1, -2**63, "2024-01-01"), (2, 2**63 - 1, "2024-02-30")]})
+    with pytest.raises(MigrationError) as err:
+        migrate.run(_settings(fresh_db, workers=1), progress=False)
+    assert "t.v" in err.value.message and "2024-02-30" in err.value.message
+    assert _rows(pg, fresh_db, "t") == 0
