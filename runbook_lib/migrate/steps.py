@@ -668,6 +668,7 @@ class Migration:
                                  "state": self.source_state},
                 "renamed": self.plan.renamed, "name_map": self.plan.name_map,
                 "bad_values": self.profile.listing() if self.profile else [],
+                "checked_while_copied": list(self.profile.deferred) if self.profile else [],
                 "type_decisions": type_inference.as_dicts(self.plan.decisions)}
 
     def _nulled(self, table: str, flt) -> int:

@@ -97,6 +97,7 @@ def test_a_clean_file_is_copied_without_the_profile_and_arrives_exactly(fresh_db
     summary = m.load()
     m.finish()
     assert set(summary["path"][:-1]) == {"binary"}
+    assert m.section(True)["checked_while_copied"] == ["big", "t"]
     assert not any("stopped the copy" in str(n) for n in m.notes)
     for table, cols in (("big", ["id", "n"]), ("t", ["id", "v"])):
         assert same_rows(fresh_db, path, table, table, [(c, c) for c in cols]) == \
