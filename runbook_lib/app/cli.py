@@ -45,24 +45,32 @@ DESCRIPTION = {"en": "The `runbook` command: SQLite to PostgreSQL, step by step,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser, its help in the language `use` set (`main`: `--lang` or the environment)."""
+    """The parser, its help in the language `use` set (`main`: `--lang` or the environment).
+    A subcommand's module is imported (and its options added) only when that subcommand is
+    parsed: `runbook run` never pays for importing `sync` or the drills."""
     parser = argparse.ArgumentParser(prog="runbook", description=t(DESCRIPTION))
+    parser.register("action", "lazy_parsers", _LazySubcommands)
     parser.add_argument("--lang", choices=LANGUAGES, help=t(LANG_HELP))
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    for name, (module, help_text) in COMMANDS.items():
+    sub = parser.add_subparsers(dest="cmd", required=True, action="lazy_parsers")
+    for name, (_, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=t(help_text), description=t(help_text))
         # also after the subcommand; SUPPRESS keeps a --lang given before it
         sp.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
                         help=t(LANG_HELP))
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.configure(sp)
-        sp.set_defaults(_module=mod)
     return parser
+
+
+class _LazySubcommands(argparse._SubParsersAction):
+    """Subparsers whose module (`COMMANDS`) is imported and configured once chosen."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        name = values[0]
+        sp = self._name_parser_map.get(name)
+        if sp is not None and sp.get_default("_module") is None:
+            mod = importlib.import_module(COMMANDS[name][0])
+            mod.configure(sp)
+            sp.set_defaults(_module=mod)
+        super().__call__(parser, namespace, values, option_string)
 
 
 SAY = {"error": {"en": "error: {message}", "ko": "오류: {message}"},
