@@ -12,6 +12,7 @@ used: papermill then starts one as before.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 from concurrent.futures import Future
@@ -42,15 +43,23 @@ def warm_modules(book: Path) -> list[str]:
 
 
 class Kernels:
-    """Start a stage's kernel ahead (`prepare`), hand it over (`take`), retire it (`retire`)."""
+    """Start a stage's kernel ahead (`prepare`), hand it over (`take`), retire it (`retire`).
 
-    def __init__(self, runtime: Path) -> None:
+    `env`: variables the kernels get on top of this process's environment (the run's batch
+    mode, set before the runner changes its own environment). `close` kills the kernels started
+    ahead and never taken (they ran nothing of a stage), at once, even while they start.
+    """
+
+    def __init__(self, runtime: Path, env: dict[str, str] | None = None) -> None:
+        self.runtime = runtime
+        self.env = dict(env or {})
         self.manager = run_folder.kernel_manager(runtime)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="kernels",
                                        daemon=True)
         self.thread.start()
         self.ahead: dict[str, Future] = {}
+        self.starting: dict[str, asyncio.Task] = {}  # the loop's tasks behind `ahead`
         self.stopping: list[Future] = []
 
     def _submit(self, coro) -> Future:
@@ -62,22 +71,32 @@ class Kernels:
             self.ahead[str(book)] = self._submit(self._start(book))
 
     async def _start(self, book: Path):
+        self.starting[str(book)] = asyncio.current_task()
         km = self.manager(kernel_name="python3")
-        await km.start_kernel(cwd=str(book.parent))
-        kc = km.client()
-        kc.start_channels()
         try:
-            await kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
-            for name in warm_modules(book):  # one request each: a failing import is skipped
-                kc.execute(f"__import__({name!r})", silent=True, store_history=False)
-            await kc.execute("pass", silent=True, store_history=False, reply=True,
-                             timeout=STARTUP_TIMEOUT)
-        except BaseException:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
+            await km.start_kernel(cwd=str(book.parent), env={**os.environ, **self.env})
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+                for name in warm_modules(book):  # one request each: a failing import is skipped
+                    kc.execute(f"__import__({name!r})", silent=True, store_history=False)
+                await kc.execute("pass", silent=True, store_history=False, reply=True,
+                                 timeout=STARTUP_TIMEOUT)
+            finally:
+                kc.stop_channels()
+        except BaseException:  # failed or cancelled (`close`): no kernel left behind
+            await self._kill(km)
             raise
-        kc.stop_channels()
         return km
+
+    @staticmethod
+    async def _kill(km) -> None:
+        try:
+            if km.has_kernel:
+                await km.shutdown_kernel(now=True)
+        finally:
+            await km.cleanup_resources()
 
     def take(self, book: Path):
         """The kernel started for `book`, ready; None if it was not started or failed."""
@@ -88,6 +107,8 @@ class Kernels:
             km = future.result(timeout=STARTUP_TIMEOUT + 10)
         except Exception:  # noqa: BLE001 - papermill starts its own kernel instead
             return None
+        finally:
+            self.starting.pop(str(book), None)
         return km
 
     def retire(self, km) -> None:
@@ -103,11 +124,25 @@ class Kernels:
         finally:
             await km.cleanup_resources()
 
+    async def _abort(self, key: str) -> None:
+        """Cancel a kernel still starting (its `_start` kills it) or kill one never taken."""
+        await asyncio.sleep(0)  # a `_start` submitted just before has registered its task
+        task = self.starting.pop(key, None)
+        if task is None:
+            return
+        task.cancel()
+        try:
+            km = await task
+        except BaseException:  # noqa: BLE001 - cancelled or failed: `_start` cleaned up
+            return
+        await self._kill(km)
+
     def close(self) -> None:
-        """Shut down every kernel (started ahead and not used, or retired); stop the loop."""
+        """Kill the kernels started ahead and not taken, wait for the retired ones to shut
+        down, stop the loop."""
         for key in list(self.ahead):
-            km = self.take(Path(key))
-            self.retire(km)
+            self.ahead.pop(key)
+            self.stopping.append(self._submit(self._abort(key)))
         for future in self.stopping:
             try:
                 future.result(timeout=STARTUP_TIMEOUT)

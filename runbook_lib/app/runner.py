@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -237,24 +239,26 @@ def _register_secrets(params: dict) -> None:
 def run(params_file: str, only: str | None = None, run_dir: str | None = None,
         overrides: list[str] | None = None, out=sys.stdout, start: str | None = None) -> int:
     """Run the stages; return the exit status (0 only when every stage that ran is ok)."""
-    history.reap_all()  # runs killed since the last look are marked so
     params = load_profile(params_file)
     params.update(parse_overrides(overrides or []))
     lang = params.setdefault("language", current())  # none named: the command's language
     use(lang)
     _register_secrets(params)  # masked from here on, in errors too
     books = select(only, lang, start)
-    _preflight(params, books)
-    run_id = paths.new_run_id()
-    folder = paths.make_run_dir(paths.resolve(run_dir) if run_dir else paths.runs_dir() / run_id)
-    params["run_dir"] = str(folder)
-    summary = {"run_id": folder.name, "params_file": str(params_file), "status": "running",
-               "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": [],
-               "selection": [b.stem for b in books], "params": params}
-    with run_folder.lock(folder), run_folder.kernel_runtime() as runtime:
-        print(t(SAY["start"], lang, run=terminal(folder.name), n=len(books),
-                folder=terminal(folder)), file=out)
-        return _run_stages(folder, books, params, summary, runtime, out)
+    with _kernels(books) as kernels:  # the first stage's kernel boots while the run is checked
+        history.reap_all()  # runs killed since the last look are marked so
+        _preflight(params, books)
+        run_id = paths.new_run_id()
+        folder = paths.make_run_dir(paths.resolve(run_dir) if run_dir else
+                                    paths.runs_dir() / run_id)
+        params["run_dir"] = str(folder)
+        summary = {"run_id": folder.name, "params_file": str(params_file), "status": "running",
+                   "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "stages": [],
+                   "selection": [b.stem for b in books], "params": params}
+        with run_folder.lock(folder):
+            print(t(SAY["start"], lang, run=terminal(folder.name), n=len(books),
+                    folder=terminal(folder)), file=out)
+            return _run_stages(folder, books, params, summary, kernels, out)
 
 
 def resume(run_dir: str | None = None, start: str | None = None,
@@ -273,37 +277,59 @@ def resume(run_dir: str | None = None, start: str | None = None,
         missing = sorted(set(stems) - {b.stem for b in books})
         raise ConfigError(SAY["gone"], SAY["gone_fix"], run=str(summary["run_id"]),
                           missing=", ".join(missing))
-    _preflight(params, books)
-    paths.make_run_dir(folder)  # umask 077 for this process and its kernels
-    first, before = (stems[0] if stems else ""), summary.get("status")
-    summary["stages"] = [s for s in summary.get("stages", [])
-                         if s.get("notebook", "").removesuffix(".ipynb") < first]
-    summary.update(status="running", params=params, attempt=summary.get("attempt", 1) + 1,
-                   attempt_started=time.strftime("%Y-%m-%dT%H:%M:%S"), finished="")
-    summary.setdefault("resumed", []).append({"at": summary["attempt_started"], "from": first})
-    with run_folder.lock(folder), run_folder.kernel_runtime() as runtime:
-        print(t(SAY["resuming"], lang, run=terminal(folder.name), before=terminal(before),
-                first=first[:2], n=len(books), folder=terminal(folder)), file=out)
-        return _run_stages(folder, books, params, summary, runtime, out)
+    with _kernels(books) as kernels:
+        _preflight(params, books)
+        paths.make_run_dir(folder)
+        first, before = (stems[0] if stems else ""), summary.get("status")
+        summary["stages"] = [s for s in summary.get("stages", [])
+                             if s.get("notebook", "").removesuffix(".ipynb") < first]
+        summary.update(status="running", params=params, attempt=summary.get("attempt", 1) + 1,
+                       attempt_started=time.strftime("%Y-%m-%dT%H:%M:%S"), finished="")
+        summary.setdefault("resumed", []).append({"at": summary["attempt_started"],
+                                                  "from": first})
+        with run_folder.lock(folder):
+            print(t(SAY["resuming"], lang, run=terminal(folder.name), before=terminal(before),
+                    first=first[:2], n=len(books), folder=terminal(folder)), file=out)
+            return _run_stages(folder, books, params, summary, kernels, out)
 
 
-def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, runtime: Path,
+def _batch_env() -> dict[str, str]:
+    """What a stage's kernel finds in its environment under `runbook run`."""
+    return {"RUNBOOK_HOME": str(paths.project_root()), "RUNBOOK_BATCH": "1"}
+
+
+@contextlib.contextmanager
+def _kernels(books: list[Path]) -> Iterator[Kernels]:
+    """The run's kernels, the first stage's started at once, so it boots while the run is
+    checked and its folder locked. It inherits umask 077 (as `make_run_dir` sets it) and the
+    batch environment. Whatever stops the run, every kernel is shut down (one never used is
+    killed) and the private runtime folder removed."""
+    files.private_umask()
+    with run_folder.kernel_runtime() as runtime:
+        kernels = Kernels(runtime, env=_batch_env())
+        try:
+            if books:
+                kernels.prepare(books[0])
+            yield kernels
+        finally:
+            kernels.close()
+
+
+def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, kernels: Kernels,
                 out) -> int:
     """Execute `books` in order into `folder`; summary, history and report kept up to date."""
     lang = params.get("language", "en")
-    os.environ.update(RUNBOOK_HOME=str(paths.project_root()), RUNBOOK_BATCH="1")
+    os.environ.update(_batch_env())  # for a kernel papermill starts itself
     user, host = history.who()
     summary.update(run_summary.process_marks(), user=user, host=host)
     summary.setdefault("attempt", 1)
     _write_summary(folder, summary, out)
     history.append(history.entry(summary, folder, "start"))
     failed = None
-    kernels = Kernels(runtime)
     html = ThreadPoolExecutor(1, thread_name_prefix="html")  # rendered while the next runs
     rendering: list[tuple[int, StageResult, Future]] = []
     try:
-        if books:  # the first kernel boots while papermill is imported
-            kernels.prepare(books[0])
+        if books:  # while the first kernel boots
             _papermill()
         for i, book in enumerate(books):
             result = StageResult(stage=book.stem[:2], notebook=book.name, status="running")
@@ -316,7 +342,7 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ru
             if i == 0:  # nbconvert's import and templates load while the first stage runs
                 html.submit(_exporter)
             try:
-                _execute(book, folder / book.name, params, runtime, km)
+                _execute(book, folder / book.name, params, kernels.runtime, km)
                 recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
                 result.status = recorded.get("status", "ok")
                 result.details = {k: v for k, v in recorded.items() if k != "status"}
@@ -349,7 +375,6 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ru
         raise
     finally:
         html.shutdown(wait=True)
-        kernels.close()
     report = _close(folder, summary, "failed" if failed else "ok", out)
     if failed:
         _print_failure(failed, out, lang)
