@@ -15,9 +15,11 @@ import asyncio
 import os
 import re
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 
+from ..core.errors import RunbookError
 from . import run_folder
 
 STARTUP_TIMEOUT = 60
@@ -40,6 +42,46 @@ def warm_modules(book: Path) -> list[str]:
             if name not in found and re.fullmatch(r"[A-Za-z_][\w.]*", name):
                 found.append(name)
     return found
+
+
+class KernelDied(RunbookError):
+    """A stage's kernel exited before it answered."""
+
+
+ERRORS = {
+    "died": {"en": "The stage's Python kernel exited before it answered.",
+             "ko": "단계의 파이썬 커널이 응답하기 전에 종료되었습니다."},
+    "died_fix": {"en": "Continue the run (runbook run --resume). If it happens again, check that "
+                       "the kernel starts: .venv/bin/python -m ipykernel --version; reinstall "
+                       "with make .venv/.installed.",
+                 "ko": "실행을 이어서 하세요(runbook run --resume). 다시 일어나면 커널이 시작되는지 "
+                       "확인하세요: .venv/bin/python -m ipykernel --version. 다시 설치하려면 "
+                       "make .venv/.installed."},
+}
+
+
+async def connected(km, kc, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Wait until the kernel answers on its shell channel and its IOPub channel reaches `kc`
+    (what `wait_for_ready` checks, without its 0.2 s of draining IOPub afterwards, paid twice
+    per stage: the notebook client ignores messages of requests it did not send)."""
+    from queue import Empty
+
+    deadline = time.monotonic() + timeout
+    while True:
+        msg_id = kc.kernel_info()
+        try:
+            while True:
+                reply = await kc.shell_channel.get_msg(timeout=1)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            await kc.iopub_channel.get_msg(timeout=0.2)  # this request's busy/idle status
+            return
+        except Empty:
+            pass
+        if not await km.is_alive():
+            raise KernelDied(ERRORS["died"], ERRORS["died_fix"])
+        if time.monotonic() > deadline:
+            raise TimeoutError
 
 
 class Kernels:
@@ -78,7 +120,7 @@ class Kernels:
             kc = km.client()
             kc.start_channels()
             try:
-                await kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+                await connected(km, kc)
                 for name in warm_modules(book):  # one request each: a failing import is skipped
                     kc.execute(f"__import__({name!r})", silent=True, store_history=False)
                 await kc.execute("pass", silent=True, store_history=False, reply=True,
@@ -153,4 +195,4 @@ class Kernels:
         self.loop.close()
 
 
-__all__ = ["Kernels", "warm_modules"]
+__all__ = ["Kernels", "KernelDied", "connected", "warm_modules"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 
+from . import kernels
+
 NAME = "runbook"
 SAVE_EVERY = 1.0
 _registered: list[str] = []
@@ -21,6 +23,7 @@ def register() -> str:
     """Register the engine with papermill (once); its name for `execute_notebook`."""
     if _registered:
         return NAME
+    from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.log import logger
@@ -33,6 +36,21 @@ def register() -> str:
             if final or last is None or time.monotonic() - last >= SAVE_EVERY:
                 super().save(**kwargs)
                 self._runbook_saved = time.monotonic()
+
+    class Client(PapermillNotebookClient):
+        async def async_start_new_kernel_client(self):
+            if self.owns_km:  # a kernel papermill started: its usual checks
+                return await super().async_start_new_kernel_client()
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            try:
+                await kernels.connected(self.km, self.kc, self.startup_timeout)
+            except BaseException:
+                self.kc.stop_channels()
+                raise
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
 
     class Engine(NBClientEngine):
         @classmethod
@@ -59,7 +77,7 @@ def register() -> str:
                                  startup_timeout=start_timeout, kernel_name=kernel_name,
                                  log=logger, log_output=log_output, stdout_file=stdout_file,
                                  stderr_file=stderr_file)
-            client = PapermillNotebookClient(nb_man, **final)
+            client = Client(nb_man, **final)
             try:
                 return client.execute()
             finally:
