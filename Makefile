@@ -25,6 +25,9 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@# bytecode now: a first run (and every run where PYTHONDONTWRITEBYTECODE is set) would
+	@# otherwise compile runbook_lib in the CLI and again in every stage's kernel
+	$(BIN)/python -m compileall -q runbook_lib
 	touch $(STAMP)
 
 run: $(STAMP)
