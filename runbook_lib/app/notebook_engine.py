@@ -1,8 +1,11 @@
-"""The papermill engine `runbook run` uses: papermill's nbclient engine, with two changes.
+"""The papermill engine `runbook run` uses: papermill's nbclient engine, with these changes.
 
 - It runs the notebook in a kernel started ahead (`app.kernels`) when one is given (`km`),
-  and closes its own connection to that kernel afterwards (the kernel is shut down by its
+  connects to it without `wait_for_ready`'s 0.2 s IOPub drain (`kernels.connected`), and
+  closes its own connection to that kernel afterwards (the kernel is shut down by its
   owner, in the background).
+- `first_cell`: a function called once, when the first cell starts (the runner loads
+  nbconvert then, so that work does not delay the first cell).
 - While cells run, the executed notebook is written at most every SAVE_EVERY seconds instead
   of twice per cell (each write validates and serialises the whole notebook: ~5 ms, 0.4 s per
   stage); it is always written when the stage starts and when it ends, failed or not.
@@ -30,6 +33,14 @@ def register() -> str:
     from papermill.utils import merge_kwargs, remove_args
 
     class Manager(NotebookExecutionManager):
+        first_cell = None  # called once, when the first cell starts
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            super().cell_start(cell, cell_index, **kwargs)
+            if self.first_cell is not None:
+                hook, self.first_cell = self.first_cell, None
+                hook()
+
         def save(self, **kwargs):
             last = getattr(self, "_runbook_saved", None)
             final = self.end_time is not None
@@ -55,9 +66,11 @@ def register() -> str:
     class Engine(NBClientEngine):
         @classmethod
         def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
-                             log_output=False, autosave_cell_every=30, **kwargs):
+                             log_output=False, autosave_cell_every=30, first_cell=None,
+                             **kwargs):
             nb_man = Manager(nb, output_path=output_path, progress_bar=progress_bar,
                              log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.first_cell = first_cell
             nb_man.notebook_start()
             try:
                 cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,

@@ -155,15 +155,17 @@ def _papermill():
     return papermill
 
 
-def _execute(book: Path, out: Path, params: dict, runtime: Path, km=None) -> None:
+def _execute(book: Path, out: Path, params: dict, runtime: Path, km=None,
+             first_cell=None) -> None:
     """Run one notebook: in `km` (a kernel started ahead), else in a kernel papermill starts
-    in the run's private runtime folder."""
+    in the run's private runtime folder. `first_cell` is called when the first cell starts."""
     papermill = _papermill()
     kernel = {"km": km} if km is not None else \
         {"kernel_manager_class": run_folder.kernel_manager(runtime)}
     papermill.execute_notebook(str(book), str(out), parameters=params, cwd=str(book.parent),
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               engine_name=notebook_engine.register(), **kernel)
+                               engine_name=notebook_engine.register(), first_cell=first_cell,
+                               **kernel)
 
 
 def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
@@ -339,10 +341,10 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ke
             km = kernels.take(book)
             if i + 1 < len(books):
                 kernels.prepare(books[i + 1])
-            if i == 0:  # nbconvert's import and templates load while the first stage runs
-                html.submit(_exporter)
+            # nbconvert's import and templates load while the first stage's cells run
+            warm = (lambda: html.submit(_exporter)) if i == 0 else None
             try:
-                _execute(book, folder / book.name, params, kernels.runtime, km)
+                _execute(book, folder / book.name, params, kernels.runtime, km, warm)
                 recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
                 result.status = recorded.get("status", "ok")
                 result.details = {k: v for k, v in recorded.items() if k != "status"}
