@@ -26,7 +26,7 @@ def register() -> str:
     """Register the engine with papermill (once); its name for `execute_notebook`."""
     if _registered:
         return NAME
-    from nbclient.util import run_hook
+    from nbclient.util import run_hook, run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.log import logger
@@ -62,6 +62,9 @@ def register() -> str:
             self.kc.allow_stdin = False
             await run_hook(self.on_notebook_start, notebook=self.nb)
             return self.kc
+
+        # papermill calls the synchronous name, bound to nbclient's own coroutine
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     class Engine(NBClientEngine):
         @classmethod
