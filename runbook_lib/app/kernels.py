@@ -25,6 +25,8 @@ from . import run_folder
 STARTUP_TIMEOUT = 60
 IMPORTS = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.]+))", re.M)
 ALWAYS = ("runbook_lib.core.display",)  # what load_settings imports in every stage
+# as nbclient starts its kernels: the cells' history in memory, not in ~/.ipython
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 
 
 def warm_modules(book: Path) -> list[str]:
@@ -116,7 +118,8 @@ class Kernels:
         self.starting[str(book)] = asyncio.current_task()
         km = self.manager(kernel_name="python3")
         try:
-            await km.start_kernel(cwd=str(book.parent), env={**os.environ, **self.env})
+            await km.start_kernel(cwd=str(book.parent), env={**os.environ, **self.env},
+                                  extra_arguments=KERNEL_ARGS)
             kc = km.client()
             kc.start_channels()
             try:

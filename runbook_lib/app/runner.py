@@ -19,7 +19,7 @@ from ..core.errors import FIX_LABEL, ConfigError
 from ..core.escape import terminal
 from ..core.i18n import current, t, use
 from ..core.secrets import scrub
-from . import history, notebook_engine, run_folder
+from . import history, notebook_engine, notebook_html, run_folder
 from . import summary as run_summary
 from .kernels import Kernels
 
@@ -156,16 +156,18 @@ def _papermill():
 
 
 def _execute(book: Path, out: Path, params: dict, runtime: Path, km=None,
-             first_cell=None) -> None:
+             first_cell=None):
     """Run one notebook: in `km` (a kernel started ahead), else in a kernel papermill starts
-    in the run's private runtime folder. `first_cell` is called when the first cell starts."""
+    in the run's private runtime folder. `first_cell` is called when the first cell starts.
+    The executed notebook (also written to `out`)."""
     papermill = _papermill()
     kernel = {"km": km} if km is not None else \
         {"kernel_manager_class": run_folder.kernel_manager(runtime)}
-    papermill.execute_notebook(str(book), str(out), parameters=params, cwd=str(book.parent),
-                               kernel_name="python3", progress_bar=False, log_output=False,
-                               engine_name=notebook_engine.register(), first_cell=first_cell,
-                               **kernel)
+    return papermill.execute_notebook(str(book), str(out), parameters=params,
+                                      cwd=str(book.parent),
+                                      kernel_name="python3", progress_bar=False,
+                                      log_output=False, first_cell=first_cell,
+                                      engine_name=notebook_engine.register(), **kernel)
 
 
 def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
@@ -183,35 +185,6 @@ def _failure(exc: BaseException, params: dict) -> tuple[dict, dict]:
              "message": message}
     diagnosis = explain(f"{ename}: {evalue}", SimpleNamespace(**params)).as_dict()
     return error, diagnosis
-
-
-_EXPORTER: list = []
-
-
-def _exporter():
-    """nbconvert's HTML exporter, its templates compiled (a first render costs ~1 s more)."""
-    if not _EXPORTER:
-        import nbformat
-        from nbconvert import HTMLExporter
-
-        exporter = HTMLExporter()
-        exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_markdown_cell("#"), nbformat.v4.new_code_cell("1")]))
-        _EXPORTER.append(exporter)
-    return _EXPORTER[0]
-
-
-def _render_html(executed: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:  # the settings cell's output summarises the parameters: show it once
-        if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", [])):
-            cell.metadata["transient"] = {"remove_source": True}
-    body, _ = _exporter().from_notebook_node(nb)
-    target = executed.with_suffix(".html")
-    files.write_private(target, scrub(body))
-    return target.name
 
 
 def _preflight(params: dict, books: list[Path]) -> None:
@@ -342,9 +315,10 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ke
             if i + 1 < len(books):
                 kernels.prepare(books[i + 1])
             # nbconvert's import and templates load while the first stage's cells run
-            warm = (lambda: html.submit(_exporter)) if i == 0 else None
+            warm = (lambda: html.submit(notebook_html.exporter)) if i == 0 else None
+            executed = None
             try:
-                _execute(book, folder / book.name, params, kernels.runtime, km, warm)
+                executed = _execute(book, folder / book.name, params, kernels.runtime, km, warm)
                 recorded = manifest.read(folder).get("stages", {}).get(book.stem, {})
                 result.status = recorded.get("status", "ok")
                 result.details = {k: v for k, v in recorded.items() if k != "status"}
@@ -361,7 +335,8 @@ def _run_stages(folder: Path, books: list[Path], params: dict, summary: dict, ke
             kernels.retire(km)
             if (folder / book.name).exists():
                 rendering.append((len(summary["stages"]) - 1, result,
-                                  html.submit(_render_html, folder / book.name)))
+                                  html.submit(notebook_html.render, folder / book.name,
+                                              executed)))
             summary["stages"][-1] = asdict(result)
             _write_summary(folder, summary, out)
             status = t(SAY[result.status], lang) if result.status in SAY else result.status
