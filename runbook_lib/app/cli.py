@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gettext
 import importlib
+import os
 import sys
 
 from ..core.errors import RunbookError
@@ -172,8 +173,26 @@ def _main(argv: list[str]) -> int:
         return 130
 
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+def entry() -> None:
+    """The `runbook` console script: `main`, then, after a `runbook run`, the process ends
+    without tearing the interpreter down (freeing every module papermill, nbconvert and
+    jupyter_client loaded: 0.15-0.3 s after the report is written). Output is flushed and
+    the exit handlers run first; every file of the run is closed by then."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    words = [a for i, a in enumerate(argv) if not a.startswith("-") and argv[i - 1:i] != ["--lang"]]
+    if words[:1] != ["run"]:
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+__all__ = ["COMMANDS", "build_parser", "entry", "main"]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
