@@ -189,3 +189,20 @@ def test_make_lab_starts_with_lab_args(tmp_path):
         assert answer == 200, proc.stdout.read() if proc.poll() is not None else "no answer"
     finally:
         end_session(proc)
+
+
+def test_a_subcommand_imports_only_its_own_module():
+    """`runbook run` does not pay for importing the catch-up sync or the drills (issue 17);
+    each subcommand's options are there once it is chosen."""
+    script = ("import sys\nfrom runbook_lib.app import cli\n"
+              "args = cli.build_parser().parse_args(['run', '--params', 'p.yaml', '--only', '03'])\n"
+              "print(args.only, args._module.__name__,\n"
+              "      sorted(m for m in ('runbook_lib.cutover', 'runbook_lib.troubleshoot',\n"
+              "                         'runbook_lib.app.training') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    assert done.stdout.split() == ["03", "runbook_lib.app.runner", "[]"]
+    sync = runbook("sync", "--help")
+    assert sync.returncode == 0 and "--overwrite" in sync.stdout
+    missing = runbook("sync")  # its options are parsed: its required --params is asked for
+    assert missing.returncode == 2 and "--params" in missing.stderr
