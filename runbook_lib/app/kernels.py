@@ -163,9 +163,14 @@ class Kernels:
 
     @staticmethod
     async def _stop(km) -> None:
+        """A shutdown request, then the process waited for (killed if it does not end). Not
+        `shutdown_kernel`: it first interrupts the kernel with SIGINT, which a stage's kernel,
+        idle by now, does not need and which can land in its shutdown (then it stays up
+        until `shutdown_wait_time` runs out: 2.5 s more, and a KeyboardInterrupt printed)."""
         try:
             if await km.is_alive():
-                await km.shutdown_kernel()
+                await km.request_shutdown()
+                await km.finish_shutdown(pollinterval=0.02)
         finally:
             await km.cleanup_resources()
 
