@@ -54,7 +54,7 @@ from ..migrate import (
     table_plans,
 )
 from . import sync_apply
-from .sync_find import Work, find, prove, threshold
+from .sync_find import Work, find, prove, save_rows, threshold
 
 __all__ = ["sync", "SyncReport", "TableSync", "SyncError", "TEXT", "configure", "command"]
 
@@ -588,6 +588,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     report.proven = [w.table for w in works if w.method == "digests"
                      and w.table not in report.unproven]
     _save_digests(settings, token, {"threshold": oldest, "tables": recorded})
+    save_rows(folder, new, works)
     timings["proof"] = round(time.perf_counter() - step, 3)
     report.seconds = time.perf_counter() - began
     _history(settings, report)

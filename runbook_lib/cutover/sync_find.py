@@ -25,12 +25,15 @@ from ..validate import (
     changed_chunks,
     chunk_digests,
     digest_record,
+    fingerprint,
+    row_hash,
+    row_hashes,
     spec_of,
     target_chunks,
 )
 from . import sync_keys
 
-__all__ = ["Work", "find", "prove", "threshold", "untouched"]
+__all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows"]
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Work:
     result: object = None  # the TableSync the sync reports
     seconds: dict = field(default_factory=dict)  # digests, narrowing
     target_read: bool = True  # False: untouched since the last sync's proof, not read again
+    rows: object = None  # the new snapshot's row hashes (`row_hash`), recorded for the next sync
+    narrowed_by: str = ""  # "row hashes" | "join": how the changed chunks became keys
 
     @property
     def table(self) -> str:
@@ -81,32 +86,50 @@ def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> b
 
 
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
-         cached: dict | None, target_unchanged: bool = False) -> Work:
+         cached: dict | None, target_unchanged: bool = False, hashed=None) -> Work:
     work = Work(entry, spec, target_read=not target_unchanged)
     began = time.perf_counter()
     if not spec.key:
         work.method, work.target_read = "multiset", True
         return work
+    recorded, hasher = hashed(spec) if hashed else (None, None)
     try:
         cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows,
-                                                   cached, target_unchanged)
+                                                   cached, target_unchanged, hasher)
+        work.cut, work.now, work.rows = cut, now, now.row_hashes
+        work.seconds["digests"] = time.perf_counter() - began
+        work.applied = changed_chunks(now, before)
+        work.checked_chunks = changed_chunks(target, before)
+        work.check = cut.ranges(work.checked_chunks)
+        work.keys, work.gone = _narrow(pair, work, old, rows, before.row_hashes or recorded,
+                                       hasher)
     except Unfit as exc:
         work.method, work.reason, work.target_read = "whole", exc.text, True
+        work.keys, work.gone, work.check, work.rows = None, [], None, None
         return work
-    work.cut, work.now = cut, now
-    work.seconds["digests"] = time.perf_counter() - began
-    work.applied = changed_chunks(now, before)
-    work.checked_chunks = changed_chunks(target, before)
-    work.check = cut.ranges(work.checked_chunks)
-    key = spec.columns[0].source_name
-    if work.applied:
-        columns = [c.source_name for c in spec.columns]
-        work.keys, work.gone = sync_keys.changed(pair, spec.source_table, key, columns,
-                                                 cut.ranges(work.applied))
-    else:
-        work.keys = []
     work.seconds["narrowing"] = time.perf_counter() - began - work.seconds["digests"]
     return work
+
+
+def _narrow(pair, work: Work, old: Path, rows: int, before, hasher) -> tuple[list, list]:
+    """The changed chunks' keys: from the row hashes of both snapshots (the previous one's
+    recorded by the last sync, or read now when most chunks changed), else by joining the
+    two snapshots (few chunks changed)."""
+    if not work.applied:
+        return [], []
+    cut, spec = work.cut, work.spec
+    ranges = cut.ranges(work.applied)
+    if before is None and hasher is not None and len(work.applied) * 4 > max(cut.count, 1):
+        try:
+            before = row_hashes(str(old), spec, cut, rows, hasher)
+        except Unfit:  # the previous snapshot's values do not digest: join instead
+            before = None
+    if before is not None and work.rows is not None:
+        work.narrowed_by = "row hashes"
+        return row_hash.changes(before, work.rows, ranges)
+    work.narrowed_by = "join"
+    return sync_keys.changed(pair, spec.source_table, spec.columns[0].source_name,
+                             [c.source_name for c in spec.columns], ranges)
 
 
 def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows: dict,
@@ -117,12 +140,34 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
     tables = cached.get("tables") or {}
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
+    hashed = _hashes(old, {e["table"] for e, _ in specs})
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
         return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
                      tables.get(e["table"]),
-                     untouched(conn, e["table"], tables.get(e["table"]), threshold))
+                     untouched(conn, e["table"], tables.get(e["table"]), threshold), hashed)
                 for e, s in specs]
+
+
+def _hashes(old: Path, tables: set[str]):
+    """table spec → (the previous snapshot's recorded row hashes or None, the hasher of this
+    sync: the recorded seed, so the new row hashes compare with them)."""
+    meta, data = row_hash.load(str(old))
+    seeds = {v.get("seed") for v in (meta.get("tables") or {}).values()}
+    seed = seeds.pop() if len(seeds) == 1 else row_hash.new_seed()
+    hasher = row_hash.Hasher(seed)
+
+    def one(spec):
+        found = row_hash.recorded(meta, data, spec.table, fingerprint(spec)) if data else None
+        return (found if found is not None and found.seed == seed else None), hasher
+    return one
+
+
+def save_rows(folder: Path, snapshot: Path, works: list[Work]) -> None:
+    """The new snapshot's row hashes beside it, for the next sync."""
+    row_hash.save(folder / row_hash.FILE, str(snapshot),
+                  {w.table: (fingerprint(w.spec), w.rows) for w in works
+                   if w.method == "digests" and w.rows is not None})
 
 
 def threshold(settings) -> int:

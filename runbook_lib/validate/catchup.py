@@ -18,7 +18,7 @@ from . import digest, values
 from .stream import Column, TableSpec
 
 __all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
-           "target_chunks", "fingerprint"]
+           "target_chunks", "fingerprint", "row_hashes"]
 
 
 def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> TableSpec:
@@ -94,14 +94,16 @@ def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
 
 
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
-                  rows: int, cached: dict | None = None, target_unchanged: bool = False
+                  rows: int, cached: dict | None = None, target_unchanged: bool = False,
+                  hasher=None
                   ) -> tuple[digest.Chunking, list[digest.Digests]]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
     the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
     the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
-    that snapshot and nothing wrote to it since), the target is not read either. Raises
-    `digest.Unfit` when the table cannot be digested exactly."""
+    that snapshot and nothing wrote to it since), the target is not read either. With
+    `hasher` (`row_hash`), the new snapshot's row hashes too, and the previous one's when it is
+    read. Raises `digest.Unfit` when the table cannot be digested exactly."""
     if not spec.integer_key:
         raise digest.Unfit("key")
     cut, before = _recorded(cached, spec)
@@ -111,17 +113,25 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
     cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
     if before is not None and target_unchanged:
-        return cut, [digest.source_digests(new, spec, cut, declared, parts), before, before]
+        return cut, [digest.source_digests(new, spec, cut, declared, parts, hasher), before,
+                     before]
     with ThreadPoolExecutor(2) as pool:
         target = pool.submit(digest.target_digests, sessions, spec, cut)
         try:
-            now = digest.source_digests(new, spec, cut, declared, parts)
+            now = digest.source_digests(new, spec, cut, declared, parts, hasher)
         finally:
             found = target.result()
     if before is None:
         _, declared_before = _cut(previous, spec, rows)
-        before = digest.source_digests(previous, spec, cut, declared_before, parts)
+        before = digest.source_digests(previous, spec, cut, declared_before, parts, hasher)
     return cut, [now, before, found]
+
+
+def row_hashes(snapshot: str, spec: TableSpec, cut: digest.Chunking, rows: int, hasher):
+    """A snapshot's row hashes (`row_hash`), read in the digest pass of `cut`."""
+    _, declared = _cut(snapshot, spec, rows)
+    parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
+    return digest.source_digests(snapshot, spec, cut, declared, parts, hasher).row_hashes
 
 
 def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:

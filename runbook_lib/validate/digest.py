@@ -30,7 +30,7 @@ from ..core.i18n import LANGUAGES, Text, fill, t
 from ..core.identifiers import quote_ident
 from ..core.sqlite_file import affinity, ro_uri
 from ..core.sqlite_quirks import open_ro
-from . import codes, values
+from . import codes, row_hash, values
 from .stream import TableSpec
 
 ROWS_PER_CHUNK = 2_000
@@ -111,6 +111,7 @@ class Digests:
 
     chunks: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
     python_columns: set[str] = field(default_factory=set)
+    row_hashes: object = None  # row_hash.RowHashes when asked for (`source_digests(hasher=)`)
 
     @property
     def rows(self) -> int:
@@ -333,6 +334,7 @@ class _Chunks:
         self.current: int | None = None
         self.rows = 0
         self.hashes: list = []
+        self.hasher = None  # row_hash.Hasher: row hashes too
 
     def add(self, chunk: int, rows: int, pieces) -> None:
         if chunk != self.current:
@@ -357,31 +359,40 @@ def _column_codes(col, arrays: list, zone, out: Digests) -> codes.Codes:
 
 
 def source_digests(snapshot: str, spec: TableSpec, cut: Chunking,
-                   declared: dict[str, str] | None = None, parts: int = 1) -> Digests:
+                   declared: dict[str, str] | None = None, parts: int = 1,
+                   hasher: row_hash.Hasher | None = None) -> Digests:
     """The snapshot's chunk digests: one pass through Arrow batches, in `parts` threads (key
-    ranges of whole chunks; the reader, Arrow and md5 release the GIL)."""
+    ranges of whole chunks; the reader, Arrow and md5 release the GIL). With `hasher`, every
+    row's hash too (`row_hashes`)."""
     parts = max(1, min(parts, cut.count))
     step = ceil(cut.count / parts) if cut.count else 0
     ranges = [(None if i == 0 else cut.bounds(i * step)[0],
                None if i == parts - 1 else cut.bounds((i + 1) * step)[0]) for i in range(parts)]
     if parts == 1:
-        return _source_part(snapshot, spec, cut, declared, ranges[0])
+        found = [_source_part(snapshot, spec, cut, declared, ranges[0], hasher)]
+    else:
+        with ThreadPoolExecutor(parts, thread_name_prefix="digest") as pool:
+            found = list(pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r,
+                                                         hasher), ranges))
     out = Digests()
-    with ThreadPoolExecutor(parts, thread_name_prefix="digest") as pool:
-        for found in pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r), ranges):
-            out.chunks.update(found.chunks)
-            out.python_columns |= found.python_columns
+    for one in found:
+        out.chunks.update(one.chunks)
+        out.python_columns |= one.python_columns
+    if hasher is not None:
+        out.row_hashes = row_hash.RowHashes.join([p for one in found for p in one.row_hashes],
+                                                 hasher.seed)
     return out
 
 
 def _source_part(snapshot: str, spec: TableSpec, cut: Chunking, declared: dict | None,
-                 keys: tuple[int | None, int | None]) -> Digests:
+                 keys: tuple[int | None, int | None], hasher=None) -> Digests:
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
     zone = values.zone_of(spec.zone)
     reads = [_reads(c.klass, (declared or {}).get(c.source_name, "")) for c in spec.columns]
-    out = Digests()
+    out = Digests(row_hashes=[] if hasher is not None else None)
     chunks = _Chunks(len(groups(spec)), out)
+    chunks.hasher = hasher
     conn = adbc_sqlite.connect(ro_uri(snapshot))
     try:
         cur = conn.cursor()
@@ -452,6 +463,8 @@ def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Ch
     digested = [codes.Codes.rows([columns[i] for i in group],
                                  [codes.WIDTH.get(codes.kind(spec.columns[i].klass), 0)
                                   for i in group]) for group in groups(spec)]
+    if chunks.hasher is not None:
+        out.row_hashes.append((keys, chunks.hasher.hash(digested)))
     starts = np.concatenate(([0], np.flatnonzero(np.diff(ids)) + 1, [len(ids)]))
     for s, e in zip(starts[:-1], starts[1:], strict=True):
         chunks.add(int(ids[s]), int(e - s), [c.piece(s, e) for c in digested])
