@@ -584,7 +584,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         timings["apply"] = round(time.perf_counter() - step, 3)
     step = time.perf_counter()
     oldest = threshold(settings)
-    recorded, report.unproven = prove(settings, works, overwrite)
+    recorded, report.unproven = prove(settings, works, overwrite, new)
     report.proven = [w.table for w in works if w.method == "digests"
                      and w.table not in report.unproven]
     _save_digests(settings, token, {"threshold": oldest, "tables": recorded})

@@ -28,6 +28,7 @@ from ..validate import (
     fingerprint,
     row_hash,
     row_hashes,
+    rows_differ,
     spec_of,
     target_chunks,
 )
@@ -56,6 +57,7 @@ class Work:
     target_read: bool = True  # False: untouched since the last sync's proof, not read again
     rows: object = None  # the new snapshot's row hashes (`row_hash`), recorded for the next sync
     narrowed_by: str = ""  # "row hashes" | "join": how the changed chunks became keys
+    proved_by: str = ""  # "rows" | "chunks": how `prove` checked what the sync wrote
 
     @property
     def table(self) -> str:
@@ -178,21 +180,40 @@ def threshold(settings) -> int:
         return int(cur.fetchone()[0])
 
 
-def prove(settings, works: list[Work], overwrite: bool) -> tuple[dict, list[str]]:
-    """After the commit: the target's digests of the changed chunks against the new snapshot's.
-    Returns the digests to record for the next sync and the tables whose chunks still differ
-    (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
+ROW_PROOF_MAX = 100_000  # keys written beyond this: the changed chunks are digested again
+
+
+def prove(settings, works: list[Work], overwrite: bool, new: Path) -> tuple[dict, list[str]]:
+    """After the commit: what the sync wrote against the new snapshot. Where the changed
+    chunks were narrowed to keys and the target matched the previous snapshot everywhere
+    before, the rows at those keys are re-read and compared code by code (`rows_differ`):
+    every other row of those chunks was equal in both snapshots and on the target, so every
+    chunk then has the new snapshot's digest. Otherwise the changed chunks' digests are
+    computed again. Returns the digests to record for the next sync and the tables still
+    differing (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
     recorded, differ = {}, []
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions:
         for w in works:
             if w.method != "digests":
                 continue
-            chunks = sorted(set(w.applied) | (set(w.checked_chunks) if overwrite else set()))
-            after = target_chunks(sessions, w.spec, w.cut, chunks) if chunks else None
-            same = after is None or all(after.chunks.get(c) == w.now.chunks.get(c)
-                                        for c in chunks)
-            unchanged = set(w.checked_chunks) - set(chunks)  # target ≠ snapshot there already
+            if _by_rows(w):
+                w.proved_by = "rows"
+                same = not rows_differ(str(new), sessions, w.spec, w.keys + w.gone)
+                unchanged = set()
+            else:
+                w.proved_by = "chunks"
+                chunks = sorted(set(w.applied) | (set(w.checked_chunks) if overwrite else set()))
+                after = target_chunks(sessions, w.spec, w.cut, chunks) if chunks else None
+                same = after is None or all(after.chunks.get(c) == w.now.chunks.get(c)
+                                            for c in chunks)
+                unchanged = set(w.checked_chunks) - set(chunks)  # target ≠ snapshot there
             if not same or unchanged:
                 differ.append(w.table)
             recorded[w.table] = digest_record(w.cut, w.now, w.spec, w.table not in differ)
     return recorded, differ
+
+
+def _by_rows(w: Work) -> bool:
+    """Can the rows the sync wrote prove the table (see `prove`)?"""
+    return bool(w.narrowed_by and not w.checked_chunks and w.keys is not None
+                and 0 < len(w.keys) + len(w.gone) <= ROW_PROOF_MAX)

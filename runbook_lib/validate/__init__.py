@@ -15,6 +15,7 @@ from .catchup import (
     chunk_digests,
     fingerprint,
     row_hashes,
+    rows_differ,
     spec_of,
     target_chunks,
 )
@@ -26,4 +27,4 @@ from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_
 __all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS",
            "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
            "target_chunks", "digest_record", "DigestSessions", "Unfit", "fingerprint",
-           "row_hashes"]
+           "row_hashes", "rows_differ"]

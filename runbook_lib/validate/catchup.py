@@ -18,7 +18,7 @@ from . import digest, values
 from .stream import Column, TableSpec
 
 __all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
-           "target_chunks", "fingerprint", "row_hashes"]
+           "target_chunks", "fingerprint", "row_hashes", "rows_differ"]
 
 
 def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> TableSpec:
@@ -132,6 +132,20 @@ def row_hashes(snapshot: str, spec: TableSpec, cut: digest.Chunking, rows: int, 
     _, declared = _cut(snapshot, spec, rows)
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
     return digest.source_digests(snapshot, spec, cut, declared, parts, hasher).row_hashes
+
+
+def rows_differ(snapshot: str, sessions: digest.Sessions, spec: TableSpec, keys: list[int]
+                ) -> list[int]:
+    """The keys whose row differs between the snapshot and the target, code by code
+    (`row_proof`)."""
+    from . import row_proof
+
+    src = open_ro(snapshot)
+    try:
+        declared = digest.declared_types(src, spec.source_table)
+    finally:
+        src.close()
+    return row_proof.differing_keys(snapshot, sessions, spec, declared, keys)
 
 
 def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:
