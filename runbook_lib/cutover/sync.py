@@ -191,6 +191,8 @@ class TableSync:
     diverged: int = 0
     diverged_rows: list = field(default_factory=list)
     target_read: bool = True  # False: untouched since the last sync's proof
+    narrowed: str = ""  # "row hashes" | "join": how differing chunks became keys
+    proved: str = ""  # "rows" | "chunks": how the written rows were proven after the commit
 
     @property
     def changes(self) -> int:
@@ -559,7 +561,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         works = find(settings, conn, new, old, section, types, rows, where, cached)
         for w in works:
             w.result = TableSync(w.table, method=w.method, reason=w.reason,
-                                 target_read=w.target_read)
+                                 target_read=w.target_read, narrowed=w.narrowed_by)
         timings["compare"] = round(time.perf_counter() - step, 3)
         for part in ("digests", "narrowing"):
             timings[part] = round(sum(w.seconds.get(part, 0) for w in works), 3)
@@ -587,6 +589,8 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     recorded, report.unproven = prove(settings, works, overwrite, new)
     report.proven = [w.table for w in works if w.method == "digests"
                      and w.table not in report.unproven]
+    for w in works:
+        w.result.proved = w.proved_by
     _save_digests(settings, token, {"threshold": oldest, "tables": recorded})
     save_rows(folder, new, works)
     timings["proof"] = round(time.perf_counter() - step, 3)

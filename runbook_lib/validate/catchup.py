@@ -110,6 +110,8 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
     fresh, declared = _cut(new, spec, rows)
     if cut is not None:
         cut, before = _widen(cut, before, *_keys(new, spec))
+    if cut is None and fresh.count == 0:  # emptied: chunk the keys it had, as the target does
+        fresh = _cut(previous, spec, rows)[0]
     cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
     if before is not None and target_unchanged:
