@@ -130,6 +130,22 @@ TEXT = {
               "exists), then sync again.",
         "ko": "SQLite에서 그 행들을 고친 뒤 (참조하는 행을 지우거나 있는 행을 가리키게) 다시 "
               "동기화하세요."},
+    "unique": {
+        "en": "SY008: the changed rows of {table} cannot take their unique values in "
+              "PostgreSQL ({detail}). Nothing was changed.",
+        "ko": "SY008: {table}의 바뀐 행이 PostgreSQL에서 고유 값을 가질 수 없습니다 ({detail}). "
+              "아무것도 바꾸지 않았습니다."},
+    "unique_hint": {
+        "en": "If rows of {table} swapped unique values while a foreign key pointing at it "
+              "deletes or nulls rows with them (ON DELETE CASCADE / SET NULL), the sync cannot "
+              "replace them without touching those rows: stop the app's writes, re-run stage 03 "
+              "(if_exists: replace) and stage 04. If a value is really duplicated in SQLite (a "
+              "unique constraint only PostgreSQL has), fix the rows in SQLite and sync again.",
+        "ko": "{table}의 행들이 고유 값을 서로 바꿨는데 이 테이블을 가리키는 외래 키가 행을 함께 "
+              "지우거나 NULL로 만든다면 (ON DELETE CASCADE / SET NULL), 동기화는 그 행들을 건드리지 "
+              "않고는 바꿀 수 없습니다: 앱의 쓰기를 멈추고 03 단계를 if_exists: replace로 다시 "
+              "실행한 뒤 04 단계를 실행하세요. 값이 SQLite에서 정말로 중복이라면 (PostgreSQL에만 "
+              "있는 고유 제약), SQLite에서 행을 고친 뒤 다시 동기화하세요."},
     "policy": {
         "en": "SY007: on_bad_value was {before} when the target was loaded and is {now} now: the "
               "rows already set aside or loaded as NULL would not follow the new choice. Nothing "
@@ -420,8 +436,8 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
                     w.result.inserted, w.result.deleted = sync_apply.multiset_apply(
                         cur, tp.name, cols, stages[tp.name])
                 else:
-                    w.result.inserted, w.result.updated = sync_apply.upsert(
-                        cur, tp.name, cols, tp.primary_key, stages[tp.name])
+                    w.result.inserted, w.result.updated = _upsert(cur, tp, cols,
+                                                                  stages[tp.name], lang)
             sync_apply.restore_foreign_keys(cur, altered)
             move_sequences(conn, plans[0])
             bookkeeping(cur)
@@ -438,6 +454,27 @@ def _apply(conn, works: list[Work], plans: tuple, snapshots: tuple, settings, zo
         src_new.close()
         src_old.close()
     return sum(w.result.diverged for w in works) if overwrite else 0
+
+
+def _upsert(cur, tp, cols: list[str], stage: str, lang: str) -> tuple[int, int]:
+    """The staged rows inserted or updated; where rows swap unique values among them, as
+    delete-then-insert (`sync_apply.replace_changed`), else SY008."""
+    cur.execute("SAVEPOINT runbook_sync_upsert")
+    try:
+        found = sync_apply.upsert(cur, tp.name, cols, tp.primary_key, stage)
+    except psycopg2.errors.UniqueViolation as exc:
+        error = str(exc)
+        cur.execute("ROLLBACK TO SAVEPOINT runbook_sync_upsert")
+        try:
+            found = sync_apply.replace_changed(cur, tp.name, cols, tp.primary_key, stage)
+        except psycopg2.errors.UniqueViolation as again:
+            error, found = str(again), None
+        if found is None:
+            detail = terminal(scrub(error.strip().replace("\n", " ")))
+            raise SyncError(t(TEXT["unique"], lang, table=terminal(tp.name), detail=detail),
+                            t(TEXT["unique_hint"], lang, table=terminal(tp.name))) from None
+    cur.execute("RELEASE SAVEPOINT runbook_sync_upsert")
+    return found
 
 
 def _divergence_error(diverged: list[Work], language: str) -> SyncError:

@@ -172,3 +172,73 @@ def test_the_row_proof_names_rows_the_target_lacks_or_holds_otherwise(migrated, 
         sessions.close()
     assert found == [11, 12, 99999]
 
+
+
+UNIQUE_SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE person (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT);
+CREATE TABLE note (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES person(id), body TEXT);
+CREATE TABLE account (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE);
+CREATE TABLE login_event (id INTEGER PRIMARY KEY,
+    account_id INTEGER REFERENCES account(id) ON DELETE CASCADE);
+"""
+
+
+@pytest.fixture
+def unique_source(fresh_db, tmp_path):
+    from runbook_lib import migrate
+
+    path = tmp_path / "unique.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(UNIQUE_SCHEMA)
+    conn.executemany("INSERT INTO person VALUES (?,?,?)",
+                     [(i, f"u{i}@example.org", f"n{i}") for i in range(1, 101)])
+    conn.executemany("INSERT INTO note VALUES (?,?,?)", [(i, i, f"b{i}") for i in range(1, 51)])
+    conn.executemany("INSERT INTO account VALUES (?,?)", [(i, f"l{i}") for i in range(1, 21)])
+    conn.executemany("INSERT INTO login_event VALUES (?,?)", [(i, i) for i in range(1, 21)])
+    conn.commit()
+    conn.close()
+    fresh_db.sqlite_path, fresh_db.schema = str(path), "sqlite"
+    assert migrate.run(fresh_db, progress=False).completed
+    return fresh_db
+
+
+def test_rows_swapping_unique_values_are_applied(unique_source):
+    live = unique_source.sqlite_path
+    write(live, "UPDATE person SET email = 'tmp' WHERE id = 1",  # 1 and 2 swap, 3 → 4 → 5 → 3
+          "UPDATE person SET email = 'u1@example.org' WHERE id = 2",
+          "UPDATE person SET email = 'u2@example.org' WHERE id = 1",
+          "UPDATE person SET email = 'x' WHERE id = 3",
+          "UPDATE person SET email = 'u3@example.org' WHERE id = 5",
+          "UPDATE person SET email = 'u5@example.org' WHERE id = 4",
+          "UPDATE person SET email = 'u4@example.org' WHERE id = 3",
+          "UPDATE person SET name = 'plain' WHERE id = 9",
+          "INSERT INTO person VALUES (500, 'new@example.org', 'new')")
+    report = sync(unique_source)
+    assert counts(report)["person"] == (1, 6, 0)
+    assert assert_same(unique_source) > 0  # notes still point at their people
+    assert validate.run(unique_source).ok
+    assert sync(unique_source).changes == 0
+
+
+def test_swapped_unique_values_under_a_cascading_key_stop_with_sy008(unique_source):
+    from runbook_lib.cutover.sync import SyncError
+
+    live = unique_source.sqlite_path
+    write(live, "UPDATE account SET login = 'tmp' WHERE id = 1",
+          "UPDATE account SET login = 'l1' WHERE id = 2",
+          "UPDATE account SET login = 'l2' WHERE id = 1")
+    with db.connection(unique_source) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, login FROM account ORDER BY id")
+        before = cur.fetchall()
+    for language in ("en", "ko"):
+        unique_source.language = language
+        with pytest.raises(SyncError) as err:
+            sync(unique_source)
+        assert "SY008" in str(err.value) and "account" in str(err.value)
+        assert "03" in err.value.hint
+    with db.connection(unique_source) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, login FROM account ORDER BY id")
+        assert cur.fetchall() == before  # nothing changed
+        cur.execute("SELECT count(*) FROM login_event")
+        assert cur.fetchone()[0] == 20
