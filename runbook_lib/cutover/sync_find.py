@@ -23,12 +23,13 @@ from ..validate import (
     DigestSessions,
     Unfit,
     changed_chunks,
+    changed_keys,
     chunk_digests,
     digest_record,
-    fingerprint,
-    row_hash,
+    previous_row_hashes,
     row_hashes,
     rows_differ,
+    save_row_hashes,
     spec_of,
     target_chunks,
 )
@@ -128,7 +129,7 @@ def _narrow(pair, work: Work, old: Path, rows: int, before, hasher) -> tuple[lis
             before = None
     if before is not None and work.rows is not None:
         work.narrowed_by = "row hashes"
-        return row_hash.changes(before, work.rows, ranges)
+        return changed_keys(before, work.rows, ranges)
     work.narrowed_by = "join"
     return sync_keys.changed(pair, spec.source_table, spec.columns[0].source_name,
                              [c.source_name for c in spec.columns], ranges)
@@ -142,7 +143,7 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
     tables = cached.get("tables") or {}
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
-    hashed = _hashes(old, {e["table"] for e, _ in specs})
+    hashed = previous_row_hashes(str(old))
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
         return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
@@ -151,25 +152,10 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
                 for e, s in specs]
 
 
-def _hashes(old: Path, tables: set[str]):
-    """table spec → (the previous snapshot's recorded row hashes or None, the hasher of this
-    sync: the recorded seed, so the new row hashes compare with them)."""
-    meta, data = row_hash.load(str(old))
-    seeds = {v.get("seed") for v in (meta.get("tables") or {}).values()}
-    seed = seeds.pop() if len(seeds) == 1 else row_hash.new_seed()
-    hasher = row_hash.Hasher(seed)
-
-    def one(spec):
-        found = row_hash.recorded(meta, data, spec.table, fingerprint(spec)) if data else None
-        return (found if found is not None and found.seed == seed else None), hasher
-    return one
-
-
 def save_rows(folder: Path, snapshot: Path, works: list[Work]) -> None:
     """The new snapshot's row hashes beside it, for the next sync."""
-    row_hash.save(folder / row_hash.FILE, str(snapshot),
-                  {w.table: (fingerprint(w.spec), w.rows) for w in works
-                   if w.method == "digests" and w.rows is not None})
+    save_row_hashes(folder, str(snapshot), {w.table: (w.spec, w.rows) for w in works
+                                            if w.method == "digests" and w.rows is not None})
 
 
 def threshold(settings) -> int:

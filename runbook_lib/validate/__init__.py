@@ -11,11 +11,14 @@ catch-up sync compares).
 
 from .catchup import (
     changed_chunks,
+    changed_keys,
     changed_ranges,
     chunk_digests,
     fingerprint,
+    previous_row_hashes,
     row_hashes,
     rows_differ,
+    save_row_hashes,
     spec_of,
     target_chunks,
 )
@@ -27,4 +30,5 @@ from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_
 __all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS",
            "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
            "target_chunks", "digest_record", "DigestSessions", "Unfit", "fingerprint",
-           "row_hashes", "rows_differ"]
+           "row_hashes", "rows_differ", "changed_keys", "previous_row_hashes",
+           "save_row_hashes"]

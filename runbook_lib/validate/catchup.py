@@ -14,11 +14,12 @@ from math import ceil
 
 from ..core.identifiers import quote_ident
 from ..core.sqlite_quirks import open_ro
-from . import digest, values
+from . import digest, row_hash, values
 from .stream import Column, TableSpec
 
 __all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
-           "target_chunks", "fingerprint", "row_hashes", "rows_differ"]
+           "target_chunks", "fingerprint", "row_hashes", "rows_differ",
+           "previous_row_hashes", "save_row_hashes", "changed_keys"]
 
 
 def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> TableSpec:
@@ -148,6 +149,31 @@ def rows_differ(snapshot: str, sessions: digest.Sessions, spec: TableSpec, keys:
     finally:
         src.close()
     return row_proof.differing_keys(snapshot, sessions, spec, declared, keys)
+
+
+def previous_row_hashes(snapshot: str):
+    """spec → (the row hashes the last sync recorded beside `snapshot` for this table, or None;
+    the hasher for the new snapshot: the recorded seed, so the two compare)."""
+    meta, data = row_hash.load(snapshot)
+    seeds = {v.get("seed") for v in (meta.get("tables") or {}).values()}
+    seed = seeds.pop() if len(seeds) == 1 else row_hash.new_seed()
+    hasher = row_hash.Hasher(seed)
+
+    def one(spec: TableSpec):
+        found = row_hash.recorded(meta, data, spec.table, fingerprint(spec)) if data else None
+        return (found if found is not None and found.seed == seed else None), hasher
+    return one
+
+
+def save_row_hashes(folder, snapshot: str, tables: dict) -> None:
+    """Record the row hashes of `snapshot` (table → (spec, RowHashes)) beside it (`folder`)."""
+    from pathlib import Path
+
+    row_hash.save(Path(folder) / row_hash.FILE, snapshot,
+                  {name: (fingerprint(spec), found) for name, (spec, found) in tables.items()})
+
+
+changed_keys = row_hash.changes
 
 
 def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:
