@@ -242,3 +242,10 @@ def test_swapped_unique_values_under_a_cascading_key_stop_with_sy008(unique_sour
         assert cur.fetchall() == before  # nothing changed
         cur.execute("SELECT count(*) FROM login_event")
         assert cur.fetchone()[0] == 20
+    from runbook_lib import migrate  # the hint applied: stage 03 (if_exists: replace), 04
+
+    unique_source.if_exists = "replace"
+    assert migrate.run(unique_source, progress=False).completed
+    assert assert_same(unique_source) > 0
+    assert validate.run(unique_source).ok
+    assert sync(unique_source).changes == 0
