@@ -114,9 +114,12 @@ TEXT = {
     "overwritten": {"en": "overwrote {n} row(s) written on PostgreSQL (overwrite)",
                     "ko": "PostgreSQL에 쓰인 행 {n}개를 덮어썼습니다 (overwrite)"},
     "proof": {"en": "proof: every key chunk of {proven} table(s) now has the new snapshot's "
-                    "digest (canonical codes, as stage 04 compares them)",
+                    "digest (canonical codes, as stage 04 compares them): the rows written were "
+                    "read back from PostgreSQL and compared code by code (or their chunks "
+                    "digested again), the others were equal before",
               "ko": "증명: 테이블 {proven}개의 모든 키 구간이 이제 새 스냅샷과 같은 요약값을 가집니다 "
-                    "(04 단계와 같은 정규 코드)"},
+                    "(04 단계와 같은 정규 코드): 쓴 행은 PostgreSQL에서 다시 읽어 코드 단위로 "
+                    "비교했고 (또는 그 구간의 요약값을 다시 계산), 나머지는 이미 같았습니다"},
     "unproven": {"en": "; still differing by digest: {tables} (values on_bad_value set to "
                        "NULL or aside, or a write during the sync): run stage 04 for the row-level "
                        "account",
