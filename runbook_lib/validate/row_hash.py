@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def load(snapshot: str) -> tuple[dict, object]:
     try:
         data = np.load(path, allow_pickle=False)
         meta = json.loads(bytes(data["meta"]).decode())
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # unreadable: not used
         return {}, None
     if meta.get("snapshot") != str(snapshot):
         return {}, None

@@ -249,3 +249,13 @@ def test_swapped_unique_values_under_a_cascading_key_stop_with_sy008(unique_sour
     assert assert_same(unique_source) > 0
     assert validate.run(unique_source).ok
     assert sync(unique_source).changes == 0
+
+
+def test_a_damaged_row_hash_file_is_not_used(migrated):
+    write(migrated.sqlite_path, "UPDATE parent SET name = 'a' WHERE id = 3")
+    first = sync(migrated)
+    Path(first.snapshot).with_name(row_hash.FILE).write_bytes(b"PK\x03\x04 not a zip")
+    write(migrated.sqlite_path, "UPDATE parent SET name = 'b' WHERE id = 4")
+    parent = by_table(sync(migrated))["parent"]
+    assert parent.narrowed == "join" and parent.updated == 1
+    assert assert_same(migrated) > 0
