@@ -81,14 +81,17 @@ class Hasher:
             if len(lengths) and (lengths == longest).all():  # fixed width: one product
                 h = data.reshape(len(lengths), longest).astype(np.uint64) @ w[1:longest + 1]
             else:
-                pos = np.arange(end - start, dtype=np.int64)
-                pos -= np.repeat(offsets[:-1] - start, lengths)
-                product = data.astype(np.uint64)
-                product *= w[1:][pos]
-                summed = np.empty(end - start + 1, np.uint64)
-                summed[0] = 0
-                np.cumsum(product, out=summed[1:])
-                h = summed[offsets[1:] - start] - summed[offsets[:-1] - start]
+                kind = np.int32 if end - start < 2 ** 31 else np.int64
+                pos = np.arange(end - start, dtype=kind)
+                pos -= np.repeat((offsets[:-1] - start).astype(kind), lengths)
+                product = w[1:][pos]
+                product *= data
+                if (lengths > 0).all():  # codes are never empty; reduceat needs that
+                    h = np.add.reduceat(product, offsets[:-1] - start)
+                else:
+                    summed = np.zeros(end - start + 1, np.uint64)
+                    np.cumsum(product, out=summed[1:])
+                    h = summed[offsets[1:] - start] - summed[offsets[:-1] - start]
             return h + lengths.astype(np.uint64) * w[0]
 
 
