@@ -35,7 +35,7 @@ from ..validate import (
 )
 from . import sync_keys
 
-__all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows"]
+__all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows", "before_apply"]
 
 
 @dataclass
@@ -169,22 +169,61 @@ def threshold(settings) -> int:
 ROW_PROOF_MAX = 100_000  # keys written beyond this: the changed chunks are digested again
 
 
-def prove(settings, works: list[Work], overwrite: bool, new: Path) -> tuple[dict, list[str]]:
+COUNTS = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)) "
+          "FROM {table}")
+
+
+def before_apply(settings, works: list[Work]) -> tuple[int, dict[str, int]]:
+    """Taken just before the sync's transaction, in one snapshot: the oldest transaction
+    running and the row count of each table `prove` will prove by rows."""
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        since = int(cur.fetchone()[0])
+        counts = {}
+        for w in works:
+            if w.method == "digests" and _by_rows(w):
+                cur.execute(f"SELECT count(*) FROM {quote_ident(w.table)}")
+                counts[w.table] = cur.fetchone()[0]
+    return since, counts
+
+
+def _alone(conn, w: Work, since: int, count: int | None) -> bool:
+    """Did only the sync write this table since `since`? Its row count is the one before
+    plus the rows inserted less those deleted, and the row versions written since are
+    exactly the rows it inserted or updated (another writer's insert, update or delete would
+    break one of the two)."""
+    if count is None:
+        return False
+    with conn.cursor() as cur:
+        cur.execute(COUNTS.format(table=quote_ident(w.table)), (str(since % 2 ** 32),))
+        rows, newer = cur.fetchone()
+    conn.rollback()
+    r = w.result
+    return rows == count + r.inserted - r.deleted and newer == r.inserted + r.updated
+
+
+def prove(settings, works: list[Work], overwrite: bool, new: Path,
+          before: tuple[int, dict] = (0, {})) -> tuple[dict, list[str]]:
     """After the commit: what the sync wrote against the new snapshot. Where the changed
     chunks were narrowed to keys and the target matched the previous snapshot everywhere
-    before, the rows at those keys are re-read and compared code by code (`rows_differ`):
-    every other row of those chunks was equal in both snapshots and on the target, so every
-    chunk then has the new snapshot's digest. Otherwise the changed chunks' digests are
-    computed again. Returns the digests to record for the next sync and the tables still
+    before, the rows at those keys are re-read and compared code by code (`rows_differ`),
+    and the table's row count and row versions show that nothing else wrote to it since
+    `before` (`before_apply`): every other row was equal in both snapshots and on the target,
+    so every chunk then has the new snapshot's digest. Otherwise the changed chunks' digests
+    are computed again. Returns the digests to record for the next sync and the tables still
     differing (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
     recorded, differ = {}, []
-    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions:
+    since, counts = before
+    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
+            db.connection(settings) as conn:
         for w in works:
             if w.method != "digests":
                 continue
-            if _by_rows(w):
+            if _by_rows(w) and w.table in counts:
                 w.proved_by = "rows"
-                same = not rows_differ(str(new), sessions, w.spec, w.keys + w.gone)
+                same = (not rows_differ(str(new), sessions, w.spec, w.keys + w.gone)
+                        and _alone(conn, w, since, counts.get(w.table)))
                 unchanged = set()
             else:
                 w.proved_by = "chunks"

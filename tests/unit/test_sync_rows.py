@@ -278,3 +278,30 @@ def test_the_vectorised_row_hash_is_the_documented_sum():
         expect = [(sum(b * w[j + 1] for j, b in enumerate(data[offsets[i]:offsets[i + 1]]))
                    + int(lengths[i]) * w[0]) % 2 ** 64 for i in range(n)]
         assert [int(x) for x in found] == expect
+
+
+def test_a_write_on_postgresql_during_the_sync_leaves_the_table_unproven(migrated, pg,
+                                                                          monkeypatch):
+    import importlib
+
+    sync_module = importlib.import_module("runbook_lib.cutover.sync")  # the module, not sync()
+    scattered(migrated.sqlite_path, 0)
+    original = sync_module.threshold
+
+    def meanwhile(settings):  # after the sync's commit, before its proof
+        pg.execute("UPDATE parent SET qty = 5 WHERE id = 19990; "  # a row the sync left alone
+                   "DELETE FROM child WHERE id = 2998", migrated.db_name)
+        return original(settings)
+
+    monkeypatch.setattr(sync_module, "threshold", meanwhile)
+    report = sync(migrated)
+    tables = by_table(report)
+    assert tables["parent"].proved == "rows" and tables["child"].proved == "rows"
+    assert {"parent", "child"} <= set(report.unproven)
+    monkeypatch.setattr(sync_module, "threshold", original)
+    from runbook_lib.cutover.sync import SyncError
+
+    with pytest.raises(SyncError) as err:  # the next sync reads the target and names them
+        sync(migrated)
+    assert "SY003" in str(err.value)
+    assert (19990,) in err.value.rows["parent"] and (2998,) in err.value.rows["child"]
