@@ -116,6 +116,8 @@ def main() -> int:
     parser.add_argument("--changes", type=float, default=0.01, help="share of rows changed")
     parser.add_argument("--pattern", choices=("scattered", "recent"), default="scattered",
                         help="where the updated and deleted rows lie in the key range")
+    parser.add_argument("--port", type=int, default=0,
+                        help="the throwaway server's port (default: a free one, 40000-60000)")
     args = parser.parse_args()
     from runbook_lib import migrate, validate
     from runbook_lib.core import server
@@ -125,7 +127,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     live = work / "live.sqlite3"
     shutil.copyfile(source, live)
-    port = server.free_port()
+    port = args.port or server.free_port()
     pg = server.EmbeddedServer(work / "pg", port=port)
     pg.start("postgres", bench.ADMIN)
     import psycopg2
@@ -163,7 +165,9 @@ def main() -> int:
             print(f"round {rnd + 1} ({'digests recorded by the previous sync' if rnd else 'first sync after the migration'}): {changed:,} rows changed in SQLite; "
                   f"sync with its digest proof {synced:.2f} s ({report.inserted} inserted, "
                   f"{report.updated} updated, {report.deleted} deleted; proven by digests: "
-                  f"{len(report.proven)} tables, unproven {report.unproven}; {report.timings}); "
+                  f"{len(report.proven)} tables, unproven {report.unproven}; narrowed by "
+                  f"{sorted({x.narrowed for x in report.tables if x.changes})}, proven by "
+                  f"{sorted({x.proved for x in report.tables if x.changes})}; {report.timings}); "
                   f"stage 04 full validation of the synced snapshot {checked:.2f} s "
                   f"[{'ok' if verdict.ok else 'FAILED'}, second sync {again.changes} changes] "
                   f"load {load:.2f}; re-migration {migrated:.2f} s + stage 04 "

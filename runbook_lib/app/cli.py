@@ -37,7 +37,7 @@ COMMANDS = {
                "ko": "교육용 장애 훈련 (내장 서버 전용)"}),
     "training": ("runbook_lib.app.training", {"en": "per-trainee workspaces",
                                               "ko": "교육생별 작업 공간"}),
-    "sync": ("runbook_lib.cutover.sync",
+    "sync": ("runbook_lib.cutover.sync_cli",
              {"en": "catch-up sync of a migrated target from the live SQLite file",
               "ko": "실행 중인 SQLite 파일에서 마이그레이션한 대상으로 변경분 동기화"}),
 }

@@ -127,6 +127,32 @@ def upsert(cur, table: str, columns: list[str], key: list[str], stage: str) -> t
     return sum(flags), len(flags) - sum(flags)
 
 
+CASCADING = """
+SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = %s::regclass
+  AND (confdeltype != 'a' OR confupdtype != 'a')
+"""
+
+
+def replace_changed(cur, table: str, columns: list[str], key: list[str], stage: str
+                    ) -> tuple[int, int] | None:
+    """The upsert done as delete-then-insert: rows whose values swap a unique value among
+    them (A takes B's, B takes A's) conflict row by row in an upsert, not as a whole. The
+    changed rows are deleted, then every staged row the target lacks is inserted: (inserted,
+    updated). None when a foreign key pointing here acts on delete (CASCADE, SET NULL,
+    RESTRICT…): deleting would touch other rows."""
+    cur.execute(CASCADING, (q(table),))
+    if cur.fetchone()[0]:
+        return None
+    match = " AND ".join(f"s.{q(c)} = t.{q(c)}" for c in key)
+    cur.execute(f"DELETE FROM {q(table)} t USING {stage} s WHERE {match} AND "
+                f"{_row('t', columns)} IS DISTINCT FROM {_row('s', columns)}")
+    updated = cur.rowcount
+    cols = ", ".join(q(c) for c in columns)
+    cur.execute(f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT "
+                f"({', '.join(q(c) for c in key)}) DO NOTHING")
+    return cur.rowcount - updated, updated
+
+
 def _surplus(columns: list[str], source: str, other: str) -> str:
     """ctids of `source`'s rows beyond their count in `other` (one multiset minus the other)."""
     r, o = _row("x", columns), _row("o", columns)

@@ -23,14 +23,19 @@ from ..validate import (
     DigestSessions,
     Unfit,
     changed_chunks,
+    changed_keys,
     chunk_digests,
     digest_record,
+    previous_row_hashes,
+    row_hashes,
+    rows_differ,
+    save_row_hashes,
     spec_of,
     target_chunks,
 )
 from . import sync_keys
 
-__all__ = ["Work", "find", "prove", "threshold", "untouched"]
+__all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows", "before_apply"]
 
 
 @dataclass
@@ -51,6 +56,9 @@ class Work:
     result: object = None  # the TableSync the sync reports
     seconds: dict = field(default_factory=dict)  # digests, narrowing
     target_read: bool = True  # False: untouched since the last sync's proof, not read again
+    rows: object = None  # the new snapshot's row hashes (`row_hash`), recorded for the next sync
+    narrowed_by: str = ""  # "row hashes" | "join": how the changed chunks became keys
+    proved_by: str = ""  # "rows" | "chunks": how `prove` checked what the sync wrote
 
     @property
     def table(self) -> str:
@@ -81,32 +89,50 @@ def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> b
 
 
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
-         cached: dict | None, target_unchanged: bool = False) -> Work:
+         cached: dict | None, target_unchanged: bool = False, hashed=None) -> Work:
     work = Work(entry, spec, target_read=not target_unchanged)
     began = time.perf_counter()
     if not spec.key:
         work.method, work.target_read = "multiset", True
         return work
+    recorded, hasher = hashed(spec) if hashed else (None, None)
     try:
         cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows,
-                                                   cached, target_unchanged)
+                                                   cached, target_unchanged, hasher)
+        work.cut, work.now, work.rows = cut, now, now.row_hashes
+        work.seconds["digests"] = time.perf_counter() - began
+        work.applied = changed_chunks(now, before)
+        work.checked_chunks = changed_chunks(target, before)
+        work.check = cut.ranges(work.checked_chunks)
+        work.keys, work.gone = _narrow(pair, work, old, rows, before.row_hashes or recorded,
+                                       hasher)
     except Unfit as exc:
         work.method, work.reason, work.target_read = "whole", exc.text, True
+        work.keys, work.gone, work.check, work.rows = None, [], None, None
         return work
-    work.cut, work.now = cut, now
-    work.seconds["digests"] = time.perf_counter() - began
-    work.applied = changed_chunks(now, before)
-    work.checked_chunks = changed_chunks(target, before)
-    work.check = cut.ranges(work.checked_chunks)
-    key = spec.columns[0].source_name
-    if work.applied:
-        columns = [c.source_name for c in spec.columns]
-        work.keys, work.gone = sync_keys.changed(pair, spec.source_table, key, columns,
-                                                 cut.ranges(work.applied))
-    else:
-        work.keys = []
     work.seconds["narrowing"] = time.perf_counter() - began - work.seconds["digests"]
     return work
+
+
+def _narrow(pair, work: Work, old: Path, rows: int, before, hasher) -> tuple[list, list]:
+    """The changed chunks' keys: from the row hashes of both snapshots (the previous one's
+    recorded by the last sync, or read now when most chunks changed), else by joining the
+    two snapshots (few chunks changed)."""
+    if not work.applied:
+        return [], []
+    cut, spec = work.cut, work.spec
+    ranges = cut.ranges(work.applied)
+    if before is None and hasher is not None and len(work.applied) * 4 > max(cut.count, 1):
+        try:
+            before = row_hashes(str(old), spec, cut, rows, hasher)
+        except Unfit:  # the previous snapshot's values do not digest: join instead
+            before = None
+    if before is not None and work.rows is not None:
+        work.narrowed_by = "row hashes"
+        return changed_keys(before, work.rows, ranges)
+    work.narrowed_by = "join"
+    return sync_keys.changed(pair, spec.source_table, spec.columns[0].source_name,
+                             [c.source_name for c in spec.columns], ranges)
 
 
 def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows: dict,
@@ -117,12 +143,19 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
     tables = cached.get("tables") or {}
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
+    hashed = previous_row_hashes(str(old))
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
         return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
                      tables.get(e["table"]),
-                     untouched(conn, e["table"], tables.get(e["table"]), threshold))
+                     untouched(conn, e["table"], tables.get(e["table"]), threshold), hashed)
                 for e, s in specs]
+
+
+def save_rows(folder: Path, snapshot: Path, works: list[Work]) -> None:
+    """The new snapshot's row hashes beside it, for the next sync."""
+    save_row_hashes(folder, str(snapshot), {w.table: (w.spec, w.rows) for w in works
+                                            if w.method == "digests" and w.rows is not None})
 
 
 def threshold(settings) -> int:
@@ -133,21 +166,79 @@ def threshold(settings) -> int:
         return int(cur.fetchone()[0])
 
 
-def prove(settings, works: list[Work], overwrite: bool) -> tuple[dict, list[str]]:
-    """After the commit: the target's digests of the changed chunks against the new snapshot's.
-    Returns the digests to record for the next sync and the tables whose chunks still differ
-    (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
+ROW_PROOF_MAX = 100_000  # keys written beyond this: the changed chunks are digested again
+
+
+COUNTS = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)) "
+          "FROM {table}")
+
+
+def before_apply(settings, works: list[Work]) -> tuple[int, dict[str, int]]:
+    """Taken just before the sync's transaction, in one snapshot: the oldest transaction
+    running and the row count of each table `prove` will prove by rows."""
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        since = int(cur.fetchone()[0])
+        counts = {}
+        for w in works:
+            if w.method == "digests" and _by_rows(w):
+                cur.execute(f"SELECT count(*) FROM {quote_ident(w.table)}")
+                counts[w.table] = cur.fetchone()[0]
+    return since, counts
+
+
+def _alone(conn, w: Work, since: int, count: int | None) -> bool:
+    """Did only the sync write this table since `since`? Its row count is the one before
+    plus the rows inserted less those deleted, and the row versions written since are
+    exactly the rows it inserted or updated (another writer's insert, update or delete would
+    break one of the two)."""
+    if count is None:
+        return False
+    with conn.cursor() as cur:
+        cur.execute(COUNTS.format(table=quote_ident(w.table)), (str(since % 2 ** 32),))
+        rows, newer = cur.fetchone()
+    conn.rollback()
+    r = w.result
+    return rows == count + r.inserted - r.deleted and newer == r.inserted + r.updated
+
+
+def prove(settings, works: list[Work], overwrite: bool, new: Path,
+          before: tuple[int, dict] = (0, {})) -> tuple[dict, list[str]]:
+    """After the commit: what the sync wrote against the new snapshot. Where the changed
+    chunks were narrowed to keys and the target matched the previous snapshot everywhere
+    before, the rows at those keys are re-read and compared code by code (`rows_differ`),
+    and the table's row count and row versions show that nothing else wrote to it since
+    `before` (`before_apply`): every other row was equal in both snapshots and on the target,
+    so every chunk then has the new snapshot's digest. Otherwise the changed chunks' digests
+    are computed again. Returns the digests to record for the next sync and the tables still
+    differing (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
     recorded, differ = {}, []
-    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions:
+    since, counts = before
+    with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
+            db.connection(settings) as conn:
         for w in works:
             if w.method != "digests":
                 continue
-            chunks = sorted(set(w.applied) | (set(w.checked_chunks) if overwrite else set()))
-            after = target_chunks(sessions, w.spec, w.cut, chunks) if chunks else None
-            same = after is None or all(after.chunks.get(c) == w.now.chunks.get(c)
-                                        for c in chunks)
-            unchanged = set(w.checked_chunks) - set(chunks)  # target ≠ snapshot there already
+            if _by_rows(w) and w.table in counts:
+                w.proved_by = "rows"
+                same = (not rows_differ(str(new), sessions, w.spec, w.keys + w.gone)
+                        and _alone(conn, w, since, counts.get(w.table)))
+                unchanged = set()
+            else:
+                w.proved_by = "chunks"
+                chunks = sorted(set(w.applied) | (set(w.checked_chunks) if overwrite else set()))
+                after = target_chunks(sessions, w.spec, w.cut, chunks) if chunks else None
+                same = after is None or all(after.chunks.get(c) == w.now.chunks.get(c)
+                                            for c in chunks)
+                unchanged = set(w.checked_chunks) - set(chunks)  # target ≠ snapshot there
             if not same or unchanged:
                 differ.append(w.table)
             recorded[w.table] = digest_record(w.cut, w.now, w.spec, w.table not in differ)
     return recorded, differ
+
+
+def _by_rows(w: Work) -> bool:
+    """Can the rows the sync wrote prove the table (see `prove`)?"""
+    return bool(w.narrowed_by and not w.checked_chunks and w.keys is not None
+                and 0 < len(w.keys) + len(w.gone) <= ROW_PROOF_MAX)

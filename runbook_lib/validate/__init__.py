@@ -9,7 +9,19 @@ values by target type), `stream` + `rows` (reading both sides in key order), `sc
 catch-up sync compares).
 """
 
-from .catchup import changed_chunks, changed_ranges, chunk_digests, spec_of, target_chunks
+from .catchup import (
+    changed_chunks,
+    changed_keys,
+    changed_ranges,
+    chunk_digests,
+    fingerprint,
+    previous_row_hashes,
+    row_hashes,
+    rows_differ,
+    save_row_hashes,
+    spec_of,
+    target_chunks,
+)
 from .catchup import record as digest_record
 from .digest import Sessions as DigestSessions
 from .digest import Unfit
@@ -17,4 +29,6 @@ from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_
 
 __all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS",
            "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
-           "target_chunks", "digest_record", "DigestSessions", "Unfit"]
+           "target_chunks", "digest_record", "DigestSessions", "Unfit", "fingerprint",
+           "row_hashes", "rows_differ", "changed_keys", "previous_row_hashes",
+           "save_row_hashes"]

@@ -14,11 +14,12 @@ from math import ceil
 
 from ..core.identifiers import quote_ident
 from ..core.sqlite_quirks import open_ro
-from . import digest, values
+from . import digest, row_hash, values
 from .stream import Column, TableSpec
 
 __all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
-           "target_chunks", "fingerprint"]
+           "target_chunks", "fingerprint", "row_hashes", "rows_differ",
+           "previous_row_hashes", "save_row_hashes", "changed_keys"]
 
 
 def spec_of(entry: dict, types: dict[str, str], schema: str, zone: str) -> TableSpec:
@@ -94,34 +95,85 @@ def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
 
 
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
-                  rows: int, cached: dict | None = None, target_unchanged: bool = False
+                  rows: int, cached: dict | None = None, target_unchanged: bool = False,
+                  hasher=None
                   ) -> tuple[digest.Chunking, list[digest.Digests]]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
     the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
     the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
-    that snapshot and nothing wrote to it since), the target is not read either. Raises
-    `digest.Unfit` when the table cannot be digested exactly."""
+    that snapshot and nothing wrote to it since), the target is not read either. With
+    `hasher` (`row_hash`), the new snapshot's row hashes too, and the previous one's when it is
+    read. Raises `digest.Unfit` when the table cannot be digested exactly."""
     if not spec.integer_key:
         raise digest.Unfit("key")
     cut, before = _recorded(cached, spec)
     fresh, declared = _cut(new, spec, rows)
     if cut is not None:
         cut, before = _widen(cut, before, *_keys(new, spec))
+    if cut is None and fresh.count == 0:  # emptied: chunk the keys it had, as the target does
+        fresh = _cut(previous, spec, rows)[0]
     cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
     if before is not None and target_unchanged:
-        return cut, [digest.source_digests(new, spec, cut, declared, parts), before, before]
+        return cut, [digest.source_digests(new, spec, cut, declared, parts, hasher), before,
+                     before]
     with ThreadPoolExecutor(2) as pool:
         target = pool.submit(digest.target_digests, sessions, spec, cut)
         try:
-            now = digest.source_digests(new, spec, cut, declared, parts)
+            now = digest.source_digests(new, spec, cut, declared, parts, hasher)
         finally:
             found = target.result()
     if before is None:
         _, declared_before = _cut(previous, spec, rows)
-        before = digest.source_digests(previous, spec, cut, declared_before, parts)
+        before = digest.source_digests(previous, spec, cut, declared_before, parts, hasher)
     return cut, [now, before, found]
+
+
+def row_hashes(snapshot: str, spec: TableSpec, cut: digest.Chunking, rows: int, hasher):
+    """A snapshot's row hashes (`row_hash`), read in the digest pass of `cut`."""
+    _, declared = _cut(snapshot, spec, rows)
+    parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
+    return digest.source_digests(snapshot, spec, cut, declared, parts, hasher).row_hashes
+
+
+def rows_differ(snapshot: str, sessions: digest.Sessions, spec: TableSpec, keys: list[int]
+                ) -> list[int]:
+    """The keys whose row differs between the snapshot and the target, code by code
+    (`row_proof`)."""
+    from . import row_proof
+
+    src = open_ro(snapshot)
+    try:
+        declared = digest.declared_types(src, spec.source_table)
+    finally:
+        src.close()
+    return row_proof.differing_keys(snapshot, sessions, spec, declared, keys)
+
+
+def previous_row_hashes(snapshot: str):
+    """spec → (the row hashes the last sync recorded beside `snapshot` for this table, or None;
+    the hasher for the new snapshot: the recorded seed, so the two compare)."""
+    meta, data = row_hash.load(snapshot)
+    seeds = {v.get("seed") for v in (meta.get("tables") or {}).values()}
+    seed = seeds.pop() if len(seeds) == 1 else row_hash.new_seed()
+    hasher = row_hash.Hasher(seed)
+
+    def one(spec: TableSpec):
+        found = row_hash.recorded(meta, data, spec.table, fingerprint(spec)) if data else None
+        return (found if found is not None and found.seed == seed else None), hasher
+    return one
+
+
+def save_row_hashes(folder, snapshot: str, tables: dict) -> None:
+    """Record the row hashes of `snapshot` (table → (spec, RowHashes)) beside it (`folder`)."""
+    from pathlib import Path
+
+    row_hash.save(Path(folder) / row_hash.FILE, snapshot,
+                  {name: (fingerprint(spec), found) for name, (spec, found) in tables.items()})
+
+
+changed_keys = row_hash.changes
 
 
 def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:

@@ -30,7 +30,7 @@ from ..core.i18n import LANGUAGES, Text, fill, t
 from ..core.identifiers import quote_ident
 from ..core.sqlite_file import affinity, ro_uri
 from ..core.sqlite_quirks import open_ro
-from . import codes, values
+from . import codes, row_hash, values
 from .stream import TableSpec
 
 ROWS_PER_CHUNK = 2_000
@@ -111,6 +111,7 @@ class Digests:
 
     chunks: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
     python_columns: set[str] = field(default_factory=set)
+    row_hashes: object = None  # row_hash.RowHashes when asked for (`source_digests(hasher=)`)
 
     @property
     def rows(self) -> int:
@@ -304,10 +305,11 @@ def _reads(klass: str, declared: str) -> list[tuple[str, str]]:
 
 
 def source_sql(spec: TableSpec, declared: dict[str, str] | None = None,
-               keys: tuple[int | None, int | None] = (None, None)) -> str:
-    """The snapshot's rows with keys in [low, high) (None: open), in key order, after a witness
-    row of the expected storage classes (the reader infers each column's type from its first
-    rows)."""
+               keys: tuple[int | None, int | None] = (None, None),
+               among: list[int] | None = None) -> str:
+    """The snapshot's rows with keys in [low, high) (None: open) and, with `among`, among these
+    keys, in key order, after a witness row of the expected storage classes (the reader infers
+    each column's type from its first rows)."""
     witness, select = ["1"], ["0"]
     for col in spec.columns:
         for expr, lit in _reads(col.klass, (declared or {}).get(col.source_name, "")):
@@ -316,6 +318,8 @@ def source_sql(spec: TableSpec, declared: dict[str, str] | None = None,
     key = quote_ident(spec.columns[0].source_name)
     bounds = [f"{key} {op} {int(v)}" for op, v in ((">=", keys[0]), ("<", keys[1]))
               if v is not None]
+    if among is not None:
+        bounds.append(f"{key} IN ({', '.join(str(int(k)) for k in among) or 'NULL'})")
     where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     return (f"SELECT {', '.join(witness)} UNION ALL SELECT * FROM (SELECT {', '.join(select)} "
             f"FROM {quote_ident(spec.source_table)}{where} ORDER BY {key})")
@@ -333,6 +337,7 @@ class _Chunks:
         self.current: int | None = None
         self.rows = 0
         self.hashes: list = []
+        self.hasher = None  # row_hash.Hasher: row hashes too
 
     def add(self, chunk: int, rows: int, pieces) -> None:
         if chunk != self.current:
@@ -357,42 +362,59 @@ def _column_codes(col, arrays: list, zone, out: Digests) -> codes.Codes:
 
 
 def source_digests(snapshot: str, spec: TableSpec, cut: Chunking,
-                   declared: dict[str, str] | None = None, parts: int = 1) -> Digests:
+                   declared: dict[str, str] | None = None, parts: int = 1,
+                   hasher: row_hash.Hasher | None = None) -> Digests:
     """The snapshot's chunk digests: one pass through Arrow batches, in `parts` threads (key
-    ranges of whole chunks; the reader, Arrow and md5 release the GIL)."""
+    ranges of whole chunks; the reader, Arrow and md5 release the GIL). With `hasher`, every
+    row's hash too (`row_hashes`)."""
     parts = max(1, min(parts, cut.count))
     step = ceil(cut.count / parts) if cut.count else 0
     ranges = [(None if i == 0 else cut.bounds(i * step)[0],
                None if i == parts - 1 else cut.bounds((i + 1) * step)[0]) for i in range(parts)]
     if parts == 1:
-        return _source_part(snapshot, spec, cut, declared, ranges[0])
+        found = [_source_part(snapshot, spec, cut, declared, ranges[0], hasher)]
+    else:
+        with ThreadPoolExecutor(parts, thread_name_prefix="digest") as pool:
+            found = list(pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r,
+                                                         hasher), ranges))
     out = Digests()
-    with ThreadPoolExecutor(parts, thread_name_prefix="digest") as pool:
-        for found in pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r), ranges):
-            out.chunks.update(found.chunks)
-            out.python_columns |= found.python_columns
+    for one in found:
+        out.chunks.update(one.chunks)
+        out.python_columns |= one.python_columns
+    if hasher is not None:
+        out.row_hashes = row_hash.RowHashes.join([p for one in found for p in one.row_hashes],
+                                                 hasher.seed)
     return out
 
 
 def _source_part(snapshot: str, spec: TableSpec, cut: Chunking, declared: dict | None,
-                 keys: tuple[int | None, int | None]) -> Digests:
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
-
+                 keys: tuple[int | None, int | None], hasher=None) -> Digests:
     zone = values.zone_of(spec.zone)
     reads = [_reads(c.klass, (declared or {}).get(c.source_name, "")) for c in spec.columns]
-    out = Digests()
+    out = Digests(row_hashes=[] if hasher is not None else None)
     chunks = _Chunks(len(groups(spec)), out)
+    chunks.hasher = hasher
+    last = None
+    for batch in batches(snapshot, source_sql(spec, declared, keys)):
+        last = _batch(batch, spec, reads, cut, zone, chunks, out, last)
+    chunks.close()
+    return out
+
+
+def batches(snapshot: str, sql: str):
+    """The Arrow batches of `sql` (a `source_sql`) over the snapshot, its witness row removed."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
     conn = adbc_sqlite.connect(ro_uri(snapshot))
     try:
         cur = conn.cursor()
         try:
             cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
             try:
-                cur.execute(source_sql(spec, declared, keys))
+                cur.execute(sql)
                 reader = cur.fetch_record_batch()
             except Exception as exc:  # noqa: BLE001 - the driver's own error classes
                 raise Unfit("storage", _first_line(exc)) from None
-            last = None
             first = True
             for batch in _read(reader):
                 if first:
@@ -400,13 +422,11 @@ def _source_part(snapshot: str, spec: TableSpec, cut: Chunking, declared: dict |
                         raise Unfit("order", DETAILS["witness"])
                     batch, first = batch.slice(1), False
                 if batch.num_rows:
-                    last = _batch(batch, spec, reads, cut, zone, chunks, out, last)
+                    yield batch
         finally:
             cur.close()
     finally:
         conn.close()
-    chunks.close()
-    return out
 
 
 def _read(reader):
@@ -425,6 +445,19 @@ def _read(reader):
 
 def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Chunks,
            out: Digests, last: int | None) -> int:
+    keys, digested = batch_codes(batch, spec, reads, zone, out, last)
+    ids = (keys - cut.low) // cut.width
+    if chunks.hasher is not None:
+        out.row_hashes.append((keys, chunks.hasher.hash(digested)))
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(ids)) + 1, [len(ids)]))
+    for s, e in zip(starts[:-1], starts[1:], strict=True):
+        chunks.add(int(ids[s]), int(e - s), [c.piece(s, e) for c in digested])
+    return int(keys[-1])
+
+
+def batch_codes(batch, spec: TableSpec, reads: list, zone, out: Digests, last: int | None
+                ) -> tuple[np.ndarray, list[codes.Codes]]:
+    """One batch's keys (ascending, after `last`) and its codes per column group (`groups`)."""
     import pyarrow as pa
 
     key = batch.column(1)
@@ -433,7 +466,6 @@ def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Ch
     keys = key.to_numpy()
     if (last is not None and keys[0] <= last) or (len(keys) > 1 and (np.diff(keys) <= 0).any()):
         raise Unfit("order")
-    ids = (keys - cut.low) // cut.width
     columns, at = [], 1
     for col, parts in zip(spec.columns, reads, strict=True):
         arrays = []
@@ -449,13 +481,9 @@ def _batch(batch, spec: TableSpec, reads: list, cut: Chunking, zone, chunks: _Ch
                 arrays.append(array)
         columns.append(_column_codes(col, arrays, zone, out))
         at += len(parts)
-    digested = [codes.Codes.rows([columns[i] for i in group],
-                                 [codes.WIDTH.get(codes.kind(spec.columns[i].klass), 0)
-                                  for i in group]) for group in groups(spec)]
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(ids)) + 1, [len(ids)]))
-    for s, e in zip(starts[:-1], starts[1:], strict=True):
-        chunks.add(int(ids[s]), int(e - s), [c.piece(s, e) for c in digested])
-    return int(keys[-1])
+    return keys, [codes.Codes.rows([columns[i] for i in group],
+                                   [codes.WIDTH.get(codes.kind(spec.columns[i].klass), 0)
+                                    for i in group]) for group in groups(spec)]
 
 
 # -- both ---------------------------------------------------------------------------------------
