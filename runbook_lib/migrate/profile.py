@@ -160,6 +160,11 @@ def conditions(tp: TablePlan) -> dict[tuple, str]:
     return out
 
 
+def references(tp: TablePlan) -> dict[tuple, str]:
+    """The foreign-key predicates of a table (`conditions`' ("fk", i) entries)."""
+    return {k: c for k, c in conditions(tp).items() if k[0] == "fk"}
+
+
 def _key_sql(tp: TablePlan, by_rowid: bool) -> str:
     if tp.source.primary_key and not by_rowid:
         return ", ".join(q(c) for c in tp.source.primary_key)
@@ -239,8 +244,7 @@ def start_references(snapshot: str | Path, plan: Plan, workers: int = 1) -> Pend
     started now in the background."""
     scan, planned = Scan(snapshot, workers), {}
     for tp in plan.tables:
-        conds = {k: c for k, c in conditions(tp).items() if k[0] == "fk"}
-        planned[tp.source_name] = conds
+        conds = planned[tp.source_name] = references(tp)
         scan.submit(tp.source_name, conds, tp.source.rows, not tp.source.without_rowid)
     return Pending(scan, planned, references=True)
 
@@ -391,8 +395,7 @@ def dangling(snapshot: str | Path, plan: Plan, table: str) -> None:
     """Raise the listing of one table's dangling references (after PostgreSQL refused a FK)."""
     tp = next(t for t in plan.tables if t.name == table)
     scan = Scan(snapshot)
-    scan.submit(tp.source_name, {k: c for k, c in conditions(tp).items() if k[0] == "fk"},
-                tp.source.rows, not tp.source.without_rowid)
+    scan.submit(tp.source_name, references(tp), tp.source.rows, not tp.source.without_rowid)
     conn = connect_ro(snapshot)
     conn.text_factory = _lenient
     try:

@@ -184,7 +184,6 @@ class Migration:
         self.finished_at = ""
         self._integrity: source.BackgroundCheck | None = None
         self.decisions: list | None = None  # types: data (type_inference), once scanned
-        self.deferred: set[str] = set()  # tables whose values are checked as copied
 
     @property
     def writes(self) -> bool:
@@ -269,10 +268,10 @@ class Migration:
         if s.schema != "sqlite" or s.types != "data":
             return plan
         if self.decisions is None:  # a table the copy checks is profiled only if the cheap
-            clean = type_inference.untouched(self.snapshot, _only(  # scan of its storage
-                plan, lambda tp: tp.source_name in self._checkable(plan)),  # classes
-                s.workers, s.type_overrides)
-            rest = _only(plan, lambda tp: tp.source_name not in clean)  # finds a lie
+            checkable = self._checkable(plan)  # scan of its storage classes finds a lie
+            clean = type_inference.untouched(self.snapshot, _only(
+                plan, lambda tp: tp.source_name in checkable), s.workers, s.type_overrides)
+            rest = _only(plan, lambda tp: tp.source_name not in clean)
             self._scans = start(self.snapshot, rest, s.workers, overrides=s.type_overrides)
             self.decisions = type_inference.decide(rest, self._scans.counts(), s.type_overrides)
         type_inference.apply(plan, self.decisions)
@@ -489,8 +488,9 @@ class Migration:
         if not self.writes or not self.settings.data:
             key = "skip_dry_run" if not self.writes else "skip_schema_only"
             return Notes([t(NOTES[key], self.settings.language)])
-        if self.profile is None and self._checkable(self.plan):
-            self.profile = self._profile_before_copy()
+        checkable = self._checkable(self.plan) if self.profile is None else set()
+        if checkable:
+            self.profile = self._profile_before_copy(checkable)
         if self.profile is None or self._scans:  # else profiled before the target was cleared
             self._profile_all()
         self._scans = None
@@ -498,29 +498,25 @@ class Migration:
 
     def _profile_all(self) -> Profile:
         """The value profile of every table before any COPY."""
-        self.deferred = set()
         self.profile = profile(self.snapshot, self.plan, self.settings.on_bad_value,
                                self.settings.run_dir, self.settings.workers, self._scans,
                                self.settings)
         self._scans = None
         return self.profile
 
-    def _profile_before_copy(self) -> Profile | None:
+    def _profile_before_copy(self, checked: set[str]) -> Profile | None:
         """The profile of the tables the copy cannot check and every foreign key; None when
-        anything is bad there (the full profile then runs). The other tables' values are
-        checked as they are copied (`load_checks`)."""
-        checked, s, pending = self._checkable(self.plan), self.settings, self._scans
+        anything is bad there (the full profile then runs). The values of the `checked`
+        tables are checked as they are copied (`load_checks`)."""
+        s, pending, self._scans = self.settings, self._scans, None
         full = pending if isinstance(pending, Pending) and not pending.references else None
         references = (pending if isinstance(pending, Pending) and pending.references else
                       start_references(self.snapshot, self.plan, s.workers))
         rest = _only(self.plan, lambda tp: tp.source_name not in checked)
         found = profile(self.snapshot, rest, s.on_bad_value, s.run_dir, s.workers, full, s)
         if found.bad or any(any(per.values()) for per in references.counts().values()):
-            self._scans = None
             return None
         found.deferred = sorted(tp.name for tp in self.plan.tables if tp.source_name in checked)
-        self.deferred = checked
-        self._scans = None
         return found
 
     def load(self):
@@ -545,8 +541,10 @@ class Migration:
         if self._warm:  # no thread may be importing when the workers are forked
             self._warm.join()
         if self.profile.deferred:
+            strict = {tp.source_name for tp in self.plan.tables
+                      if tp.name in self.profile.deferred}
             try:
-                return self._copy(began, self.deferred)
+                return self._copy(began, strict)
             except transfer.Unchecked as exc:  # a value refused the copy: profile, then again
                 self._profile_again(exc)
         return self._copy(began)
