@@ -14,7 +14,7 @@ from math import ceil
 
 from ..core.identifiers import quote_ident
 from ..core.sqlite_quirks import open_ro
-from . import digest, row_hash, values
+from . import codes, digest, row_hash, values
 from .stream import Column, TableSpec
 
 __all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
@@ -49,8 +49,10 @@ def _cut(snapshot: str, spec: TableSpec, rows: int):
 
 
 def fingerprint(spec: TableSpec) -> list:
-    """What a recorded digest depends on: the columns and their comparison classes."""
-    return [[c.name, c.source_name, c.klass] for c in spec.columns] + [spec.zone]
+    """What a recorded digest depends on: the columns, their comparison classes and the
+    codes' version."""
+    return [[c.name, c.source_name, c.klass] for c in spec.columns] + [spec.zone,
+                                                                        codes.VERSION]
 
 
 def record(cut: digest.Chunking, found: digest.Digests, spec: TableSpec,

@@ -4,18 +4,21 @@ A chunk digest (`digest`) is the md5 of one column's codes in key order. Postgre
 in SQL (`pg_code`); the SQLite side builds them from Arrow batches with vectorised kernels
 (`arrow_codes`), or value by value from the canonical values of `values` (`py_code`: the
 reference, used wherever a batch does not have the plain form the kernels expect). A code is
-the text PostgreSQL itself prints for the value (`::text`, `float8send` as hex, jsonb's own
-output), so no conversion on the PostgreSQL side can differ from the SQLite side's reading
-unnoticed, and it is self-delimiting:
+the text PostgreSQL itself prints for the value (`::text`, jsonb's own output) or the bytes
+it sends (`int8send`, `float8send`, `timestamp_send`), so no conversion on the PostgreSQL side
+can differ from the SQLite side's reading unnoticed, and it is self-delimiting:
 
 - `term`: the text and a `,` (the text never holds one); NULL is `N,`;
 - `len`: the text's length in UTF-8 bytes, `:`, the text (any text); NULL is `N`;
-- `hex16`: a float8's 8 bytes in hex; NULL is 16 `N`;
+- `bin8`: byte 1 and the value's 8 bytes as PostgreSQL sends them (an int8, a float8's bits,
+  a timestamp's µs since 2000); NULL is 9 zero bytes;
 - `char`: one character (a boolean's 0/1); NULL is `N`.
 
-A value the SQLite side cannot read as the column's type is `?`, which PostgreSQL never
-prints where a code starts. So, with the row counts of a chunk equal, equal streams mean equal
-values. Whatever has no exact code (a row path reason) is decided by `values` row by row.
+The fixed-width kinds (`bin8`, `char`) are digested together as bytes (PostgreSQL: `bytea`),
+the others as text; no hex step on either side. A value the SQLite side cannot read as the
+column's type is `?` (as many as the kind's width), which PostgreSQL never produces where a
+code starts. So, with the row counts of a chunk equal, equal streams mean equal values.
+Whatever has no exact code (a row path reason) is decided by `values` row by row.
 """
 
 from __future__ import annotations
@@ -34,32 +37,31 @@ from ..core.identifiers import quote_literal
 from . import values
 from .json_canonical import decimal_text, jsonb_text
 
+VERSION = 2  # of the codes: digests recorded under another version are not compared
 BAD = "?"  # a value SQLite holds that the column's class cannot read; fixed width below
-WIDTH = {"hex16": 16, "char": 1}  # kinds whose codes all have one width
-# byte → its two hex digits, as one little-endian uint16 (so a gather writes both at once)
-HEX_PAIRS = np.array([int.from_bytes(f"{b:02x}".encode(), "little") for b in range(256)],
-                     np.uint16)
+WIDTH = {"bin8": 9, "char": 1}  # kinds whose codes all have one width (digested as bytes)
+BINARY = {"bin8"}  # kinds whose codes are bytes, not text
 DIGIT = (ord("0"), ord("9"))
 
-# class → (kind, PostgreSQL text of the value; {c} is the quoted column)
+# class → (kind, PostgreSQL text or bytes of the value; {c} is the quoted column)
 PG_TEXT: dict[str, tuple[str, str]] = {
-    "int": ("hex16", "encode(int8send({c}::int8), 'hex')"),
-    "interval": ("hex16", "encode(int8send((extract(epoch from {c}) * 1000000)::bigint), 'hex')"),
-    "float": ("hex16", "encode(float8send({c}::float8), 'hex')"),
+    "int": ("bin8", "int8send({c}::int8)"),
+    "interval": ("bin8", "int8send((extract(epoch from {c}) * 1000000)::bigint)"),
+    "float": ("bin8", "float8send({c}::float8)"),
     "numeric": ("term", "CASE WHEN strpos({c}::text, '.') > 0 THEN "
                         "rtrim(rtrim({c}::text, '0'), '.') ELSE {c}::text END"),
-    "bool": ("char", "{c}::int::text"),
+    "bool": ("char", "{c}::boolean"),
     "text": ("len", "{c}::text"), "other": ("len", "{c}::text"), "bpchar": ("len", "{c}::text"),
     "json": ("len", "{c}::jsonb::text"),
     "uuid": ("term", "replace({c}::text, '-', '')"),
-    "timestamptz": ("hex16", "encode(timestamptz_send({c}), 'hex')"),
-    "timestamp": ("hex16", "encode(timestamp_send({c}), 'hex')"),
+    "timestamptz": ("bin8", "timestamptz_send({c})"),
+    "timestamp": ("bin8", "timestamp_send({c})"),
     "date": ("term", "{c}::text"), "time": ("term", "{c}::text"),
     "bytes": ("term", "encode({c}, 'hex')"),
     "inet": ("term", "family({c}) || '/' || masklen({c}) || '/' || "
                      "encode(substring(inet_send({c}::inet) from 5), 'hex')"),
 }
-NULL = {"term": "N,", "len": "N", "hex16": "N" * 16, "char": "N"}
+NULL = {"term": "N,", "len": "N", "bin8": bytes(9), "char": "N"}
 # PostgreSQL session settings the texts above assume
 SESSION = ("SET TimeZone TO 'UTC'", "SET DateStyle TO 'ISO, MDY'",
            "SET IntervalStyle TO 'postgres'", "SET jit TO off")
@@ -78,14 +80,24 @@ def kind(klass: str) -> str:
     return PG_TEXT[base(klass)][0]
 
 
+def fixed(klass: str) -> bool:
+    """Are this class's codes of one width (digested as bytes, in the row's fixed group)?"""
+    return kind(klass) in WIDTH
+
+
 def pg_code(klass: str, quoted: str) -> str:
-    """SQL giving one value's code (never NULL) on the PostgreSQL side."""
+    """SQL giving one value's code (never NULL) on the PostgreSQL side: text, or bytea for the
+    fixed-width kinds (`fixed`)."""
     k, text = PG_TEXT[base(klass)]
     if klass.startswith("wallclock:"):
         quoted = f"({quoted} AT TIME ZONE {quote_literal(klass[10:])})"
     value = text.format(c=quoted)
-    code = {"term": f"{value} || ','", "len": f"octet_length({value}) || ':' || {value}",
-            "hex16": value, "char": value}[k]
+    if k == "bin8":
+        return f"coalesce('\\x01'::bytea || {value}, '\\x{NULL[k].hex()}'::bytea)"
+    if k == "char":  # a boolean: '0', '1' or 'N' as one byte
+        return (f"coalesce(CASE {value} WHEN true THEN '1' WHEN false THEN '0' END::bytea, "
+                f"'N'::bytea)")
+    code = {"term": f"{value} || ','", "len": f"octet_length({value}) || ':' || {value}"}[k]
     return f"coalesce({code}, {quote_literal(NULL[k])})"
 
 
@@ -93,9 +105,9 @@ def pg_code(klass: str, quoted: str) -> str:
 PG_EPOCH = datetime(2000, 1, 1)
 
 
-def _stamp_hex(text: str) -> str:
+def _stamp_bytes(text: str) -> bytes:
     """A canonical 'YYYY-MM-DD HH:MM:SS.ffffff' as PostgreSQL sends it: µs since 2000, int8."""
-    return struct.pack(">q", (datetime.fromisoformat(text) - PG_EPOCH) // values.US).hex()
+    return struct.pack(">q", (datetime.fromisoformat(text) - PG_EPOCH) // values.US)
 
 
 def _trim_fraction(text: str) -> str:
@@ -114,13 +126,13 @@ def _inet_text(found: tuple) -> str:
     return f"{version}/{prefix}/{address.to_bytes(4 if version == 4 else 16, 'big').hex()}"
 
 
-TEXT_OF: dict[str, Callable] = {  # canonical value (values.source_converter) → its text
-    "int": lambda v: struct.pack(">q", v).hex(), "interval": lambda v: struct.pack(">q", v).hex(),
+TEXT_OF: dict[str, Callable] = {  # canonical value (values.source_converter) → its text/bytes
+    "int": partial(struct.pack, ">q"), "interval": partial(struct.pack, ">q"),
     "numeric": str, "bool": str, "text": str, "other": str,
     "bpchar": str, "uuid": lambda v: f"{v:032x}", "bytes": bytes.hex,
-    "timestamptz": _stamp_hex, "timestamp": _stamp_hex,
+    "timestamptz": _stamp_bytes, "timestamp": _stamp_bytes,
     "date": lambda v: date.fromordinal(v + values.EPOCH_DAY).isoformat(), "time": _time_text,
-    "inet": _inet_text, "float": lambda v: struct.pack(">d", v).hex(),
+    "inet": _inet_text, "float": partial(struct.pack, ">d"),
 }
 
 
@@ -128,13 +140,15 @@ def _octets(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def bad(klass: str) -> str:
+def bad(klass: str) -> str | bytes:
     """The code of an unreadable value: `?` (as many as the kind's width)."""
-    return BAD * WIDTH.get(kind(klass), 1)
+    found = BAD * WIDTH.get(kind(klass), 1)
+    return found.encode() if kind(klass) in BINARY else found
 
 
-def py_code(klass: str, canonical) -> str:
-    """The code of one canonical value (what `values.source_converter(klass)` returns)."""
+def py_code(klass: str, canonical) -> str | bytes:
+    """The code of one canonical value (what `values.source_converter(klass)` returns): bytes
+    for the `BINARY` kinds, else text."""
     k = kind(klass)
     if canonical is None:
         return NULL[k]
@@ -144,6 +158,8 @@ def py_code(klass: str, canonical) -> str:
         text = TEXT_OF[base(klass)](canonical)
     except (TypeError, ValueError, OverflowError, AttributeError, struct.error):
         return bad(klass)
+    if k == "bin8":
+        return b"\x01" + text
     return {"term": f"{text},", "len": f"{_octets(text)}:{text}"}.get(k, text)
 
 
@@ -227,29 +243,33 @@ def _nulls(array) -> np.ndarray | None:
     return array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
 
 
-def _hex16(numbers: np.ndarray, nulls: np.ndarray | None) -> Codes:
-    """8-byte numbers as PostgreSQL sends them (big-endian), 16 hex digits each; NULL: 16 N."""
+def _bin8(numbers: np.ndarray, nulls: np.ndarray | None) -> Codes:
+    """8-byte numbers as PostgreSQL sends them (big-endian) after byte 1; NULL: 9 zero bytes."""
     n = len(numbers)
-    raw = np.ascontiguousarray(numbers, numbers.dtype.newbyteorder(">")).view(np.uint8)
-    out = HEX_PAIRS[raw].reshape(n, 8)
+    out = np.empty((n, 9), np.uint8)
+    out[:, 0] = 1
+    out[:, 1:] = np.ascontiguousarray(numbers, numbers.dtype.newbyteorder(">")
+                                      ).view(np.uint8).reshape(n, 8)
     if nulls is not None:
-        out[nulls] = ord("N") * 257
-    return Codes.fixed(out.tobytes(), n, 16)
+        out[nulls] = 0
+    return Codes.fixed(out.tobytes(), n, 9)
 
 
-def _coded(array, code: Callable):
-    """A string array: code(value) for each value, each distinct value coded once; NULLs
-    stay NULL."""
+def _coded(array, code: Callable, binary: bool = False):
+    """A string (or, `binary`, bytes) array: code(value) for each value, each distinct value
+    coded once; NULLs stay NULL."""
     pa, _ = _pa()
     encoded = array.dictionary_encode()
-    table = pa.array([code(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    table = pa.array([code(v) for v in encoded.dictionary.to_pylist()],
+                     pa.binary() if binary else pa.string())
     return table.take(encoded.indices)
 
 
 def distinct_codes(klass: str, array, zone) -> Codes:
     """Codes value by value (`value_code`), each distinct value once; NULLs vectorised."""
     _, pc = _pa()
-    return Codes.arrow(pc.fill_null(_coded(array, value_code(klass, zone)), NULL[kind(klass)]))
+    coded = _coded(array, value_code(klass, zone), kind(klass) in BINARY)
+    return Codes.arrow(pc.fill_null(coded, NULL[kind(klass)]))
 
 
 def numeric_codes(klass: str, integers, reals) -> Codes:
@@ -264,7 +284,7 @@ def _int_codes(array) -> Codes | None:
     pa, _ = _pa()
     if array.type != pa.int64():
         return None
-    return _hex16(array.fill_null(0).to_numpy(), _nulls(array))
+    return _bin8(array.fill_null(0).to_numpy(), _nulls(array))
 
 
 def _float_codes(array) -> Codes | None:
@@ -272,7 +292,7 @@ def _float_codes(array) -> Codes | None:
     if array.type not in (pa.float64(), pa.int64()):
         return None
     numbers = array.cast(pa.float64(), safe=False).fill_null(0.0).to_numpy()
-    return _hex16(numbers, _nulls(array))
+    return _bin8(numbers, _nulls(array))
 
 
 def _bool_codes(array) -> Codes | None:
@@ -372,7 +392,7 @@ def _stamp_codes(array) -> Codes | None:
     doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468 - 10957
     micros = ((days * 24 + hour) * 60 + minute) * 60 + second
-    return _hex16(micros * 1_000_000 + _number(d, 20, 6), nulls)
+    return _bin8(micros * 1_000_000 + _number(d, 20, 6), nulls)
 
 
 def _text_form_codes(array, template: bytes, short: int) -> Codes | None:
@@ -423,4 +443,5 @@ def column_codes(klass: str, arrays: list, zone) -> tuple[Codes, bool]:
 
 
 __all__ = ["PG_TEXT", "SESSION", "Codes", "arrow_codes", "column_codes", "distinct_codes",
-           "py_code", "pg_code", "json_code", "value_code", "kind", "base", "bad", "WIDTH"]
+           "py_code", "pg_code", "json_code", "value_code", "kind", "base", "bad", "fixed",
+           "WIDTH", "VERSION"]

@@ -199,20 +199,25 @@ class Sessions:
 
 
 def groups(spec: TableSpec) -> list[list[int]]:
-    """Columns digested together: every fixed-width one in one group (their codes row by row:
-    one aggregate, one md5), each other alone."""
-    fixed = [i for i, c in enumerate(spec.columns) if codes.kind(c.klass) in codes.WIDTH]
-    rest = [[i] for i, c in enumerate(spec.columns) if codes.kind(c.klass) not in codes.WIDTH]
+    """Columns digested together: every fixed-width one in one group (their codes row by row,
+    as bytes: one aggregate, one md5), each other alone."""
+    fixed = [i for i, c in enumerate(spec.columns) if codes.fixed(c.klass)]
+    rest = [[i] for i, c in enumerate(spec.columns) if not codes.fixed(c.klass)]
     return ([fixed] if fixed else []) + rest
+
+
+def group_codes(spec: TableSpec) -> list[str]:
+    """SQL of each group's codes of one row (`groups`): bytea for the fixed group, else text."""
+    return [" || ".join(codes.pg_code(spec.columns[i].klass, quote_ident(spec.columns[i].name))
+                        for i in group) for group in groups(spec)]
 
 
 def _aggregates(spec: TableSpec) -> str:
     key = quote_ident(spec.columns[0].name)
     out = []
-    for group in groups(spec):
-        code = " || ".join(codes.pg_code(spec.columns[i].klass, quote_ident(spec.columns[i].name))
-                           for i in group)
-        out.append(f"md5(string_agg({code}, '' ORDER BY {key}))")
+    for code, group in zip(group_codes(spec), groups(spec), strict=True):
+        empty = "''::bytea" if codes.fixed(spec.columns[group[0]].klass) else "''"
+        out.append(f"md5(string_agg({code}, {empty} ORDER BY {key}))")
     return ", ".join(out)
 
 

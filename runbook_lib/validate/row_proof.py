@@ -10,7 +10,7 @@ it wrote (and the keys it deleted) without re-digesting every chunk they fall in
 from __future__ import annotations
 
 from ..core.identifiers import quote_ident
-from . import codes, digest, values
+from . import digest, values
 from .stream import TableSpec
 
 __all__ = ["differing_keys", "SLICE"]
@@ -20,15 +20,15 @@ SLICE = 20_000  # keys per query
 
 def _target_sql(spec: TableSpec) -> str:
     key = quote_ident(spec.columns[0].name)
-    parts = [" || ".join(codes.pg_code(spec.columns[i].klass, quote_ident(spec.columns[i].name))
-                         for i in group) for group in digest.groups(spec)]
-    return (f"SELECT {key}, {', '.join(parts)} FROM {quote_ident(spec.schema)}."
-            f"{quote_ident(spec.table)} WHERE {key} = ANY(%s::bigint[]) ORDER BY {key}")
+    return (f"SELECT {key}, {', '.join(digest.group_codes(spec))} FROM "
+            f"{quote_ident(spec.schema)}.{quote_ident(spec.table)} "
+            f"WHERE {key} = ANY(%s::bigint[]) ORDER BY {key}")
 
 
 def _target(sessions: digest.Sessions, spec: TableSpec, keys: list[int]) -> dict:
     sql = _target_sql(spec)
-    return {int(k): tuple(c.encode() for c in found) for k, *found in sessions.run(sql, (keys,))}
+    return {int(k): tuple(c.encode() if isinstance(c, str) else bytes(c) for c in found)
+            for k, *found in sessions.run(sql, (keys,))}
 
 
 def _snapshot(snapshot: str, spec: TableSpec, declared: dict, keys: list[int]) -> dict:
