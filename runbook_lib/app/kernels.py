@@ -24,7 +24,7 @@ from . import run_folder
 
 STARTUP_TIMEOUT = 60
 IMPORTS = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.]+))", re.M)
-ALWAYS = ("runbook_lib.core.display",)  # what load_settings imports in every stage
+ALWAYS = ("runbook_lib.core.display", "pandas")  # what load_settings imports in every stage
 # as nbclient starts its kernels: the cells' history in memory, not in ~/.ipython
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 

@@ -36,8 +36,12 @@ from .stream import TableSpec
 ROWS_PER_CHUNK = 2_000
 BATCH_ROWS = 65_536
 PARALLEL_MIN_ROWS = 200_000  # from here the SQLite side is read in SOURCE_PARTS threads
-SOURCE_PARTS = 2
+SOURCE_PARTS = 2  # threads
+RANGES_PER_THREAD = 1  # key ranges per thread: a thread that finishes early takes the next
 MAX_SPAN = 2 ** 62  # key spans beyond this could overflow int64 chunk arithmetic
+# a chunk's rows read in key order by an index scan, so its ordered aggregates need no sort
+# (a bitmap scan reads them in heap order and every aggregate then sorts them again)
+PLANNER = ("SET enable_bitmapscan TO off",)
 
 
 class Unfit(Exception):
@@ -167,7 +171,7 @@ class Sessions:
         with conn.cursor() as cur:
             cur.execute("SHOW server_encoding")
             encoding = cur.fetchone()[0]
-            for sql in codes.SESSION:
+            for sql in codes.SESSION + PLANNER:
                 cur.execute(sql)
         self.utf8 = encoding.upper() in ("UTF8", "UTF-8")
         with self.lock:
@@ -372,14 +376,15 @@ def source_digests(snapshot: str, spec: TableSpec, cut: Chunking,
     """The snapshot's chunk digests: one pass through Arrow batches, in `parts` threads (key
     ranges of whole chunks; the reader, Arrow and md5 release the GIL). With `hasher`, every
     row's hash too (`row_hashes`)."""
-    parts = max(1, min(parts, cut.count))
+    threads = max(1, min(parts, cut.count))
+    parts = 1 if threads == 1 else max(1, min(threads * RANGES_PER_THREAD, cut.count))
     step = ceil(cut.count / parts) if cut.count else 0
     ranges = [(None if i == 0 else cut.bounds(i * step)[0],
                None if i == parts - 1 else cut.bounds((i + 1) * step)[0]) for i in range(parts)]
     if parts == 1:
         found = [_source_part(snapshot, spec, cut, declared, ranges[0], hasher)]
     else:
-        with ThreadPoolExecutor(parts, thread_name_prefix="digest") as pool:
+        with ThreadPoolExecutor(threads, thread_name_prefix="digest") as pool:
             found = list(pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r,
                                                          hasher), ranges))
     out = Digests()
