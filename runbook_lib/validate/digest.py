@@ -37,7 +37,7 @@ ROWS_PER_CHUNK = 2_000
 BATCH_ROWS = 65_536
 PARALLEL_MIN_ROWS = 200_000  # from here the SQLite side is read in SOURCE_PARTS threads
 SOURCE_PARTS = 2  # threads
-RANGES_PER_THREAD = 1  # key ranges per thread: a thread that finishes early takes the next
+RANGES_PER_THREAD = 2  # key ranges per thread: a thread that finishes early takes the next
 MAX_SPAN = 2 ** 62  # key spans beyond this could overflow int64 chunk arithmetic
 # a chunk's rows read in key order by an index scan, so its ordered aggregates need no sort
 # (a bitmap scan reads them in heap order and every aggregate then sorts them again)

@@ -287,6 +287,38 @@ def test_sparse_keys_make_chunks_of_rows_not_of_key_values(tmp_path):
         digest.chunking(conn, spec, 10_001)
 
 
+@pytest.mark.parametrize("threads, per_thread", [(2, 1), (2, 3), (3, 2)])
+def test_threads_and_key_ranges_do_not_change_digests_or_row_hashes(tmp_path, monkeypatch,
+                                                                     threads, per_thread):
+    """The snapshot read in several key ranges by several threads gives exactly the digests
+    and row hashes (keys in order) of one pass."""
+    from runbook_lib.validate import row_hash
+
+    path = tmp_path / "p.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT, x REAL)")
+    rng = random.Random(5)
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                     [(i * 3 + rng.randrange(3), rng.choice([None, rng.randrange(-9, 9)]),
+                       rng.choice([None, "", "한글", "a,b"]), rng.random()) for i in range(5000)])
+    conn.commit()
+    col = validate.stage.rows.Column
+    spec = validate.stage.rows.TableSpec("t", "t", "public", 1, (
+        col("id", "id", "int"), col("n", "n", "int"), col("s", "s", "text"),
+        col("x", "x", "float")))
+    monkeypatch.setattr(digest, "ROWS_PER_CHUNK", 97)
+    cut = digest.chunking(conn, spec, 5000)
+    declared = digest.declared_types(conn, "t")
+    conn.close()
+    one = digest.source_digests(str(path), spec, cut, declared, 1, row_hash.Hasher(7))
+    monkeypatch.setattr(digest, "RANGES_PER_THREAD", per_thread)
+    many = digest.source_digests(str(path), spec, cut, declared, threads, row_hash.Hasher(7))
+    assert len(one.chunks) == cut.count > 40 and many.chunks == one.chunks
+    assert (many.row_hashes.keys == one.row_hashes.keys).all()
+    assert (many.row_hashes.hashes == one.row_hashes.hashes).all()
+    assert len(one.row_hashes.keys) == 5000
+
+
 def test_float_codes_are_the_bits(fresh_db):
     numbers = [random.Random(3).uniform(-1e300, 1e300) for _ in range(200)] + \
         [math.pi, 2.0 ** -1074, -1e-300]
