@@ -93,7 +93,7 @@ def pg_code(klass: str, quoted: str) -> str:
         quoted = f"({quoted} AT TIME ZONE {quote_literal(klass[10:])})"
     value = text.format(c=quoted)
     if k == "bin8":
-        return f"coalesce('\\x01'::bytea || {value}, '\\x{NULL[k].hex()}'::bytea)"
+        return f"coalesce(decode('01', 'hex') || {value}, decode('{NULL[k].hex()}', 'hex'))"
     if k == "char":  # a boolean: '0', '1' or 'N' as one byte
         return (f"coalesce(CASE {value} WHEN true THEN '1' WHEN false THEN '0' END::bytea, "
                 f"'N'::bytea)")
