@@ -52,6 +52,8 @@ PARAMETERS: dict[str, tuple[Any, Any, str]] = {
     "validate_mode": ("full", ("full", "sample", "counts"), "how much validation compares"),
     "sample_fraction": (0.1, float, "share of rows compared when validate_mode is sample"),
     "diff_samples": (5, int, "differing rows shown side by side per table"),
+    "cutover_by_sync": (False, bool, "you will cut over with catch-up syncs (06): full "
+                        "validation also records the snapshot's row hashes for the first sync"),
     "dry_run": (False, bool, "plan only, write nothing"),
     "language": ("en", ("en", "ko"), "language of the messages users read"),
     "source_timezone": ("", str, "zone of naive timestamps; empty: from Django settings, else UTC"),
@@ -95,6 +97,8 @@ _MEANINGS_KO = {
     "validate_mode": "검증에서 비교하는 범위",
     "sample_fraction": "validate_mode가 sample일 때 비교하는 행의 비율",
     "diff_samples": "테이블마다 나란히 보여 줄 차이 나는 행 수",
+    "cutover_by_sync": "따라잡기 동기화로 전환할 예정 (06): 전체 검증이 첫 동기화를 위해 스냅샷의 "
+                       "행 해시도 기록함",
     "dry_run": "계획만 세우고 아무것도 쓰지 않음",
     "language": "사람이 읽는 메시지의 언어",
     "source_timezone": "시간대 없는 타임스탬프의 시간대; 비우면 Django 설정, 없으면 UTC",
@@ -146,6 +150,7 @@ class Settings:
     validate_mode: str
     sample_fraction: float
     diff_samples: int
+    cutover_by_sync: bool
     dry_run: bool
     language: str
     source_timezone: str

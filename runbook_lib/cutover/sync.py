@@ -35,6 +35,7 @@ from ..core.escape import terminal
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..migrate import introspect, quarantine, schema_changes, snapshot, table_plans
+from ..validate import handover
 from .sync_find import before_apply, find, prove, save_rows, threshold
 from .sync_report import TEXT, SyncError, SyncReport, TableSync
 from .sync_transaction import apply
@@ -60,17 +61,17 @@ def _migration(settings):
     return record
 
 
-def _last_sync(cur, run_id: str, snapshot_path: str) -> dict:
-    """The digests the last sync recorded, if the target still holds its snapshot."""
+def _last_sync(cur, record) -> dict:
+    """The digests the last sync recorded, if the target still holds its snapshot; else those
+    stage 04 left beside that snapshot when it validated it (`validate.handover`)."""
     cur.execute("SELECT to_regclass(%s)", (f"{STATE}.syncs",))
-    if cur.fetchone()[0] is None:
-        return {}
-    cur.execute(f"SELECT snapshot, digests FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT FROM "
-                "%s ORDER BY synced_at DESC LIMIT 1", (run_id,))
-    row = cur.fetchone()
-    if not row or row[0] != snapshot_path or not isinstance(row[1], dict):
-        return {}
-    return row[1]
+    if cur.fetchone()[0] is not None:
+        cur.execute(f"SELECT snapshot, digests FROM {STATE}.syncs WHERE run_id IS NOT DISTINCT "
+                    "FROM %s ORDER BY synced_at DESC LIMIT 1", (record.run_id,))
+        row = cur.fetchone()
+        if row and row[0] == record.snapshot and isinstance(row[1], dict):
+            return row[1]
+    return handover.load(cur, record.snapshot, record.run_id, record.snapshot_sha256)
 
 
 def _previous(settings, record) -> Path:
@@ -180,7 +181,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     lock = target_lock.TargetLock(settings, f"sync-{token}", "migration")
     with lock, db.connection(settings) as conn:
         with conn.cursor() as cur:
-            cached = _last_sync(cur, record.run_id, record.snapshot)
+            cached = _last_sync(cur, record)
         conn.rollback()
         old = _previous(settings, record)
         types, where = _types(conn, section["tables"])
@@ -191,7 +192,8 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         works = find(settings, conn, new, old, section, types, rows, where, cached)
         for w in works:
             w.result = TableSync(w.table, method=w.method, reason=w.reason,
-                                 target_read=w.target_read, narrowed=w.narrowed_by)
+                                 target_read=w.target_read, narrowed=w.narrowed_by,
+                                 previous_read=w.previous_read)
         timings["compare"] = round(time.perf_counter() - step, 3)
         for part in ("digests", "narrowing"):
             timings[part] = round(sum(w.seconds.get(part, 0) for w in works), 3)

@@ -33,6 +33,7 @@ from ..validate import (
     spec_of,
     target_chunks,
 )
+from ..validate.handover import HASHES as HANDED
 from . import sync_keys
 
 __all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows", "before_apply"]
@@ -56,6 +57,8 @@ class Work:
     result: object = None  # the TableSync the sync reports
     seconds: dict = field(default_factory=dict)  # digests, narrowing
     target_read: bool = True  # False: untouched since the last sync's proof, not read again
+    previous_read: bool = True  # False: the previous snapshot's recorded digests (and row
+    #                             hashes, if narrowed by them) were enough: not read again
     rows: object = None  # the new snapshot's row hashes (`row_hash`), recorded for the next sync
     narrowed_by: str = ""  # "row hashes" | "join": how the changed chunks became keys
     proved_by: str = ""  # "rows" | "chunks": how `prove` checked what the sync wrote
@@ -70,8 +73,8 @@ class Work:
         return self.keys is None or bool(self.keys or self.gone or self.check)
 
 
-UNTOUCHED = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)) "
-             "FROM {table}")
+UNTOUCHED = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)), "
+             "txid_snapshot_xmin(txid_current_snapshot()) FROM {table}")
 
 
 def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> bool:
@@ -83,9 +86,9 @@ def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> b
         return False
     with conn.cursor() as cur:
         cur.execute(UNTOUCHED.format(table=quote_ident(table)), (str(threshold % 2 ** 32),))
-        rows, newer = cur.fetchone()
-    conn.rollback()
-    return rows == cached.get("rows") and newer == 0
+        rows, newer, oldest = cur.fetchone()
+    conn.rollback()  # a threshold ahead of this server's transactions is from elsewhere
+    return rows == cached.get("rows") and newer == 0 and threshold <= oldest
 
 
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
@@ -93,12 +96,13 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
     work = Work(entry, spec, target_read=not target_unchanged)
     began = time.perf_counter()
     if not spec.key:
-        work.method, work.target_read = "multiset", True
+        work.method, work.target_read, work.previous_read = "multiset", True, True
         return work
     recorded, hasher = hashed(spec) if hashed else (None, None)
     try:
-        cut, (now, before, target) = chunk_digests(str(new), str(old), sessions, spec, rows,
-                                                   cached, target_unchanged, hasher)
+        cut, (now, before, target), work.previous_read = chunk_digests(
+            str(new), str(old), sessions, spec, rows, cached, target_unchanged, hasher)
+        work.target_read = work.previous_read or not target_unchanged
         work.cut, work.now, work.rows = cut, now, now.row_hashes
         work.seconds["digests"] = time.perf_counter() - began
         work.applied = changed_chunks(now, before)
@@ -107,7 +111,8 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
         work.keys, work.gone = _narrow(pair, work, old, rows, before.row_hashes or recorded,
                                        hasher)
     except Unfit as exc:
-        work.method, work.reason, work.target_read = "whole", exc.text, True
+        work.method, work.reason, work.target_read, work.previous_read = ("whole", exc.text,
+                                                                          True, True)
         work.keys, work.gone, work.check, work.rows = None, [], None, None
         return work
     work.seconds["narrowing"] = time.perf_counter() - began - work.seconds["digests"]
@@ -123,6 +128,7 @@ def _narrow(pair, work: Work, old: Path, rows: int, before, hasher) -> tuple[lis
     cut, spec = work.cut, work.spec
     ranges = cut.ranges(work.applied)
     if before is None and hasher is not None and len(work.applied) * 4 > max(cut.count, 1):
+        work.previous_read = True
         try:
             before = row_hashes(str(old), spec, cut, rows, hasher)
         except Unfit:  # the previous snapshot's values do not digest: join instead
@@ -130,7 +136,7 @@ def _narrow(pair, work: Work, old: Path, rows: int, before, hasher) -> tuple[lis
     if before is not None and work.rows is not None:
         work.narrowed_by = "row hashes"
         return changed_keys(before, work.rows, ranges)
-    work.narrowed_by = "join"
+    work.narrowed_by, work.previous_read = "join", True
     return sync_keys.changed(pair, spec.source_table, spec.columns[0].source_name,
                              [c.source_name for c in spec.columns], ranges)
 
@@ -143,7 +149,8 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
     tables = cached.get("tables") or {}
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
-    hashed = previous_row_hashes(str(old))
+    handed = cached.get("row_hashes")  # stage 04's record names its row hashes by their seed
+    hashed = previous_row_hashes(str(old), *((HANDED, handed) if handed is not None else ()))
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
         return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],

@@ -153,7 +153,8 @@ class TableSync:
     ranges: list = field(default_factory=list)  # key ranges re-read (digests)
     diverged: int = 0
     diverged_rows: list = field(default_factory=list)
-    target_read: bool = True  # False: untouched since the last sync's proof
+    target_read: bool = True  # False: untouched since the last sync's (or stage 04's) proof
+    previous_read: bool = True  # False: the previous snapshot's digests and row hashes recorded
     narrowed: str = ""  # "row hashes" | "join": how differing chunks became keys
     proved: str = ""  # "rows" | "chunks": how the written rows were proven after the commit
 

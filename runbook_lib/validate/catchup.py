@@ -99,27 +99,29 @@ def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
                   rows: int, cached: dict | None = None, target_unchanged: bool = False,
                   hasher=None
-                  ) -> tuple[digest.Chunking, list[digest.Digests]]:
+                  ) -> tuple[digest.Chunking, list[digest.Digests], bool]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
     the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
     the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
     that snapshot and nothing wrote to it since), the target is not read either. With
     `hasher` (`row_hash`), the new snapshot's row hashes too, and the previous one's when it is
-    read. Raises `digest.Unfit` when the table cannot be digested exactly."""
+    read. The third value: was the previous snapshot read? Raises `digest.Unfit` when the
+    table cannot be digested exactly."""
     if not spec.integer_key:
         raise digest.Unfit("key")
     cut, before = _recorded(cached, spec)
     fresh, declared = _cut(new, spec, rows)
     if cut is not None:
         cut, before = _widen(cut, before, *_keys(new, spec))
+    read = before is None
     if cut is None and fresh.count == 0:  # emptied: chunk the keys it had, as the target does
         fresh = _cut(previous, spec, rows)[0]
     cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
     if before is not None and target_unchanged:
         return cut, [digest.source_digests(new, spec, cut, declared, parts, hasher), before,
-                     before]
+                     before], read
     with ThreadPoolExecutor(2) as pool:
         target = pool.submit(digest.target_digests, sessions, spec, cut)
         try:
@@ -129,7 +131,7 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
     if before is None:
         _, declared_before = _cut(previous, spec, rows)
         before = digest.source_digests(previous, spec, cut, declared_before, parts, hasher)
-    return cut, [now, before, found]
+    return cut, [now, before, found], read
 
 
 def row_hashes(snapshot: str, spec: TableSpec, cut: digest.Chunking, rows: int, hasher):
@@ -153,11 +155,14 @@ def rows_differ(snapshot: str, sessions: digest.Sessions, spec: TableSpec, keys:
     return row_proof.differing_keys(snapshot, sessions, spec, declared, keys)
 
 
-def previous_row_hashes(snapshot: str):
-    """spec → (the row hashes the last sync recorded beside `snapshot` for this table, or None;
-    the hasher for the new snapshot: the recorded seed, so the two compare)."""
-    meta, data = row_hash.load(snapshot)
+def previous_row_hashes(snapshot: str, name: str = row_hash.FILE, seed: int | None = None):
+    """spec → (the row hashes the last sync (or, `name`, stage 04: `handover`) recorded beside
+    `snapshot` for this table, or None; the hasher for the new snapshot: the recorded seed, so
+    the two compare). With `seed`, a file recorded under another seed is not used."""
+    meta, data = row_hash.load(snapshot, name)
     seeds = {v.get("seed") for v in (meta.get("tables") or {}).values()}
+    if seed is not None and seeds != {seed}:
+        meta, data, seeds = {}, None, set()
     seed = seeds.pop() if len(seeds) == 1 else row_hash.new_seed()
     hasher = row_hash.Hasher(seed)
 
@@ -167,11 +172,11 @@ def previous_row_hashes(snapshot: str):
     return one
 
 
-def save_row_hashes(folder, snapshot: str, tables: dict) -> None:
+def save_row_hashes(folder, snapshot: str, tables: dict, name: str = row_hash.FILE) -> None:
     """Record the row hashes of `snapshot` (table → (spec, RowHashes)) beside it (`folder`)."""
     from pathlib import Path
 
-    row_hash.save(Path(folder) / row_hash.FILE, snapshot,
+    row_hash.save(Path(folder) / name, snapshot,
                   {name: (fingerprint(spec), found) for name, (spec, found) in tables.items()})
 
 

@@ -132,6 +132,8 @@ class Difference:
     source_rows: int
     target_rows: int
     python_columns: list[str]
+    cut: Chunking | None = None  # the chunking compared
+    source: Digests | None = None  # the snapshot's digests (a catch-up sync's starting point)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -497,9 +499,11 @@ def batch_codes(batch, spec: TableSpec, reads: list, zone, out: Digests, last: i
 
 
 # -- both ---------------------------------------------------------------------------------------
-def differing(snapshot: str, sessions: Sessions, spec: TableSpec, rows: int) -> Difference:
+def differing(snapshot: str, sessions: Sessions, spec: TableSpec, rows: int,
+              hasher: row_hash.Hasher | None = None) -> Difference:
     """Digest both sides of one table (SQLite here, PostgreSQL in the sessions meanwhile) and
-    return the differing chunks as key ranges. Unfit if the table cannot be digested exactly."""
+    return the differing chunks as key ranges (with `hasher`, the snapshot's row hashes too).
+    Unfit if the table cannot be digested exactly."""
 
     if not spec.integer_key:
         raise Unfit("key")
@@ -515,7 +519,7 @@ def differing(snapshot: str, sessions: Sessions, spec: TableSpec, rows: int) -> 
         target = pool.submit(target_digests, sessions, spec, cut)
         try:
             source = source_digests(snapshot, spec, cut, declared,
-                                    SOURCE_PARTS if rows >= PARALLEL_MIN_ROWS else 1)
+                                    SOURCE_PARTS if rows >= PARALLEL_MIN_ROWS else 1, hasher)
         finally:
             found = target.result()
     return _difference(source, found, spec, cut)
@@ -525,7 +529,7 @@ def _difference(source: Digests, target: Digests, spec: TableSpec, cut: Chunking
     chunks = [c for c in source.chunks.keys() | target.chunks.keys()
               if source.chunks.get(c) != target.chunks.get(c)]
     return Difference(cut.ranges(chunks), len(chunks), source.rows, target.rows,
-                      sorted(source.python_columns))
+                      sorted(source.python_columns), cut, source)
 
 
 __all__ = ["Chunking", "Digests", "Difference", "Sessions", "Unfit", "chunking", "differing",

@@ -156,9 +156,9 @@ def save(path: Path, snapshot: str, tables: dict[str, tuple[list, RowHashes]]) -
     tmp.replace(path)
 
 
-def load(snapshot: str) -> tuple[dict, object]:
-    """The row hashes recorded beside `snapshot` (meta, npz), or ({}, None)."""
-    path = Path(snapshot).with_name(FILE)
+def load(snapshot: str, name: str = FILE) -> tuple[dict, object]:
+    """The row hashes recorded beside `snapshot` in `name` (meta, npz), or ({}, None)."""
+    path = Path(snapshot).with_name(name)
     if not path.is_file() or path.is_symlink():
         return {}, None
     try:

@@ -39,6 +39,7 @@ class RowDiff:
     changed_columns: Counter = field(default_factory=Counter)
     samples: list[tuple[str, tuple]] = field(default_factory=list)
     method: dict = field(default_factory=dict)  # how the table was compared (validation.json)
+    digests: object = None  # digest.Difference when compared by key-range digests
 
     @property
     def differences(self) -> int:
@@ -229,12 +230,13 @@ def by_digests(snapshot: str, connect_kwargs: dict, spec: TableSpec, limit: int,
 
 
 def compare(snapshot: str, connect_kwargs: dict, spec: TableSpec, expected_rows: int,
-            limit: int = 5, sessions: digest.Sessions | None = None) -> RowDiff:
+            limit: int = 5, sessions: digest.Sessions | None = None, hasher=None) -> RowDiff:
     """Compare one table's full content (or its sample share); both cores for large tables.
 
     With `sessions`, a full comparison of a table with an integer key is done by key-range
     digests (`digest`); a table they cannot describe exactly is compared row by row, and the
-    reason is kept in the result's `method`."""
+    reason is kept in the result's `method`; the digests are kept in its `digests` (with
+    `hasher`, the snapshot's row hashes in them: `row_hash`)."""
 
     def sides(ordered: bool = True):
         return _sides(snapshot, connect_kwargs, spec, expected_rows, ordered=ordered)
@@ -242,8 +244,10 @@ def compare(snapshot: str, connect_kwargs: dict, spec: TableSpec, expected_rows:
     reason = None
     if sessions is not None and spec.sample >= 1.0:
         try:
-            found = digest.differing(snapshot, sessions, spec, expected_rows)
-            return by_digests(snapshot, connect_kwargs, spec, limit, found)
+            found = digest.differing(snapshot, sessions, spec, expected_rows, hasher)
+            diff = by_digests(snapshot, connect_kwargs, spec, limit, found)
+            diff.digests = found
+            return diff
         except digest.Unfit as exc:
             reason = exc
     diff = _rows(snapshot, connect_kwargs, spec, expected_rows, limit, sides)

@@ -28,7 +28,7 @@ from ..core.i18n import fill, t
 from ..core.identifiers import quote_ident
 from ..core.results import Check, batch_mode, table
 from ..core.sqlite_quirks import open_ro
-from . import digest, rows, schema, stream, values, verdicts
+from . import digest, handover, row_hash, rows, schema, stream, values, verdicts
 from .guide import step4
 from .report import TableVerdict, ValidationReport
 from .report import write as write_report
@@ -253,7 +253,9 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     v.source_rows, v.target_rows = _count(src, cur, where, entry)
     if mode != "counts":
         diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"],
-                            ctx["sessions"] if mode == "full" else None)
+                            ctx["sessions"] if mode == "full" else None, ctx.get("hasher"))
+        if diff.digests is not None:
+            ctx["digested"][entry["table"]] = (spec, diff.digests)
         v.method = diff.method
         if diff.method.get("reason_i18n") and spec.integer_key:
             v.notes.append({lang: t(ROW_BY_ROW, lang, reason=text)
@@ -318,6 +320,20 @@ def _context(settings, record: state.Record | None, snapshot: Path, src, cur,
             "quarantine_where": held, "quarantine": rows_of}
 
 
+def _handing_over(settings, record: state.Record | None, snapshot: Path, dbname: str | None,
+                  mode: str, ctx: dict) -> dict:
+    """Before any table is read: what a full validation of the target's own migration hands
+    over to the first catch-up sync (`handover`), or {} (nothing is then recorded). With
+    `cutover_by_sync`, the snapshot's row hashes are computed in the digest pass too."""
+    ctx["digested"] = {}
+    if not (record and record.snapshot_sha256 and mode == "full"
+            and dbname in (None, settings.db_name)):
+        return {}
+    if settings.cutover_by_sync:
+        ctx["hasher"] = row_hash.Hasher(row_hash.new_seed())
+    return handover.target_now(ctx["cur"])
+
+
 def run(settings, dbname: str | None = None, mode: str | None = None) -> ValidationReport:
     """Validate the target database (or `dbname`) against the migration's SQLite snapshot."""
     mode = mode or settings.validate_mode
@@ -344,6 +360,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         src.text_factory = stream.lenient  # sample rows may hold text that is not UTF-8
         ctx = _context(settings, record, snapshot, src, conn.cursor(), dbname, mode)
         ctx["sessions"] = sessions
+        handing = _handing_over(settings, record, snapshot, dbname, mode, ctx)
         entries = ctx["entries"]
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
                                                       disable=len(entries) < 2
@@ -362,6 +379,12 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
                               record.as_dict() if record else {})
     own = dbname in (None, settings.db_name)
     write_report(report, settings.run_dir, "" if own else dbname)
+    if handing:
+        try:
+            handover.save(snapshot, record.run_id, record.snapshot_sha256, handing,
+                          ctx["digested"], ctx.get("hasher"))
+        except OSError:  # only a shortcut for the next sync: it then reads what it needs
+            pass
     if record and record.origin == "target" and own:
         state.record_validation(settings, record.run_id, {
             "ok": report.ok, "mode": mode, "run_dir": str(settings.run_dir),
