@@ -35,7 +35,7 @@ from ..core.escape import terminal
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..migrate import introspect, quarantine, schema_changes, snapshot, table_plans
-from ..validate import handover
+from ..validate import handed_over
 from .sync_find import before_apply, find, prove, save_rows, threshold
 from .sync_report import TEXT, SyncError, SyncReport, TableSync
 from .sync_transaction import apply
@@ -71,7 +71,7 @@ def _last_sync(cur, record) -> dict:
         row = cur.fetchone()
         if row and row[0] == record.snapshot and isinstance(row[1], dict):
             return row[1]
-    return handover.load(cur, record.snapshot, record.run_id, record.snapshot_sha256)
+    return handed_over(cur, record.snapshot, record.run_id, record.snapshot_sha256)
 
 
 def _previous(settings, record) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..core import db
 from ..core.identifiers import quote_ident
 from ..validate import (
+    HANDED_ROW_HASHES,
     DigestSessions,
     Unfit,
     changed_chunks,
@@ -33,7 +34,6 @@ from ..validate import (
     spec_of,
     target_chunks,
 )
-from ..validate.handover import HASHES as HANDED
 from . import sync_keys
 
 __all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows", "before_apply"]
@@ -150,7 +150,8 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
     zone = section.get("source_timezone") or settings.source_timezone or "UTC"
     specs = [(e, spec_of(e, types[e["table"]], where, zone)) for e in section["tables"]]
     handed = cached.get("row_hashes")  # stage 04's record names its row hashes by their seed
-    hashed = previous_row_hashes(str(old), *((HANDED, handed) if handed is not None else ()))
+    hashed = previous_row_hashes(str(old), *((HANDED_ROW_HASHES, handed) if handed is not None
+                                             else ()))
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
         return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],

@@ -6,7 +6,7 @@ keys, types, sequences, foreign keys, the quarantine accounted) and returns a
 values by target type), `stream` + `rows` (reading both sides in key order), `schema` and
 `django_schema` (planned vs. actual structure), `guide` (the guide's step 4), `verdicts`
 (VA0xx), `report` (validation.json and the tables), `catchup` (the specs and digests a
-catch-up sync compares).
+catch-up sync compares), `handover` (what full validation leaves for the first sync).
 """
 
 from .catchup import (
@@ -25,10 +25,12 @@ from .catchup import (
 from .catchup import record as digest_record
 from .digest import Sessions as DigestSessions
 from .digest import Unfit
+from .handover import HASHES as HANDED_ROW_HASHES
+from .handover import load as handed_over
 from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_summary, run
 
 __all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS",
            "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
            "target_chunks", "digest_record", "DigestSessions", "Unfit", "fingerprint",
            "row_hashes", "rows_differ", "changed_keys", "previous_row_hashes",
-           "save_row_hashes"]
+           "save_row_hashes", "handed_over", "HANDED_ROW_HASHES"]
