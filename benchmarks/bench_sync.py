@@ -4,7 +4,8 @@
 
 Builds (or reuses, runs/bench/) the sample SPC database, copies it to a live file, starts a
 throwaway embedded PostgreSQL on a free port and migrates it (stage 03's engine, schema:
-django). Then, in each round: about `--changes` (1 %) of the rows change in the live file
+django), then validates it as the cutover procedure does (stage 04 with `cutover_by_sync`: it
+leaves its digests and row hashes for the first sync; `--no-handover`: no stage 04). Then, in each round: about `--changes` (1 %) of the rows change in the live file
 (updates, deletes and inserts spread over the tables, by the key's residue so they are
 scattered over the whole key range), and the same run measures
 
@@ -116,6 +117,9 @@ def main() -> int:
     parser.add_argument("--changes", type=float, default=0.01, help="share of rows changed")
     parser.add_argument("--pattern", choices=("scattered", "recent"), default="scattered",
                         help="where the updated and deleted rows lie in the key range")
+    parser.add_argument("--no-handover", action="store_true",
+                        help="no stage 04 between the migration and the first sync (it then "
+                        "reads the target and the migration's snapshot)")
     parser.add_argument("--port", type=int, default=0,
                         help="the throwaway server's port (default: a free one, 40000-60000)")
     args = parser.parse_args()
@@ -139,9 +143,15 @@ def main() -> int:
     try:
         name = bench.new_db(admin, port)
         settings = bench.settings_for(name, port, live, work / "run-sync", workers=2,
-                                      validate_mode="full")
+                                      validate_mode="full",
+                                      cutover_by_sync=not args.no_handover)
         seconds, _ = timed(migrate.run, settings, progress=False)
         print(f"migrated {args.rows:,} rows in {seconds:.2f} s (the target the syncs update)")
+        if not args.no_handover:  # as the cutover procedure runs: stage 04 before any sync
+            checked, verdict = timed(validate.run, settings)
+            ok &= verdict.ok
+            print(f"stage 04 after the migration {checked:.2f} s (cutover_by_sync: its digests "
+                  f"and row hashes left for the first sync) load {os.getloadavg()[0]:.2f}")
         for rnd in range(args.repeat):
             changed = change(live, args.changes, rnd, args.pattern)
             bench.checkpoint(admin)
@@ -167,7 +177,10 @@ def main() -> int:
                   f"{report.updated} updated, {report.deleted} deleted; proven by digests: "
                   f"{len(report.proven)} tables, unproven {report.unproven}; narrowed by "
                   f"{sorted({x.narrowed for x in report.tables if x.changes})}, proven by "
-                  f"{sorted({x.proved for x in report.tables if x.changes})}; {report.timings}); "
+                  f"{sorted({x.proved for x in report.tables if x.changes})}; read again: "
+                  f"target {sorted(x.table for x in report.tables if x.target_read)}, previous "
+                  f"snapshot {sorted(x.table for x in report.tables if x.previous_read)}; "
+                  f"{report.timings}); "
                   f"stage 04 full validation of the synced snapshot {checked:.2f} s "
                   f"[{'ok' if verdict.ok else 'FAILED'}, second sync {again.changes} changes] "
                   f"load {load:.2f}; re-migration {migrated:.2f} s + stage 04 "
