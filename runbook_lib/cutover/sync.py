@@ -28,6 +28,7 @@ import re
 import shutil
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..core import db, files, manifest, state, target_lock
@@ -169,6 +170,9 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     folder = files.private_dir(root / token)
     live: dict = {}
     new = snapshot(settings.sqlite_file, folder, check=False, state=live)
+    hashing = ThreadPoolExecutor(1, thread_name_prefix="sha256")
+    new_sha256 = hashing.submit(state.sha256, new)  # for the record, while the digests run
+    hashing.shutdown(wait=False)
     schema = introspect(new)
     timings["snapshot"] = round(time.perf_counter() - began, 3)
     _refuse_schema_changes(settings, section, schema)
@@ -206,7 +210,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         def bookkeeping(cur) -> None:
             import json
 
-            state.resnapshot(cur, record.run_id, now, state.sha256(new))
+            state.resnapshot(cur, record.run_id, now, new_sha256.result())
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE}")
             cur.execute(_SYNCS)
             cur.execute(f"INSERT INTO {STATE}.syncs (token, run_id, snapshot, report) VALUES "

@@ -13,6 +13,7 @@ canonical codes validation uses.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,15 +224,18 @@ def prove(settings, works: list[Work], overwrite: bool, new: Path,
     differing (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
     recorded, differ = {}, []
     since, counts = before
+    by_rows = [w for w in works if w.method == "digests" and _by_rows(w) and w.table in counts]
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
-            db.connection(settings) as conn:
+            db.connection(settings) as conn, ThreadPoolExecutor(1) as pool:
+        alone = pool.submit(lambda: {w.table: _alone(conn, w, since, counts[w.table])
+                                     for w in by_rows})  # their scans while rows are compared
         for w in works:
             if w.method != "digests":
                 continue
-            if _by_rows(w) and w.table in counts:
+            if w.table in {x.table for x in by_rows}:
                 w.proved_by = "rows"
                 same = (not rows_differ(str(new), sessions, w.spec, w.keys + w.gone)
-                        and _alone(conn, w, since, counts.get(w.table)))
+                        and alone.result()[w.table])
                 unchanged = set()
             else:
                 w.proved_by = "chunks"

@@ -136,13 +136,14 @@ def quarantine(snapshot, plan: Plan, policy: str, folder) -> dict[str, tuple[int
 def bad_rows(src, tp: TablePlan, where: str) -> list[profiles.BadValues]:
     """The values among the rows `where` selects that do not fit (under `fail`: the sync stops
     listing them by key, as the migration does)."""
-    counts = {}
-    tail = f" AND ({where})" if where else ""
-    for key, cond in profiles.conditions(tp).items():
-        n = src.execute(f"SELECT count(*) FROM {q(tp.source_name)} WHERE NOT {cond}{tail}"
-                        ).fetchone()[0]
-        if n:
-            counts[key] = n
+    found = profiles.conditions(tp)
+    if not found:
+        return []
+    # one pass over the selected rows, every predicate counted in it
+    sums = ", ".join(f"sum(CASE WHEN NOT {cond} THEN 1 ELSE 0 END)" for cond in found.values())
+    row = src.execute(f"SELECT {sums} FROM {q(tp.source_name)}"
+                      + (f" WHERE {where}" if where else "")).fetchone()
+    counts = {key: n for key, n in zip(found, row, strict=True) if n}
     return profiles._scan_table(src, tp, counts) if counts else []
 
 

@@ -2,12 +2,15 @@
 
 The codes are the digests' own (`codes`, one string per column group as `digest.groups` makes
 them), but compared row by row and byte for byte rather than hashed: PostgreSQL computes them for
-the keys asked (one indexed query per slice of keys), the snapshot's come from the same Arrow
-reading and kernels as its digests. A catch-up sync uses this after its commit to prove the rows
-it wrote (and the keys it deleted) without re-digesting every chunk they fall in.
+the keys asked (one indexed query per slice of keys, run while the snapshot's are computed), the
+snapshot's come from the same Arrow reading and kernels as its digests. A catch-up sync uses
+this after its commit to prove the rows it wrote (and the keys it deleted) without re-digesting
+every chunk they fall in.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 from ..core.identifiers import quote_ident
 from . import digest, values
@@ -50,8 +53,13 @@ def differing_keys(snapshot: str, sessions: digest.Sessions, spec: TableSpec, de
     snapshot's values cannot be coded exactly."""
     keys = sorted(set(int(k) for k in keys))
     out = []
-    for at in range(0, len(keys), SLICE):
-        part = keys[at:at + SLICE]
-        mine, theirs = _snapshot(snapshot, spec, declared, part), _target(sessions, spec, part)
-        out += [k for k in part if mine.get(k) != theirs.get(k)]
+    with ThreadPoolExecutor(1, thread_name_prefix="row-proof") as pool:
+        for at in range(0, len(keys), SLICE):
+            part = keys[at:at + SLICE]
+            theirs = pool.submit(_target, sessions, spec, part)  # PostgreSQL meanwhile
+            try:
+                mine = _snapshot(snapshot, spec, declared, part)
+            finally:
+                found = theirs.result()
+            out += [k for k in part if mine.get(k) != found.get(k)]
     return out
