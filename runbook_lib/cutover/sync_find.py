@@ -62,6 +62,7 @@ class Work:
     #                             hashes, if narrowed by them) were enough: not read again
     rows: object = None  # the new snapshot's row hashes (`row_hash`), recorded for the next sync
     narrowed_by: str = ""  # "row hashes" | "join": how the changed chunks became keys
+    since: tuple | None = None  # (oldest transaction, rows) when found untouched (`untouched`)
     proved_by: str = ""  # "rows" | "chunks": how `prove` checked what the sync wrote
 
     @property
@@ -78,18 +79,23 @@ UNTOUCHED = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text:
              "txid_snapshot_xmin(txid_current_snapshot()) FROM {table}")
 
 
-def untouched(conn, table: str, cached: dict | None, threshold: int | None) -> bool:
-    """Does the target table still hold exactly what the last sync proved? Its row count is
-    the recorded one and no row version is from a transaction that was running at or after
-    the proof began (`threshold`: the oldest transaction then running): an insert or update
-    makes a new row version, a delete changes the count. Then it need not be read again."""
+def untouched(conn, table: str, cached: dict | None, threshold: int | None
+              ) -> tuple[int, int] | None:
+    """Does the target table still hold exactly what the last sync (or stage 04) proved? Its
+    row count is the recorded one and no row version is from a transaction that was running
+    at or after the proof began (`threshold`: the oldest transaction then running): an insert
+    or update makes a new row version, a delete changes the count. Then it need not be read
+    again, and (the oldest transaction running now, the row count) is returned: what the
+    proof after the commit starts from (`prove`); else None."""
     if not cached or not cached.get("target_equal") or threshold is None:
-        return False
+        return None
     with conn.cursor() as cur:
         cur.execute(UNTOUCHED.format(table=quote_ident(table)), (str(threshold % 2 ** 32),))
         rows, newer, oldest = cur.fetchone()
     conn.rollback()  # a threshold ahead of this server's transactions is from elsewhere
-    return rows == cached.get("rows") and newer == 0 and threshold <= oldest
+    if rows == cached.get("rows") and newer == 0 and threshold <= oldest:
+        return int(oldest), rows
+    return None
 
 
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
@@ -155,10 +161,13 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
                                              else ()))
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
-        return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
-                     tables.get(e["table"]),
-                     untouched(conn, e["table"], tables.get(e["table"]), threshold), hashed)
-                for e, s in specs]
+        out = []
+        for e, s in specs:
+            seen = untouched(conn, e["table"], tables.get(e["table"]), threshold)
+            out.append(_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
+                            tables.get(e["table"]), seen is not None, hashed))
+            out[-1].since = None if out[-1].target_read else seen
+        return out
 
 
 def save_rows(folder: Path, snapshot: Path, works: list[Work]) -> None:
@@ -182,28 +191,30 @@ COUNTS = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xi
           "FROM {table}")
 
 
-def before_apply(settings, works: list[Work]) -> tuple[int, dict[str, int]]:
-    """Taken just before the sync's transaction, in one snapshot: the oldest transaction
-    running and the row count of each table `prove` will prove by rows."""
+def before_apply(settings, works: list[Work]) -> dict[str, tuple[int, int]]:
+    """Per table `prove` will prove by rows: the oldest transaction running and its row count,
+    taken in one snapshot before the sync's transaction, or when `find` saw it untouched
+    (then no scan is needed now, and a write by anyone else since then leaves it unproven)."""
+    out = {w.table: w.since for w in works if w.method == "digests" and _by_rows(w)
+           and w.since is not None}
+    todo = [w for w in works if w.method == "digests" and _by_rows(w) and w.table not in out]
+    if not todo:
+        return out
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
         since = int(cur.fetchone()[0])
-        counts = {}
-        for w in works:
-            if w.method == "digests" and _by_rows(w):
-                cur.execute(f"SELECT count(*) FROM {quote_ident(w.table)}")
-                counts[w.table] = cur.fetchone()[0]
-    return since, counts
+        for w in todo:
+            cur.execute(f"SELECT count(*) FROM {quote_ident(w.table)}")
+            out[w.table] = since, cur.fetchone()[0]
+    return out
 
 
-def _alone(conn, w: Work, since: int, count: int | None) -> bool:
+def _alone(conn, w: Work, since: int, count: int) -> bool:
     """Did only the sync write this table since `since`? Its row count is the one before
     plus the rows inserted less those deleted, and the row versions written since are
     exactly the rows it inserted or updated (another writer's insert, update or delete would
     break one of the two)."""
-    if count is None:
-        return False
     with conn.cursor() as cur:
         cur.execute(COUNTS.format(table=quote_ident(w.table)), (str(since % 2 ** 32),))
         rows, newer = cur.fetchone()
@@ -213,7 +224,7 @@ def _alone(conn, w: Work, since: int, count: int | None) -> bool:
 
 
 def prove(settings, works: list[Work], overwrite: bool, new: Path,
-          before: tuple[int, dict] = (0, {})) -> tuple[dict, list[str]]:
+          before: dict | None = None) -> tuple[dict, list[str]]:
     """After the commit: what the sync wrote against the new snapshot. Where the changed
     chunks were narrowed to keys and the target matched the previous snapshot everywhere
     before, the rows at those keys are re-read and compared code by code (`rows_differ`),
@@ -223,11 +234,11 @@ def prove(settings, works: list[Work], overwrite: bool, new: Path,
     are computed again. Returns the digests to record for the next sync and the tables still
     differing (values `on_bad_value` turned NULL or set aside, or a write during the sync)."""
     recorded, differ = {}, []
-    since, counts = before
-    by_rows = [w for w in works if w.method == "digests" and _by_rows(w) and w.table in counts]
+    before = before or {}
+    by_rows = [w for w in works if w.method == "digests" and _by_rows(w) and w.table in before]
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             db.connection(settings) as conn, ThreadPoolExecutor(1) as pool:
-        alone = pool.submit(lambda: {w.table: _alone(conn, w, since, counts[w.table])
+        alone = pool.submit(lambda: {w.table: _alone(conn, w, *before[w.table])
                                      for w in by_rows})  # their scans while rows are compared
         for w in works:
             if w.method != "digests":

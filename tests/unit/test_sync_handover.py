@@ -183,3 +183,30 @@ def test_another_database_validated_leaves_no_record(migrated, pg):
         assert not snapshot.with_name(handover.FILE).exists()
     finally:
         pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_write_between_finding_and_applying_leaves_the_table_unproven(migrated, pg,
+                                                                         monkeypatch):
+    """The target was found untouched (not read): the proof counts from that moment, so a
+    write by anyone else before the sync's transaction is not mistaken for the sync's own."""
+    import importlib
+
+    sync_module = importlib.import_module("runbook_lib.cutover.sync")
+    migrated.cutover_by_sync = True
+    _validated(migrated)
+    scattered(migrated.sqlite_path, 0)
+    original = sync_module.before_apply
+
+    def meanwhile(settings, works):
+        pg.execute("UPDATE parent SET qty = 5 WHERE id = 19990", migrated.db_name)
+        return original(settings, works)
+
+    monkeypatch.setattr(sync_module, "before_apply", meanwhile)
+    report = sync(migrated)
+    parent = by_table(report)["parent"]
+    assert not parent.target_read and parent.proved == "rows"
+    assert "parent" in report.unproven
+    monkeypatch.setattr(sync_module, "before_apply", original)
+    with pytest.raises(SyncError) as err:  # the next sync reads the target and names it
+        sync(migrated)
+    assert (19990,) in err.value.rows["parent"]
