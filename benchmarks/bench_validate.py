@@ -44,12 +44,16 @@ def peak_mb() -> tuple[float, float]:
     return round(own, 1), round(child, 1)
 
 
+CUTOVER_BY_SYNC = [False]  # --cutover-by-sync: stage 04 also records row hashes
+
+
 def engines(admin, port: int, source: Path, work: Path, tag: str) -> dict:
     from runbook_lib import migrate, validate
 
     name = bench.new_db(admin, port)
     settings = bench.settings_for(name, port, source, work / f"engine-{tag}",
-                                  validate_mode="full", workers=2)
+                                  validate_mode="full", workers=2,
+                                  cutover_by_sync=CUTOVER_BY_SYNC[0])
     bench.checkpoint(admin)
     began = time.perf_counter()
     migrate.run(settings, progress=False)
@@ -71,7 +75,8 @@ def stages(admin, port: int, source: Path, work: Path, tag: str) -> dict:
         f"sqlite_path: {json.dumps(str(source))}\ndjango_project: examples/spc_backend\n"
         f"target: server\ndb_host: localhost\ndb_port: {port}\ndb_name: {name}\n"
         f"db_user: {name}\nadmin_user: postgres\nschema: django\nmethod: copy\n"
-        "if_exists: replace\nworkers: 2\nvalidate_mode: full\n")
+        "if_exists: replace\nworkers: 2\nvalidate_mode: full\n"
+        f"cutover_by_sync: {str(CUTOVER_BY_SYNC[0]).lower()}\n")
     folder = work / f"stages-{tag}"
     bench.checkpoint(admin)
     done = subprocess.run([str(Path(sys.executable).with_name("runbook")), "run", "--params",
@@ -92,7 +97,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="measurements in the sample")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
     parser.add_argument("--skip", default="", help="engines or stages")
+    parser.add_argument("--cutover-by-sync", action="store_true",
+                        help="profile key cutover_by_sync: validation also records row hashes")
     args = parser.parse_args()
+    CUTOVER_BY_SYNC[0] = args.cutover_by_sync
     from runbook_lib.core import server
 
     source = bench.sample(args.rows)
