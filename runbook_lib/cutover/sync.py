@@ -4,8 +4,9 @@
 (SQLite's backup API) into a private folder `<run_dir>/sync/<token>/`, refuses a schema that
 changed since stage 03 (SY002) or an `on_bad_value` that would not apply to rows already loaded
 (SY007), and finds per table what changed (`sync_find`): key-range digests of the new snapshot,
-the previous one (the snapshot the record names; its digests as the last sync recorded them)
-and the target; the differing chunks narrowed to keys by the two snapshots' row hashes
+the previous one (the snapshot the record names; its digests as the last sync recorded them,
+or for the first sync as stage 04 left them when it proved that snapshot: `validate.handover`)
+and the target (not read where nothing wrote to it since that proof); the differing chunks narrowed to keys by the two snapshots' row hashes
 (`validate.row_hash`: the previous one's recorded by the last sync) or, for a few chunks
 without them, by joining the two snapshots (`sync_keys`). Where the target differs from the
 previous snapshot, the previous snapshot's converted rows are compared with it row by row: rows

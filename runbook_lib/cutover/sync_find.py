@@ -1,7 +1,8 @@
 """Finding what a sync must carry, table by table, and proving it afterwards.
 
 Per table with one integer key: digests of the new snapshot, the previous one (recorded by the
-last sync, else read) and the target over the same key chunks (`validate.chunk_digests`). The
+last sync or by stage 04, else read) and the target (not read when `untouched` since that
+record's proof) over the same key chunks (`validate.chunk_digests`). The
 chunks where the snapshots differ are narrowed to keys by joining the two snapshots in SQLite
 (`sync_keys`); the chunks where the target differs from the previous snapshot are checked row by
 row for writes made on PostgreSQL. Other tables are compared whole. After the commit, the
