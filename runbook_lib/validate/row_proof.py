@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from ..core.identifiers import quote_ident
-from . import digest, values
+from . import codes, digest, values
 from .stream import TableSpec
 
 __all__ = ["differing_keys", "SLICE"]
@@ -40,10 +42,17 @@ def _snapshot(snapshot: str, spec: TableSpec, declared: dict, keys: list[int]) -
     out, last, scratch = {}, None, digest.Digests()
     for batch in digest.batches(snapshot, digest.source_sql(spec, declared, among=keys)):
         found, grouped = digest.batch_codes(batch, spec, reads, zone, scratch, last)
-        for i, k in enumerate(found.tolist()):
-            out[k] = tuple(bytes(g.piece(i, i + 1)) for g in grouped)
+        out.update(zip(found.tolist(), zip(*(_split(g) for g in grouped)), strict=True))
         last = int(found[-1])
     return out
+
+
+def _split(found: codes.Codes) -> list[bytes]:
+    """Each row's code as bytes (one copy of the group, then slices of it)."""
+    start = int(found.offsets[0])
+    data = bytes(found.piece(0, len(found.offsets) - 1))
+    at = (np.asarray(found.offsets) - start).tolist()
+    return [data[a:b] for a, b in zip(at[:-1], at[1:], strict=True)]
 
 
 def differing_keys(snapshot: str, sessions: digest.Sessions, spec: TableSpec, declared: dict,
