@@ -38,7 +38,7 @@ from ..core.i18n import t
 from ..core.identifiers import quote_ident
 from ..migrate import introspect, quarantine, schema_changes, snapshot, table_plans
 from ..validate import handed_over
-from .sync_find import before_apply, find, prove, save_rows, threshold
+from .sync_find import ahead, before_apply, find, prove, save_rows, threshold
 from .sync_report import TEXT, SyncError, SyncReport, TableSync
 from .sync_transaction import apply
 
@@ -219,12 +219,13 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
                                              json.dumps(report.as_dict(), default=str)))
 
         written_since = before_apply(settings, works)
+        codes = ahead(new, works)
         report.overwritten = apply(conn, works, plans, (new, old), settings, zone, overwrite,
                                     bookkeeping, before)
         timings["apply"] = round(time.perf_counter() - step, 3)
     step = time.perf_counter()
     oldest = threshold(settings)
-    recorded, report.unproven = prove(settings, works, overwrite, new, written_since)
+    recorded, report.unproven = prove(settings, works, overwrite, new, written_since, codes)
     report.proven = [w.table for w in works if w.method == "digests"
                      and w.table not in report.unproven]
     for w in works:

@@ -30,6 +30,7 @@ from ..validate import (
     chunk_digests,
     digest_record,
     previous_row_hashes,
+    row_codes,
     row_hashes,
     rows_differ,
     save_row_hashes,
@@ -38,7 +39,8 @@ from ..validate import (
 )
 from . import sync_keys
 
-__all__ = ["Work", "find", "prove", "threshold", "untouched", "save_rows", "before_apply"]
+__all__ = ["Work", "find", "ahead", "prove", "threshold", "untouched", "save_rows",
+           "before_apply"]
 
 
 @dataclass
@@ -224,8 +226,19 @@ def _alone(conn, w: Work, since: int, count: int) -> bool:
     return rows == count + r.inserted - r.deleted and newer == r.inserted + r.updated
 
 
+def ahead(new: Path, works: list[Work]) -> dict:
+    """Started before the sync's transaction: the new snapshot's codes of the rows `prove`
+    will compare, computed in a thread while PostgreSQL applies (table → Future)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="row-codes")
+    try:
+        return {w.table: pool.submit(row_codes, str(new), w.spec, w.keys + w.gone)
+                for w in works if w.method == "digests" and _by_rows(w)}
+    finally:
+        pool.shutdown(wait=False)
+
+
 def prove(settings, works: list[Work], overwrite: bool, new: Path,
-          before: dict | None = None) -> tuple[dict, list[str]]:
+          before: dict | None = None, codes: dict | None = None) -> tuple[dict, list[str]]:
     """After the commit: what the sync wrote against the new snapshot. Where the changed
     chunks were narrowed to keys and the target matched the previous snapshot everywhere
     before, the rows at those keys are re-read and compared code by code (`rows_differ`),
@@ -246,7 +259,9 @@ def prove(settings, works: list[Work], overwrite: bool, new: Path,
                 continue
             if w.table in {x.table for x in by_rows}:
                 w.proved_by = "rows"
-                same = (not rows_differ(str(new), sessions, w.spec, w.keys + w.gone)
+                mine = (codes or {}).get(w.table)
+                same = (not rows_differ(str(new), sessions, w.spec, w.keys + w.gone,
+                                        mine.result() if mine else None)
                         and alone.result()[w.table])
                 unchanged = set()
             else:

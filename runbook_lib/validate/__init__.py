@@ -16,6 +16,7 @@ from .catchup import (
     chunk_digests,
     fingerprint,
     previous_row_hashes,
+    row_codes,
     row_hashes,
     rows_differ,
     save_row_hashes,
@@ -32,5 +33,5 @@ from .stage import CHECKS, MODES, TableVerdict, ValidationReport, failure, plan_
 __all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict", "MODES", "CHECKS",
            "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
            "target_chunks", "digest_record", "DigestSessions", "Unfit", "fingerprint",
-           "row_hashes", "rows_differ", "changed_keys", "previous_row_hashes",
+           "row_hashes", "rows_differ", "row_codes", "changed_keys", "previous_row_hashes",
            "save_row_hashes", "handed_over", "HANDED_ROW_HASHES"]

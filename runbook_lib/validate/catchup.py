@@ -18,7 +18,7 @@ from . import codes, digest, row_hash, values
 from .stream import Column, TableSpec
 
 __all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
-           "target_chunks", "fingerprint", "row_hashes", "rows_differ",
+           "target_chunks", "fingerprint", "row_hashes", "rows_differ", "row_codes",
            "previous_row_hashes", "save_row_hashes", "changed_keys"]
 
 
@@ -141,18 +141,29 @@ def row_hashes(snapshot: str, spec: TableSpec, cut: digest.Chunking, rows: int, 
     return digest.source_digests(snapshot, spec, cut, declared, parts, hasher).row_hashes
 
 
-def rows_differ(snapshot: str, sessions: digest.Sessions, spec: TableSpec, keys: list[int]
-                ) -> list[int]:
-    """The keys whose row differs between the snapshot and the target, code by code
-    (`row_proof`)."""
-    from . import row_proof
-
+def _declared(snapshot: str, spec: TableSpec) -> dict:
     src = open_ro(snapshot)
     try:
-        declared = digest.declared_types(src, spec.source_table)
+        return digest.declared_types(src, spec.source_table)
     finally:
         src.close()
-    return row_proof.differing_keys(snapshot, sessions, spec, declared, keys)
+
+
+def rows_differ(snapshot: str, sessions: digest.Sessions, spec: TableSpec, keys: list[int],
+                mine: dict | None = None) -> list[int]:
+    """The keys whose row differs between the snapshot and the target, code by code
+    (`row_proof`; `mine`: the snapshot's side, `row_codes`, if computed beforehand)."""
+    from . import row_proof
+
+    return row_proof.differing_keys(snapshot, sessions, spec, _declared(snapshot, spec), keys,
+                                    mine)
+
+
+def row_codes(snapshot: str, spec: TableSpec, keys: list[int]) -> dict:
+    """The snapshot's side of `rows_differ` (key → codes), e.g. while PostgreSQL is busy."""
+    from . import row_proof
+
+    return row_proof.snapshot_codes(snapshot, spec, _declared(snapshot, spec), keys)
 
 
 def previous_row_hashes(snapshot: str, name: str = row_hash.FILE, seed: int | None = None):

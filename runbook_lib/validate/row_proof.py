@@ -18,7 +18,7 @@ from ..core.identifiers import quote_ident
 from . import codes, digest, values
 from .stream import TableSpec
 
-__all__ = ["differing_keys", "SLICE"]
+__all__ = ["differing_keys", "snapshot_codes", "SLICE"]
 
 SLICE = 20_000  # keys per query
 
@@ -55,10 +55,20 @@ def _split(found: codes.Codes) -> list[bytes]:
     return [data[a:b] for a, b in zip(at[:-1], at[1:], strict=True)]
 
 
+def snapshot_codes(snapshot: str, spec: TableSpec, declared: dict, keys: list[int]) -> dict:
+    """key → the snapshot's codes of that row (one bytes per column group), for `keys`."""
+    keys = sorted(set(int(k) for k in keys))
+    out: dict = {}
+    for at in range(0, len(keys), SLICE):
+        out.update(_snapshot(snapshot, spec, declared, keys[at:at + SLICE]))
+    return out
+
+
 def differing_keys(snapshot: str, sessions: digest.Sessions, spec: TableSpec, declared: dict,
-                   keys: list[int]) -> list[int]:
+                   keys: list[int], mine: dict | None = None) -> list[int]:
     """The keys among `keys` whose row differs between the snapshot and the target: present
-    on one side only, or any column group's codes differ. Raises `digest.Unfit` when the
+    on one side only, or any column group's codes differ (`mine`: the snapshot's codes of
+    these keys, `snapshot_codes`, when computed beforehand). Raises `digest.Unfit` when the
     snapshot's values cannot be coded exactly."""
     keys = sorted(set(int(k) for k in keys))
     out = []
@@ -67,8 +77,8 @@ def differing_keys(snapshot: str, sessions: digest.Sessions, spec: TableSpec, de
             part = keys[at:at + SLICE]
             theirs = pool.submit(_target, sessions, spec, part)  # PostgreSQL meanwhile
             try:
-                mine = _snapshot(snapshot, spec, declared, part)
+                ours = mine if mine is not None else _snapshot(snapshot, spec, declared, part)
             finally:
                 found = theirs.result()
-            out += [k for k in part if mine.get(k) != found.get(k)]
+            out += [k for k in part if ours.get(k) != found.get(k)]
     return out
