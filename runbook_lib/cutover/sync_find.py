@@ -14,7 +14,7 @@ canonical codes validation uses.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +102,9 @@ def untouched(conn, table: str, cached: dict | None, threshold: int | None
 
 
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
-         cached: dict | None, target_unchanged: bool = False, hashed=None) -> Work:
-    work = Work(entry, spec, target_read=not target_unchanged)
+         cached: dict | None, seen: Future | None = None, hashed=None) -> Work:
+    """One table's work; `seen`: `untouched`, running meanwhile (None: the target is read)."""
+    work = Work(entry, spec)
     began = time.perf_counter()
     if not spec.key:
         work.method, work.target_read, work.previous_read = "multiset", True, True
@@ -111,8 +112,10 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
     recorded, hasher = hashed(spec) if hashed else (None, None)
     try:
         cut, (now, before, target), work.previous_read = chunk_digests(
-            str(new), str(old), sessions, spec, rows, cached, target_unchanged, hasher)
-        work.target_read = work.previous_read or not target_unchanged
+            str(new), str(old), sessions, spec, rows, cached,
+            (lambda: seen.result() is not None) if seen else False, hasher)
+        work.target_read = work.previous_read or not seen or seen.result() is None
+        work.since = None if work.target_read else seen.result()
         work.cut, work.now, work.rows = cut, now, now.row_hashes
         work.seconds["digests"] = time.perf_counter() - began
         work.applied = changed_chunks(now, before)
@@ -164,13 +167,11 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
                                              else ()))
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
-        out = []
-        for e, s in specs:
-            seen = untouched(conn, e["table"], tables.get(e["table"]), threshold)
-            out.append(_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
-                            tables.get(e["table"]), seen is not None, hashed))
-            out[-1].since = None if out[-1].target_read else seen
-        return out
+        with ThreadPoolExecutor(1, thread_name_prefix="untouched") as checks:
+            seen = {e["table"]: checks.submit(untouched, conn, e["table"], tables.get(e["table"]),
+                                              threshold) for e, _ in specs}  # while digesting
+            return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
+                         tables.get(e["table"]), seen[e["table"]], hashed) for e, s in specs]
 
 
 def save_rows(folder: Path, snapshot: Path, works: list[Work]) -> None:

@@ -97,14 +97,15 @@ def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
 
 
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
-                  rows: int, cached: dict | None = None, target_unchanged: bool = False,
+                  rows: int, cached: dict | None = None, target_unchanged=False,
                   hasher=None
                   ) -> tuple[digest.Chunking, list[digest.Digests], bool]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
     the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
     the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
-    that snapshot and nothing wrote to it since), the target is not read either. With
+    that snapshot and nothing wrote to it since; a callable: that check, answered once the new
+    snapshot is read, the target then read only if it says no), the target is not read either. With
     `hasher` (`row_hash`), the new snapshot's row hashes too, and the previous one's when it is
     read. The third value: was the previous snapshot read? Raises `digest.Unfit` when the
     table cannot be digested exactly."""
@@ -119,6 +120,11 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
         fresh = _cut(previous, spec, rows)[0]
     cut = cut or fresh
     parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
+    if before is not None and callable(target_unchanged):
+        now = digest.source_digests(new, spec, cut, declared, parts, hasher)
+        if target_unchanged():
+            return cut, [now, before, before], read
+        return cut, [now, before, digest.target_digests(sessions, spec, cut)], read
     if before is not None and target_unchanged:
         return cut, [digest.source_digests(new, spec, cut, declared, parts, hasher), before,
                      before], read
