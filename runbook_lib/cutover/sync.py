@@ -220,6 +220,9 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
 
         written_since = before_apply(settings, works)
         codes = ahead(new, works)
+        hashing_pool = ThreadPoolExecutor(1, thread_name_prefix="row-hashes")
+        saving = hashing_pool.submit(save_rows, folder, new, works)  # read once this commits
+        hashing_pool.shutdown(wait=False)
         report.overwritten = apply(conn, works, plans, (new, old), settings, zone, overwrite,
                                     bookkeeping, before)
         timings["apply"] = round(time.perf_counter() - step, 3)
@@ -231,7 +234,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     for w in works:
         w.result.proved = w.proved_by
     _save_digests(settings, token, {"threshold": oldest, "tables": recorded})
-    save_rows(folder, new, works)
+    saving.result()
     timings["proof"] = round(time.perf_counter() - step, 3)
     report.seconds = time.perf_counter() - began
     _history(settings, report)
