@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, closing
 from pathlib import Path
 
+import psycopg2
 from tqdm.auto import tqdm
 
 from ..core import db, state, target_lock
@@ -234,6 +235,21 @@ def _key_text(klass: str, key):
     return str(uuid.UUID(int=key)) if klass == "uuid" and isinstance(key, int) else key
 
 
+def _orphans(ctx: dict, p: schema.Plan, actual: dict, rows: int):
+    """A big table's orphan check (`schema.check_orphans`) started on a connection of its own,
+    so its anti-joins overlap the table's comparison; None for a small table (checked after
+    it, on the stage's connection)."""
+    if rows < digest.PARALLEL_MIN_ROWS or not (p.foreign_keys or actual["foreign_keys"]):
+        return None
+
+    def check():
+        with closing(psycopg2.connect(**ctx["kwargs"])) as conn:
+            conn.set_session(readonly=True, autocommit=True)
+            with conn.cursor() as cur:
+                return schema.check_orphans(cur, ctx["schema"], p, actual)
+    return ctx["beside"].submit(check)
+
+
 def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     """Every check of one table."""
     src, cur, where = ctx["src"], ctx["cur"], ctx["schema"]
@@ -251,6 +267,7 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     fraction = ctx["fraction"] if mode == "sample" else 1.0
     spec = spec_for(entry, p, actual, where, ctx["zone"], fraction)
     v.source_rows, v.target_rows = _count(src, cur, where, entry)
+    orphans = _orphans(ctx, p, actual, v.source_rows)  # a big table's anti-joins run meanwhile
     if mode != "counts":
         diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"],
                             ctx["sessions"] if mode == "full" else None, ctx.get("hasher"))
@@ -267,7 +284,7 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
         v.samples = _samples(src, cur, spec, diff)
     v.problems += schema.check_sequences(cur, where, entry["table"],
                                          schema.sqlite_sequence(src, entry["source_table"]))
-    v.problems += schema.check_orphans(cur, where, p, actual)
+    v.problems += orphans.result() if orphans else schema.check_orphans(cur, where, p, actual)
     if ctx["policy"] == "null" and "nulled" in entry:  # only where stage 03 nulled values
         v.nulled = min(v.nulled, int(entry["nulled"] or 0))
     verdicts.account(v, mode, ctx["quarantine_where"], ctx["policy"])
@@ -354,12 +371,14 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         conn = stack.enter_context(db.connection(settings, dbname=dbname))
         sessions = stack.enter_context(closing(digest.Sessions(
             db.connect_kwargs(settings, dbname=dbname), settings.workers)))
-        same = pool.submit(_same_snapshot, snapshot, record, settings.language)  # both overlap the comparison
+        # both overlap the comparison
+        same = pool.submit(_same_snapshot, snapshot, record, settings.language)
         django = pool.submit(verdicts.django_inspection, settings, migration, dbname)
         conn.set_session(readonly=True)
         src.text_factory = stream.lenient  # sample rows may hold text that is not UTF-8
         ctx = _context(settings, record, snapshot, src, conn.cursor(), dbname, mode)
         ctx["sessions"] = sessions
+        ctx["beside"] = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="orphans"))
         handing = _handing_over(settings, record, snapshot, dbname, mode, ctx)
         entries = ctx["entries"]
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
@@ -368,8 +387,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         found += [verdicts.derived(ctx, d) for d in migration.get("derived") or []]
         va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found,
                                               settings.language)
-        guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],
-                                     orm)
+        guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"], orm)
     same.result()  # a replaced snapshot proves nothing: raise before any verdict
     checks = verdicts.summarise(found, guide, mode, settings.language) + [
         va011, verdicts.source_check(settings, migration, snapshot),
