@@ -63,11 +63,12 @@ def _orm_column(checks: list[str], orm: dict) -> list:
 
 
 def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], present: set[str],
-          orm: dict | None = None):
+          orm: dict | None = None, counts: dict[str, tuple[int, int]] | None = None):
     """DataFrame (check, source, target[, Django ORM], status); None without SPC tables.
 
     `orm` holds the same answers from the project's own models on the target (schema: django):
     the guide's literal `Product.objects.count()` and first five products (ordered by pk).
+    `counts`: table → (source rows, target rows) validation already counted (else counted here).
     """
     import pandas as pd
 
@@ -77,7 +78,7 @@ def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], presen
     rows, expected = [], []  # the target should hold the source's rows less the quarantined
     for label, entry in (("Products", product), ("Measurements", measure)):
         if entry is not None and entry["table"] in present:
-            a, b = _count(src, cur, schema, entry)
+            a, b = (counts or {}).get(entry["table"]) or _count(src, cur, schema, entry)
             rows.append((f"{label}: count()", a, b))
             expected.append(a - int(entry.get("quarantined") or 0))
     left, right = _first_five(src, cur, schema, product)

@@ -169,10 +169,8 @@ def spec_for(entry: dict, p: schema.Plan, actual: dict, where: str, zone: str,
                           tuple(key + rest), zone, fraction)
 
 
-def _count(src, cur, where: str, entry: dict) -> tuple[int, int]:
-    n = src.execute(f"SELECT count(*) FROM {quote_ident(entry['source_table'])}").fetchone()[0]
-    cur.execute(f"SELECT count(*) FROM {schema.qualified(where, entry['table'])}")
-    return n, cur.fetchone()[0]
+def _source_count(src, entry: dict) -> int:
+    return src.execute(f"SELECT count(*) FROM {quote_ident(entry['source_table'])}").fetchone()[0]
 
 
 def _shown(value):
@@ -235,19 +233,20 @@ def _key_text(klass: str, key):
     return str(uuid.UUID(int=key)) if klass == "uuid" and isinstance(key, int) else key
 
 
-def _orphans(ctx: dict, p: schema.Plan, actual: dict, rows: int):
-    """A big table's orphan check (`schema.check_orphans`) started on a connection of its own,
-    so its anti-joins overlap the table's comparison; None for a small table (checked after
-    it, on the stage's connection)."""
-    if rows < digest.PARALLEL_MIN_ROWS or not (p.foreign_keys or actual["foreign_keys"]):
-        return None
-
-    def check():
+def _beside(ctx: dict, work):
+    """`work(cur)` started on a read-only connection of its own (a big table's scans overlap
+    its comparison); its future."""
+    def run():
         with closing(psycopg2.connect(**ctx["kwargs"])) as conn:
             conn.set_session(readonly=True, autocommit=True)
             with conn.cursor() as cur:
-                return schema.check_orphans(cur, ctx["schema"], p, actual)
-    return ctx["beside"].submit(check)
+                return work(cur)
+    return ctx["beside"].submit(run)
+
+
+def _target_count(cur, where: str, table: str) -> int:
+    cur.execute(f"SELECT count(*) FROM {schema.qualified(where, table)}")
+    return cur.fetchone()[0]
 
 
 def validate_table(ctx: dict, entry: dict) -> TableVerdict:
@@ -257,8 +256,7 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
                      quarantined=int(entry.get("quarantined") or 0))
     if entry["table"] not in ctx["present"]:
         v.verdict = "missing"
-        v.source_rows = src.execute(
-            f"SELECT count(*) FROM {quote_ident(entry['source_table'])}").fetchone()[0]
+        v.source_rows = _source_count(src, entry)
         return v
     actual = schema.target_structure(cur, where, entry["table"])
     p = schema.plan(src, entry, ctx["names"])
@@ -266,8 +264,13 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
     mode = ctx["mode"]
     fraction = ctx["fraction"] if mode == "sample" else 1.0
     spec = spec_for(entry, p, actual, where, ctx["zone"], fraction)
-    v.source_rows, v.target_rows = _count(src, cur, where, entry)
-    orphans = _orphans(ctx, p, actual, v.source_rows)  # a big table's anti-joins run meanwhile
+    v.source_rows = _source_count(src, entry)
+    big = v.source_rows >= digest.PARALLEL_MIN_ROWS and mode != "counts"
+    if big:  # its target count and orphan check (anti-joins) run while it is compared
+        counted = _beside(ctx, lambda c: _target_count(c, where, entry["table"]))
+        orphans = _beside(ctx, lambda c: schema.check_orphans(c, where, p, actual))
+    else:
+        v.target_rows = _target_count(cur, where, entry["table"])
     if mode != "counts":
         diff = rows.compare(ctx["snapshot"], ctx["kwargs"], spec, v.source_rows, ctx["limit"],
                             ctx["sessions"] if mode == "full" else None, ctx.get("hasher"))
@@ -284,7 +287,9 @@ def validate_table(ctx: dict, entry: dict) -> TableVerdict:
         v.samples = _samples(src, cur, spec, diff)
     v.problems += schema.check_sequences(cur, where, entry["table"],
                                          schema.sqlite_sequence(src, entry["source_table"]))
-    v.problems += orphans.result() if orphans else schema.check_orphans(cur, where, p, actual)
+    if big:
+        v.target_rows = counted.result()
+    v.problems += orphans.result() if big else schema.check_orphans(cur, where, p, actual)
     if ctx["policy"] == "null" and "nulled" in entry:  # only where stage 03 nulled values
         v.nulled = min(v.nulled, int(entry["nulled"] or 0))
     verdicts.account(v, mode, ctx["quarantine_where"], ctx["policy"])
@@ -387,7 +392,9 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         found += [verdicts.derived(ctx, d) for d in migration.get("derived") or []]
         va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found,
                                               settings.language)
-        guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"], orm)
+        guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"], orm,
+                      {v.table: (v.source_rows, v.target_rows) for v in found
+                       if v.verdict != "missing"})
     same.result()  # a replaced snapshot proves nothing: raise before any verdict
     checks = verdicts.summarise(found, guide, mode, settings.language) + [
         va011, verdicts.source_check(settings, migration, snapshot),

@@ -235,8 +235,13 @@ def test_jsonb_text_matches_postgresql_on_random_documents(fresh_db):
             assert canonical(jsonb_text(text)) == canonical(text)
 
 
-def test_digests_find_what_rows_find_across_many_chunks(migrated, monkeypatch):
+@pytest.mark.parametrize("big", [False, True], ids=["small", "big"])
+def test_digests_find_what_rows_find_across_many_chunks(migrated, monkeypatch, big):
+    """`big`: every table counts as big (its snapshot read by two threads, its target count
+    and orphan check on a connection of their own while it is compared)."""
     monkeypatch.setattr(digest, "ROWS_PER_CHUNK", 3)
+    if big:
+        monkeypatch.setattr(digest, "PARALLEL_MIN_ROWS", 1)
     report = validate.run(migrated)
     items = verdict(report, "items")
     assert report.ok and items.method["path"] == "digests"
