@@ -11,9 +11,13 @@ validation verdict is added to the record, for the cut-over stage of a later run
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
+import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +25,7 @@ from pathlib import Path
 import psycopg2
 
 from . import db, files, manifest
-from .errors import ConnectError
+from .errors import ConnectError, RunbookError
 from .i18n import t
 
 STATE = "runbook_migration"
@@ -82,10 +86,49 @@ class Record:
                 "completed": self.completed, "origin": self.origin}
 
 
+MEMO_AGE_NS = 1_000_000_000  # a file written this recently is hashed again next time
+
+
+def _identity(path: Path) -> list[int]:
+    st = os.stat(path)
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _memo(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _remembered(path: Path, identity: list[int]) -> str | None:
+    memo = _memo(path)
+    try:
+        found = None if memo.is_symlink() else json.loads(memo.read_text(encoding="utf-8"))
+        if found["identity"] == identity and re.fullmatch(r"[0-9a-f]{64}", found["sha256"]):
+            return found["sha256"]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    return None
+
+
 def sha256(path: str | Path) -> str:
-    """A file's SHA-256 (hex): a record names its snapshot by it."""
+    """A file's SHA-256 (hex): a record names its snapshot by it.
+
+    Remembered beside the file (`<name>.sha256`, private) with the file's identity: device,
+    inode, size, mtime and ctime in ns. While that identity holds, the file is not read again:
+    writing to it or replacing it changes its ctime or its inode, and no program can set a
+    ctime back. A file changed less than a second before it was read (the clock that stamps
+    files is coarse) is not remembered."""
+    path = Path(path)
+    identity = _identity(path)
+    known = _remembered(path, identity)
+    if known:
+        return known
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    if _identity(path) == identity and time.time_ns() - identity[3] > MEMO_AGE_NS:
+        with contextlib.suppress(OSError, RunbookError):
+            files.write_private(_memo(path), json.dumps({"identity": identity,
+                                                         "sha256": digest}))
+    return digest
 
 
 def _ensure(cur) -> None:

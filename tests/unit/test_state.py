@@ -228,3 +228,40 @@ def test_which_migration_speaks_korean(quarantined, tmp_path):
     which = check(report, "VA014")
     assert which.name == "검증한 마이그레이션" and result.section["run_id"] in which.message
     assert "시작" in which.message and "started" not in which.message
+
+
+def test_a_snapshot_hash_is_remembered_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """state.sha256 reads a file once while its identity (inode, size, mtime, ctime) holds;
+    any change, even one that keeps size and mtime, is hashed again; the memo is private and
+    a forged or broken one is ignored."""
+    import hashlib
+    import os
+
+    path = tmp_path / "snapshot.sqlite3"
+    path.write_bytes(b"a" * 4096)
+    old = os.stat(path).st_mtime_ns - 5 * 10**9
+    os.utime(path, ns=(old, old))  # written long enough ago to be remembered
+    first = state.sha256(path)
+    memo = tmp_path / "snapshot.sqlite3.sha256"
+    assert first == hashlib.sha256(b"a" * 4096).hexdigest()
+    assert memo.is_file() and memo.stat().st_mode & 0o777 == 0o600
+    reads = []
+    real = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda *a: reads.append(1) or real(*a))
+    assert state.sha256(path) == first and not reads  # remembered: not read again
+    with open(path, "r+b") as fh:  # same size, mtime set back: only the ctime moves
+        fh.write(b"b")
+    os.utime(path, ns=(old, old))
+    assert state.sha256(path) == hashlib.sha256(b"b" + b"a" * 4095).hexdigest() and reads
+    memo.write_text('{"identity": [1, 2, 3], "sha256": "' + "0" * 64 + '"}')
+    assert state.sha256(path) != "0" * 64  # a memo of another identity is not believed
+    memo.unlink()
+    memo.write_text("not json")
+    assert state.sha256(path) == hashlib.sha256(b"b" + b"a" * 4095).hexdigest()
+
+
+def test_a_file_written_a_moment_ago_is_not_remembered(tmp_path):
+    path = tmp_path / "fresh.sqlite3"
+    path.write_bytes(b"x")
+    state.sha256(path)
+    assert not (tmp_path / "fresh.sqlite3.sha256").exists()
