@@ -78,6 +78,8 @@ class Work:
         return self.keys is None or bool(self.keys or self.gone or self.check)
 
 
+OLDEST = "SELECT txid_snapshot_xmin(txid_current_snapshot())"  # the oldest transaction running
+# a table's rows, its row versions from transactions at or after a threshold, and OLDEST
 UNTOUCHED = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)), "
              "txid_snapshot_xmin(txid_current_snapshot()) FROM {table}")
 
@@ -184,15 +186,11 @@ def threshold(settings) -> int:
     """The oldest transaction running now (taken before the proof reads the target): any
     later write to the target has a row version from it or a newer one."""
     with db.connection(settings) as conn, conn.cursor() as cur:
-        cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        cur.execute(OLDEST)
         return int(cur.fetchone()[0])
 
 
 ROW_PROOF_MAX = 100_000  # keys written beyond this: the changed chunks are digested again
-
-
-COUNTS = ("SELECT count(*), count(*) FILTER (WHERE age(xmin) <= age(%s::text::xid)) "
-          "FROM {table}")
 
 
 def before_apply(settings, works: list[Work]) -> dict[str, tuple[int, int]]:
@@ -206,7 +204,7 @@ def before_apply(settings, works: list[Work]) -> dict[str, tuple[int, int]]:
         return out
     with db.connection(settings) as conn, conn.cursor() as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cur.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        cur.execute(OLDEST)
         since = int(cur.fetchone()[0])
         for w in todo:
             cur.execute(f"SELECT count(*) FROM {quote_ident(w.table)}")
@@ -220,8 +218,8 @@ def _alone(conn, w: Work, since: int, count: int) -> bool:
     exactly the rows it inserted or updated (another writer's insert, update or delete would
     break one of the two)."""
     with conn.cursor() as cur:
-        cur.execute(COUNTS.format(table=quote_ident(w.table)), (str(since % 2 ** 32),))
-        rows, newer = cur.fetchone()
+        cur.execute(UNTOUCHED.format(table=quote_ident(w.table)), (str(since % 2 ** 32),))
+        rows, newer, _ = cur.fetchone()
     conn.rollback()
     r = w.result
     return rows == count + r.inserted - r.deleted and newer == r.inserted + r.updated

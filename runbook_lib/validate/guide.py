@@ -44,12 +44,6 @@ def _first_five(src: sqlite3.Connection, cur, schema: str, entry: dict) -> tuple
     return [f"{a}: {b}" for a, b in left], [f"{a}: {b}" for a, b in cur.fetchall()]
 
 
-def _count(src: sqlite3.Connection, cur, schema: str, entry: dict) -> tuple[int, int]:
-    left = src.execute(f"SELECT count(*) FROM {quote_ident(entry['source_table'])}").fetchone()
-    cur.execute(f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(entry['table'])}")
-    return left[0], cur.fetchone()[0]
-
-
 def _orm_column(checks: list[str], orm: dict) -> list:
     """The ORM's answer to each check (counts by name, products by position)."""
     first, out = orm.get("first", []), []
@@ -63,12 +57,12 @@ def _orm_column(checks: list[str], orm: dict) -> list:
 
 
 def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], present: set[str],
-          orm: dict | None = None, counts: dict[str, tuple[int, int]] | None = None):
+          counts: dict[str, tuple[int, int]], orm: dict | None = None):
     """DataFrame (check, source, target[, Django ORM], status); None without SPC tables.
 
     `orm` holds the same answers from the project's own models on the target (schema: django):
     the guide's literal `Product.objects.count()` and first five products (ordered by pk).
-    `counts`: table → (source rows, target rows) validation already counted (else counted here).
+    `counts`: table → (source rows, target rows), as validation counted them.
     """
     import pandas as pd
 
@@ -78,7 +72,7 @@ def step4(src: sqlite3.Connection, cur, schema: str, entries: list[dict], presen
     rows, expected = [], []  # the target should hold the source's rows less the quarantined
     for label, entry in (("Products", product), ("Measurements", measure)):
         if entry is not None and entry["table"] in present:
-            a, b = (counts or {}).get(entry["table"]) or _count(src, cur, schema, entry)
+            a, b = counts[entry["table"]]
             rows.append((f"{label}: count()", a, b))
             expected.append(a - int(entry.get("quarantined") or 0))
     left, right = _first_five(src, cur, schema, product)

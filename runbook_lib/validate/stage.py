@@ -392,9 +392,8 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         found += [verdicts.derived(ctx, d) for d in migration.get("derived") or []]
         va011, orm = verdicts.django_problems(django.result(), ctx["cur"], ctx["schema"], found,
                                               settings.language)
-        guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"], orm,
-                      {v.table: (v.source_rows, v.target_rows) for v in found
-                       if v.verdict != "missing"})
+        guide = step4(src, ctx["cur"], ctx["schema"], entries, ctx["present"],
+                      {v.table: (v.source_rows, v.target_rows) for v in found}, orm)
     same.result()  # a replaced snapshot proves nothing: raise before any verdict
     checks = verdicts.summarise(found, guide, mode, settings.language) + [
         va011, verdicts.source_check(settings, migration, snapshot),
