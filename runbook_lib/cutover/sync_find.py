@@ -115,7 +115,7 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
     try:
         cut, (now, before, target), work.previous_read = chunk_digests(
             str(new), str(old), sessions, spec, rows, cached,
-            (lambda: seen.result() is not None) if seen else False, hasher)
+            (lambda: seen.result() is not None) if seen else None, hasher)
         work.target_read = work.previous_read or not seen or seen.result() is None
         work.since = None if work.target_read else seen.result()
         work.cut, work.now, work.rows = cut, now, now.row_hashes

@@ -9,6 +9,7 @@ changed in PostgreSQL), and reads only the differing key ranges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from math import ceil
 
@@ -97,15 +98,15 @@ def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
 
 
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
-                  rows: int, cached: dict | None = None, target_unchanged=False,
-                  hasher=None
+                  rows: int, cached: dict | None = None,
+                  target_unchanged: Callable[[], bool] | None = None, hasher=None
                   ) -> tuple[digest.Chunking, list[digest.Digests], bool]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
     the last sync recorded them (`record`): its chunking is kept (grown to the new keys) and
-    the previous snapshot is not read again; with `target_unchanged` (the target holds exactly
-    that snapshot and nothing wrote to it since; a callable: that check, answered once the new
-    snapshot is read, the target then read only if it says no), the target is not read either. With
+    the previous snapshot is not read again; then `target_unchanged` (does the target hold
+    exactly that snapshot, nothing written to it since?) is asked once the new snapshot is
+    read, and the target is read only if it says no. With
     `hasher` (`row_hash`), the new snapshot's row hashes too, and the previous one's when it is
     read. The third value: was the previous snapshot read? Raises `digest.Unfit` when the
     table cannot be digested exactly."""
@@ -119,15 +120,12 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
     if cut is None and fresh.count == 0:  # emptied: chunk the keys it had, as the target does
         fresh = _cut(previous, spec, rows)[0]
     cut = cut or fresh
-    parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
-    if before is not None and callable(target_unchanged):
+    parts = digest.threads(rows)
+    if before is not None and target_unchanged is not None:
         now = digest.source_digests(new, spec, cut, declared, parts, hasher)
         if target_unchanged():
             return cut, [now, before, before], read
         return cut, [now, before, digest.target_digests(sessions, spec, cut)], read
-    if before is not None and target_unchanged:
-        return cut, [digest.source_digests(new, spec, cut, declared, parts, hasher), before,
-                     before], read
     with ThreadPoolExecutor(2) as pool:
         target = pool.submit(digest.target_digests, sessions, spec, cut)
         try:
@@ -143,8 +141,8 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
 def row_hashes(snapshot: str, spec: TableSpec, cut: digest.Chunking, rows: int, hasher):
     """A snapshot's row hashes (`row_hash`), read in the digest pass of `cut`."""
     _, declared = _cut(snapshot, spec, rows)
-    parts = digest.SOURCE_PARTS if rows >= digest.PARALLEL_MIN_ROWS else 1
-    return digest.source_digests(snapshot, spec, cut, declared, parts, hasher).row_hashes
+    return digest.source_digests(snapshot, spec, cut, declared, digest.threads(rows),
+                                 hasher).row_hashes
 
 
 def _declared(snapshot: str, spec: TableSpec) -> dict:

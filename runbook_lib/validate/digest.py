@@ -141,6 +141,11 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def threads(rows: int) -> int:
+    """Threads reading a snapshot table of `rows` rows (`source_digests`' `parts`)."""
+    return SOURCE_PARTS if rows >= PARALLEL_MIN_ROWS else 1
+
+
 # -- chunking ----------------------------------------------------------------------------------
 def chunking(src, spec: TableSpec, rows: int) -> Chunking:
     """Chunks of ~ROWS_PER_CHUNK rows over the source's keys (`src`: sqlite3 connection)."""
@@ -518,8 +523,7 @@ def differing(snapshot: str, sessions: Sessions, spec: TableSpec, rows: int,
     with ThreadPoolExecutor(1) as pool:
         target = pool.submit(target_digests, sessions, spec, cut)
         try:
-            source = source_digests(snapshot, spec, cut, declared,
-                                    SOURCE_PARTS if rows >= PARALLEL_MIN_ROWS else 1, hasher)
+            source = source_digests(snapshot, spec, cut, declared, threads(rows), hasher)
         finally:
             found = target.result()
     return _difference(source, found, spec, cut)
