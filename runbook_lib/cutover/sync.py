@@ -29,7 +29,7 @@ import re
 import shutil
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..core import db, files, manifest, state, target_lock
@@ -61,6 +61,15 @@ def _migration(settings):
         raise SyncError(t(TEXT["no_migration"], lang, run_dir=settings.run_dir),
                         t(TEXT["no_migration_hint"], lang))
     return record
+
+
+def _meanwhile(name: str, work, *args) -> Future:
+    """`work(*args)` in a thread of its own while the sync goes on; its future."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+    try:
+        return pool.submit(work, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _last_sync(cur, record) -> dict:
@@ -171,9 +180,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     folder = files.private_dir(root / token)
     live: dict = {}
     new = snapshot(settings.sqlite_file, folder, check=False, state=live)
-    hashing = ThreadPoolExecutor(1, thread_name_prefix="sha256")
-    new_sha256 = hashing.submit(state.sha256, new)  # for the record, while the digests run
-    hashing.shutdown(wait=False)
+    new_sha256 = _meanwhile("sha256", state.sha256, new)  # for the record, during the digests
     schema = introspect(new)
     timings["snapshot"] = round(time.perf_counter() - began, 3)
     _refuse_schema_changes(settings, section, schema)
@@ -220,9 +227,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
 
         written_since = before_apply(settings, works)
         codes = ahead(new, works)
-        hashing_pool = ThreadPoolExecutor(1, thread_name_prefix="row-hashes")
-        saving = hashing_pool.submit(save_rows, folder, new, works)  # read once this commits
-        hashing_pool.shutdown(wait=False)
+        saving = _meanwhile("row-hashes", save_rows, folder, new, works)  # read once committed
         report.overwritten = apply(conn, works, plans, (new, old), settings, zone, overwrite,
                                     bookkeeping, before)
         timings["apply"] = round(time.perf_counter() - step, 3)
