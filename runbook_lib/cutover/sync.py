@@ -205,7 +205,8 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         for w in works:
             w.result = TableSync(w.table, method=w.method, reason=w.reason,
                                  target_read=w.target_read, narrowed=w.narrowed_by,
-                                 previous_read=w.previous_read)
+                                 previous_read=w.previous_read, reused=w.reused,
+                                 chunks=w.cut.count if w.cut is not None else 0)
         timings["compare"] = round(time.perf_counter() - step, 3)
         for part in ("digests", "narrowing"):
             timings[part] = round(sum(w.seconds.get(part, 0) for w in works), 3)

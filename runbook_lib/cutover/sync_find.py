@@ -28,6 +28,7 @@ from ..validate import (
     changed_chunks,
     changed_keys,
     chunk_digests,
+    compare_pages,
     digest_record,
     previous_row_hashes,
     row_codes,
@@ -67,6 +68,7 @@ class Work:
     narrowed_by: str = ""  # "row hashes" | "join": how the changed chunks became keys
     since: tuple | None = None  # (oldest transaction, rows) when found untouched (`untouched`)
     proved_by: str = ""  # "rows" | "chunks": how `prove` checked what the sync wrote
+    reused: int = 0  # chunks unchanged page by page since the previous snapshot: not read
 
     @property
     def table(self) -> str:
@@ -104,8 +106,9 @@ def untouched(conn, table: str, cached: dict | None, threshold: int | None
 
 
 def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
-         cached: dict | None, seen: Future | None = None, hashed=None) -> Work:
-    """One table's work; `seen`: `untouched`, running meanwhile (None: the target is read)."""
+         cached: dict | None, seen: Future | None = None, hashed=None, compared=None) -> Work:
+    """One table's work; `seen`: `untouched`, running meanwhile (None: the target is read);
+    `compared`: the two snapshots page by page (`compare_pages`), or None."""
     work = Work(entry, spec)
     began = time.perf_counter()
     if not spec.key:
@@ -115,10 +118,12 @@ def _one(pair, new: Path, old: Path, sessions, entry: dict, spec, rows: int,
     try:
         cut, (now, before, target), work.previous_read = chunk_digests(
             str(new), str(old), sessions, spec, rows, cached,
-            (lambda: seen.result() is not None) if seen else None, hasher)
+            (lambda: seen.result() is not None) if seen else None, hasher, recorded,
+            compared)
         work.target_read = work.previous_read or not seen or seen.result() is None
         work.since = None if work.target_read else seen.result()
         work.cut, work.now, work.rows = cut, now, now.row_hashes
+        work.reused = now.reused
         work.seconds["digests"] = time.perf_counter() - began
         work.applied = changed_chunks(now, before)
         work.checked_chunks = changed_chunks(target, before)
@@ -167,13 +172,20 @@ def find(settings, conn, new: Path, old: Path, section: dict, types: dict, rows:
     handed = cached.get("row_hashes")  # stage 04's record names its row hashes by their seed
     hashed = previous_row_hashes(str(old), *((HANDED_ROW_HASHES, handed) if handed is not None
                                              else ()))
+    compared = compare_pages(old, new) if tables else None  # what the app left as it was
     with closing(DigestSessions(db.connect_kwargs(settings), settings.workers)) as sessions, \
             closing(sync_keys.open_pair(new, old)) as pair:
-        with ThreadPoolExecutor(1, thread_name_prefix="untouched") as checks:
-            seen = {e["table"]: checks.submit(untouched, conn, e["table"], tables.get(e["table"]),
-                                              threshold) for e, _ in specs}  # while digesting
-            return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
-                         tables.get(e["table"]), seen[e["table"]], hashed) for e, s in specs]
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="untouched") as checks:
+                seen = {e["table"]: checks.submit(untouched, conn, e["table"],
+                                                  tables.get(e["table"]), threshold)
+                        for e, _ in specs}  # while digesting
+                return [_one(pair, new, old, sessions, e, s, rows[e["source_table"]],
+                             tables.get(e["table"]), seen[e["table"]], hashed, compared)
+                        for e, s in specs]
+        finally:
+            if compared is not None:
+                compared.close()
 
 
 def save_rows(folder: Path, snapshot: Path, works: list[Work]) -> None:

@@ -128,6 +128,8 @@ TEXT = {
     "whole_tables": {"en": "; compared whole, not by digest: {tables} (stage 04 proves them)",
                      "ko": "; 요약값이 아니라 전체로 비교한 테이블: {tables} (04 단계가 증명합니다)"},
     "digests": {"en": "key-range digests", "ko": "키 범위 요약값"},
+    "pages": {"en": "key-range digests; {n} of {total} ranges unchanged page by page, not read",
+              "ko": "키 범위 요약값; 범위 {total}개 중 {n}개는 페이지 단위로 그대로여서 읽지 않음"},
     "whole": {"en": "whole table: {reason}", "ko": "테이블 전체: {reason}"},
     "multiset": {"en": "whole table as a multiset (no primary key)",
                  "ko": "테이블 전체를 다중집합으로 (기본 키 없음)"},
@@ -157,6 +159,8 @@ class TableSync:
     previous_read: bool = True  # False: the previous snapshot's digests and row hashes recorded
     narrowed: str = ""  # "row hashes" | "join": how differing chunks became keys
     proved: str = ""  # "rows" | "chunks": how the written rows were proven after the commit
+    reused: int = 0  # key ranges (chunks) unchanged page by page (`validate.pages`): not read
+    chunks: int = 0  # key ranges (chunks) the table was compared in
 
     @property
     def changes(self) -> int:
@@ -219,6 +223,8 @@ class SyncReport:
         lang = language or self.language
         if x.method == "whole":
             return t(TEXT["whole"], lang, reason=x.reason.get(lang) or x.reason.get("en", ""))
+        if x.method == "digests" and x.reused:
+            return t(TEXT["pages"], lang, n=min(x.reused, x.chunks), total=x.chunks)
         return t(TEXT[x.method], lang)
 
     def frame(self, language: str | None = None):

@@ -6,7 +6,8 @@ keys, types, sequences, foreign keys, the quarantine accounted) and returns a
 values by target type), `stream` + `rows` (reading both sides in key order), `schema` and
 `django_schema` (planned vs. actual structure), `guide` (the guide's step 4), `verdicts`
 (VA0xx), `report` (validation.json and the tables), `catchup` (the specs and digests a
-catch-up sync compares), `handover` (what full validation leaves for the first sync).
+catch-up sync compares; `pages`: which chunks two snapshots hold byte for byte alike),
+`handover` (what full validation leaves for the first sync).
 """
 
 from .catchup import (
@@ -14,6 +15,7 @@ from .catchup import (
     changed_keys,
     changed_ranges,
     chunk_digests,
+    compare_pages,
     fingerprint,
     previous_row_hashes,
     row_codes,
@@ -34,4 +36,4 @@ __all__ = ["run", "plan_summary", "failure", "ValidationReport", "TableVerdict",
            "spec_of", "chunk_digests", "changed_ranges", "changed_chunks",
            "target_chunks", "digest_record", "DigestSessions", "Unfit", "fingerprint",
            "row_hashes", "rows_differ", "row_codes", "changed_keys", "previous_row_hashes",
-           "save_row_hashes", "handed_over", "HANDED_ROW_HASHES"]
+           "save_row_hashes", "handed_over", "HANDED_ROW_HASHES", "compare_pages"]

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from math import ceil
 
+import numpy as np
+
 from ..core.identifiers import quote_ident
 from ..core.sqlite_quirks import open_ro
-from . import codes, digest, row_hash, values
+from . import codes, digest, pages, row_hash, values
 from .stream import Column, TableSpec
 
-__all__ = ["spec_of", "chunk_digests", "changed_ranges", "changed_chunks", "record",
+__all__ = ["spec_of", "chunk_digests", "compare_pages", "changed_ranges", "changed_chunks", "record",
            "target_chunks", "fingerprint", "row_hashes", "rows_differ", "row_codes",
            "previous_row_hashes", "save_row_hashes", "changed_keys"]
 
@@ -97,9 +99,64 @@ def _widen(cut: digest.Chunking, before: digest.Digests, low, high):
     return digest.Chunking(start, cut.width, count), moved
 
 
+REUSE_LEAST = 0.25  # fewer chunks unchanged page by page than this share: all are read
+REUSE_RUNS = 256  # more separate key ranges to read than this: all are read
+
+
+def _runs(chunks: list[int], longest: int) -> list[tuple[int, int]]:
+    """Consecutive chunk numbers as (first, last) runs of at most `longest` chunks (the
+    digest threads share them out)."""
+    out: list[tuple[int, int]] = []
+    for c in chunks:
+        if out and out[-1][1] == c - 1 and c - out[-1][0] < longest:
+            out[-1] = (out[-1][0], c)
+        else:
+            out.append((c, c))
+    return out
+
+
+def _reusing(new: str, spec: TableSpec, cut: digest.Chunking, declared: dict, parts: int,
+             hasher, before: digest.Digests, previous_rows, clean: set[int]):
+    """The new snapshot's digests (and row hashes) with the `clean` chunks, unchanged page by
+    page (`pages`), taken from the previous snapshot's and only the others read; None when
+    they lie in too many separate ranges."""
+    todo = [c for c in range(-1, cut.count + 1) if c not in clean]
+    runs = _runs(todo, ceil(len(todo) / (parts * digest.RANGES_PER_THREAD)))
+    if len(runs) > REUSE_RUNS:
+        return None
+    ranges = [(cut.bounds(a)[0], cut.bounds(b)[1]) for a, b in runs]
+    now = digest.source_digests(new, spec, cut, declared, parts, hasher, ranges)
+    now.chunks.update({c: before.chunks[c] for c in clean if c in before.chunks})
+    now.reused = sum(1 for c in clean if 0 <= c < cut.count)
+    if hasher is not None:
+        ids = np.clip((previous_rows.keys - cut.low) // cut.width, -1, cut.count)
+        keep = np.isin(ids, np.fromiter(clean, np.int64, len(clean)))
+        keys = np.concatenate([previous_rows.keys[keep], now.row_hashes.keys])
+        hashes = np.concatenate([previous_rows.hashes[keep], now.row_hashes.hashes])
+        order = np.argsort(keys, kind="stable")
+        now.row_hashes = row_hash.RowHashes(keys[order], hashes[order], hasher.seed)
+    return now
+
+
+def _new_digests(new: str, spec: TableSpec, cut: digest.Chunking, declared: dict, parts: int,
+                 hasher, before: digest.Digests | None, previous_rows, compared):
+    """The new snapshot's digests: the chunks `pages` finds unchanged since the previous
+    snapshot taken from its recorded digests and row hashes, the others read."""
+    if before is not None and compared is not None and (hasher is None
+                                                        or previous_rows is not None):
+        clean = pages.clean_chunks(compared, spec.source_table, spec.columns[0].source_name,
+                                   cut, REUSE_LEAST)
+        found = _reusing(new, spec, cut, declared, parts, hasher, before, previous_rows,
+                         clean) if clean else None
+        if found is not None:
+            return found
+    return digest.source_digests(new, spec, cut, declared, parts, hasher)
+
+
 def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: TableSpec,
                   rows: int, cached: dict | None = None,
-                  target_unchanged: Callable[[], bool] | None = None, hasher=None
+                  target_unchanged: Callable[[], bool] | None = None, hasher=None,
+                  previous_rows=None, compared: pages.Compared | None = None
                   ) -> tuple[digest.Chunking, list[digest.Digests], bool]:
     """The chunking and, over it, the digests of the new snapshot, the previous snapshot and
     the target (PostgreSQL's computed meanwhile). `cached`: the previous snapshot's digests as
@@ -108,8 +165,10 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
     exactly that snapshot, nothing written to it since?) is asked once the new snapshot is
     read, and the target is read only if it says no. With
     `hasher` (`row_hash`), the new snapshot's row hashes too, and the previous one's when it is
-    read. The third value: was the previous snapshot read? Raises `digest.Unfit` when the
-    table cannot be digested exactly."""
+    read. With `compared` (`pages.compare` of the two snapshots) and the previous snapshot's
+    recorded digests (and row hashes, `previous_rows`, if `hasher`), chunks unchanged page by
+    page are not read. The third value: was the previous snapshot read? Raises `digest.Unfit`
+    when the table cannot be digested exactly."""
     if not spec.integer_key:
         raise digest.Unfit("key")
     cut, before = _recorded(cached, spec)
@@ -122,7 +181,8 @@ def chunk_digests(new: str, previous: str, sessions: digest.Sessions, spec: Tabl
     cut = cut or fresh
     parts = digest.threads(rows)
     if before is not None and target_unchanged is not None:
-        now = digest.source_digests(new, spec, cut, declared, parts, hasher)
+        now = _new_digests(new, spec, cut, declared, parts, hasher, before, previous_rows,
+                           compared)
         if target_unchanged():
             return cut, [now, before, before], read
         return cut, [now, before, digest.target_digests(sessions, spec, cut)], read
@@ -196,6 +256,7 @@ def save_row_hashes(folder, snapshot: str, tables: dict, name: str = row_hash.FI
 
 
 changed_keys = row_hash.changes
+compare_pages = pages.compare
 
 
 def changed_chunks(a: digest.Digests, b: digest.Digests) -> list[int]:

@@ -116,6 +116,7 @@ class Digests:
     chunks: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
     python_columns: set[str] = field(default_factory=set)
     row_hashes: object = None  # row_hash.RowHashes when asked for (`source_digests(hasher=)`)
+    reused: int = 0  # chunks taken from the previous snapshot's digests (`catchup`), not read
 
     @property
     def rows(self) -> int:
@@ -379,17 +380,21 @@ def _column_codes(col, arrays: list, zone, out: Digests) -> codes.Codes:
 
 def source_digests(snapshot: str, spec: TableSpec, cut: Chunking,
                    declared: dict[str, str] | None = None, parts: int = 1,
-                   hasher: row_hash.Hasher | None = None) -> Digests:
+                   hasher: row_hash.Hasher | None = None,
+                   ranges: list[tuple[int | None, int | None]] | None = None) -> Digests:
     """The snapshot's chunk digests: one pass through Arrow batches, in `parts` threads (key
     ranges of whole chunks; the reader, Arrow and md5 release the GIL). With `hasher`, every
-    row's hash too (`row_hashes`)."""
-    threads = max(1, min(parts, cut.count))
-    parts = 1 if threads == 1 else max(1, min(threads * RANGES_PER_THREAD, cut.count))
-    step = ceil(cut.count / parts) if cut.count else 0
-    ranges = [(None if i == 0 else cut.bounds(i * step)[0],
-               None if i == parts - 1 else cut.bounds((i + 1) * step)[0]) for i in range(parts)]
-    if parts == 1:
-        found = [_source_part(snapshot, spec, cut, declared, ranges[0], hasher)]
+    row's hash too (`row_hashes`). `ranges` (key ranges of whole chunks, ascending): only
+    these are read."""
+    threads = max(1, min(parts, len(ranges) if ranges is not None else cut.count))
+    if ranges is None:
+        parts = 1 if threads == 1 else max(1, min(threads * RANGES_PER_THREAD, cut.count))
+        step = ceil(cut.count / parts) if cut.count else 0
+        ranges = [(None if i == 0 else cut.bounds(i * step)[0],
+                   None if i == parts - 1 else cut.bounds((i + 1) * step)[0])
+                  for i in range(parts)]
+    if threads == 1:
+        found = [_source_part(snapshot, spec, cut, declared, r, hasher) for r in ranges]
     else:
         with ThreadPoolExecutor(threads, thread_name_prefix="digest") as pool:
             found = list(pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r,
