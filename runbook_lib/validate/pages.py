@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import mmap
 import sqlite3
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from struct import unpack_from
 
 import numpy as np
 
@@ -138,37 +140,51 @@ def _changed(old: _File, new: _File) -> set[int]:
 def _walk(f: _File, root: int) -> tuple[set[int], list | None]:
     """The pages of one b-tree and, for a rowid table's, its leaves as (page, low, high):
     every key of the leaf is > low and ≤ high (None: unbounded); None for an index's."""
-    data, seen, leaves, kinds = f.data, set(), [], set()
+    data, seen, leaves, kinds = f.data, {root}, [], set()
     stack = [(root, None, None)]
     while stack:
         number, low, high = stack.pop()
         at = f.start(number)
-        if number in seen:
-            raise Odd("a page twice in one tree")
-        seen.add(number)
         kind = data[at]
         kinds.add(kind in (INTERIOR_TABLE, LEAF_TABLE))
-        if kind == LEAF_TABLE:
+        if kind == LEAF_TABLE:  # a root that is a leaf
             leaves.append((number, low, high))
             continue
         if kind == LEAF_INDEX:
             continue
         if kind not in (INTERIOR_TABLE, INTERIOR_INDEX):
             raise Odd(f"page {number} of kind {kind}")
-        page, before, children = at - (100 if number == 1 else 0), low, []
-        for i in range(f.u16(at + 3)):
-            cell = page + f.u16(at + 12 + 2 * i)
-            if cell + 4 > page + f.size:
+        page = at - (100 if number == 1 else 0)
+        cells = f.u16(at + 3)
+        before = low
+        for i, offset in enumerate(struct.unpack_from(f">{cells}H", data, at + 12)):
+            cell = page + offset
+            if offset + 4 > f.size:
                 raise Odd("cell past the page")
             key = _signed(_varint(data, cell + 4, page + f.size)[0]) \
                 if kind == INTERIOR_TABLE else None
-            children.append((f.u32(cell), before, key))
+            _child(f, unpack_from(">I", data, cell)[0], before, key, seen, leaves, stack,
+                   kinds)
             before = key
-        children.append((f.u32(at + 8), before, high))
-        stack.extend(reversed(children))
+        _child(f, f.u32(at + 8), before, high, seen, leaves, stack, kinds)
     if len(kinds) > 1:
         raise Odd("a tree of tables and indexes")
     return seen, (leaves if kinds == {True} else None)
+
+
+def _child(f: _File, number: int, low, high, seen: set, leaves: list, stack: list,
+           kinds: set) -> None:
+    """A child page: a leaf noted at once, an interior page walked later."""
+    if not 2 <= number <= f.pages or number in seen:
+        raise Odd(f"child page {number}")
+    seen.add(number)
+    kind = f.data[(number - 1) * f.size]
+    if kind == LEAF_TABLE:
+        leaves.append((number, low, high))
+    elif kind != LEAF_INDEX:
+        stack.append((number, low, high))
+        return
+    kinds.add(kind == LEAF_TABLE)
 
 
 def _freelist(f: _File) -> set[int]:
@@ -245,11 +261,12 @@ def _keys_inside(f: _File, number: int, low: int | None, high: int | None) -> No
     interior pages bound it as they should. SQLite's integrity_check reports a file where
     they do not."""
     at = f.start(number)
-    end = at - (100 if number == 1 else 0) + f.size
+    page = at - (100 if number == 1 else 0)
     cells = f.u16(at + 3)
     for i in {0, cells - 1} if cells else ():
-        cell = at - (100 if number == 1 else 0) + f.u16(at + 8 + 2 * i)
-        key = _signed(_varint(f.data, _varint(f.data, cell, end)[1], end)[0])
+        cell = page + f.u16(at + 8 + 2 * i)
+        key = _signed(_varint(f.data, _varint(f.data, cell, page + f.size)[1],
+                              page + f.size)[0])
         if (low is not None and key <= low) or (high is not None and key > high):
             raise Odd(f"key {key} outside its leaf's bounds")
 
@@ -265,16 +282,18 @@ def clean_chunks(compared: Compared | None, table: str, key: str, cut,
     try:
         new, old = _leaves(compared.new, table), _leaves(compared.old, table)
         pages_new, pages_old = {p for p, _, _ in new}, {p for p, _, _ in old}
-        dirty = np.zeros(cut.count + 2, bool)  # index 0: chunk -1
         changed = [(f, page, low, high)
                    for f, leaves, other in ((compared.new, new, pages_old),
                                             (compared.old, old, pages_new))
                    for page, low, high in leaves
                    if page in compared.changed or page not in other]
-        for _, _, low, high in changed:
-            first = -1 if low is None else _chunk(cut, low + 1)
-            last = cut.count if high is None else _chunk(cut, high)
-            dirty[first + 1:last + 2] = True
+        marks = np.zeros(cut.count + 3, np.int64)  # +1 where a dirty stretch starts, -1 after
+        if changed:
+            first = [-1 if low is None else _chunk(cut, low + 1) for _, _, low, _ in changed]
+            last = [cut.count if high is None else _chunk(cut, high) for *_, high in changed]
+            np.add.at(marks, np.asarray(first) + 1, 1)
+            np.add.at(marks, np.asarray(last) + 2, -1)
+        dirty = np.cumsum(marks)[:-1] > 0  # index 0: chunk -1
         clean = {int(c) - 1 for c in np.flatnonzero(~dirty)}
         if not clean or len(clean) < least * len(dirty):
             return set()
