@@ -129,13 +129,24 @@ def _reusing(new: str, spec: TableSpec, cut: digest.Chunking, declared: dict, pa
     now.chunks.update({c: before.chunks[c] for c in clean if c in before.chunks})
     now.reused = sum(1 for c in clean if 0 <= c < cut.count)
     if hasher is not None:
-        ids = np.clip((previous_rows.keys - cut.low) // cut.width, -1, cut.count)
-        keep = np.isin(ids, np.fromiter(clean, np.int64, len(clean)))
-        keys = np.concatenate([previous_rows.keys[keep], now.row_hashes.keys])
-        hashes = np.concatenate([previous_rows.hashes[keep], now.row_hashes.hashes])
-        order = np.argsort(keys, kind="stable")
-        now.row_hashes = row_hash.RowHashes(keys[order], hashes[order], hasher.seed)
+        now.row_hashes = _merged(cut, clean, previous_rows, now.row_hashes)
     return now
+
+
+def _merged(cut: digest.Chunking, clean: set[int], previous, read):
+    """Row hashes in key order: the previous snapshot's in the `clean` chunks, those `read`
+    elsewhere (both sorted by key; a stretch of chunks is a key range, sliced by bisection)."""
+    keys, hashes, first = [], [], -1
+    for c in range(-1, cut.count + 1):
+        if c == cut.count or (c in clean) != (c + 1 in clean):
+            src = previous if c in clean else read
+            low, high = cut.bounds(first)[0], cut.bounds(c)[1]
+            a = 0 if low is None else int(np.searchsorted(src.keys, low))
+            b = len(src.keys) if high is None else int(np.searchsorted(src.keys, high))
+            keys.append(src.keys[a:b])
+            hashes.append(src.hashes[a:b])
+            first = c + 1
+    return row_hash.RowHashes(np.concatenate(keys), np.concatenate(hashes), read.seed)
 
 
 def _new_digests(new: str, spec: TableSpec, cut: digest.Chunking, declared: dict, parts: int,
