@@ -111,36 +111,41 @@ class RowHashes:
                    seed)
 
 
-def _inside(keys: np.ndarray, ranges: list[tuple] | None) -> np.ndarray:
-    if ranges is None:
-        return np.ones(len(keys), bool)
-    mask = np.zeros(len(keys), bool)
-    for low, high in ranges:
-        m = np.ones(len(keys), bool)
-        if low is not None:
-            m &= keys >= low
-        if high is not None:
-            m &= keys < high
-        mask |= m
-    return mask
+def _span(keys: np.ndarray, low: int | None, high: int | None) -> slice:
+    """The stretch of sorted `keys` in [low, high) (None: open)."""
+    return slice(0 if low is None else int(np.searchsorted(keys, low)),
+                 len(keys) if high is None else int(np.searchsorted(keys, high)))
+
+
+def _differ(ok: np.ndarray, oh: np.ndarray, nk: np.ndarray, nh: np.ndarray):
+    at = np.searchsorted(ok, nk)
+    found = at < len(ok)
+    found[found] = ok[at[found]] == nk[found]
+    same = np.zeros(len(nk), bool)
+    same[found] = oh[at[found]] == nh[found]
+    back = np.searchsorted(nk, ok)
+    kept = back < len(nk)
+    kept[kept] = nk[back[kept]] == ok[kept]
+    return nk[~same], ok[~kept]
 
 
 def changes(old: RowHashes, new: RowHashes, ranges: list[tuple] | None = None
             ) -> tuple[list[int], list[int]]:
-    """(keys inserted or changed in `new`, keys deleted from it), within `ranges` (None: all)."""
+    """(keys inserted or changed in `new`, keys deleted from it), within `ranges` (disjoint,
+    ascending; None: all), each range compared on its own stretch of both sorted arrays."""
     if old.seed != new.seed:
         raise ValueError("row hashes under different seeds")
-    at = np.searchsorted(old.keys, new.keys)
-    found = at < len(old.keys)
-    found[found] = old.keys[at[found]] == new.keys[found]
-    same = np.zeros(len(new.keys), bool)
-    same[found] = old.hashes[at[found]] == new.hashes[found]
-    changed = new.keys[~same & _inside(new.keys, ranges)]
-    back = np.searchsorted(new.keys, old.keys)
-    kept = back < len(new.keys)
-    kept[kept] = new.keys[back[kept]] == old.keys[kept]
-    gone = old.keys[~kept & _inside(old.keys, ranges)]
-    return changed.tolist(), gone.tolist()
+    changed, gone = [], []
+    for low, high in ranges if ranges is not None else [(None, None)]:
+        o, n = _span(old.keys, low, high), _span(new.keys, low, high)
+        c, g = _differ(old.keys[o], old.hashes[o], new.keys[n], new.hashes[n])
+        changed.append(c)
+        gone.append(g)
+    return _joined(changed), _joined(gone)
+
+
+def _joined(parts: list[np.ndarray]) -> list[int]:
+    return np.concatenate(parts).tolist() if parts else []
 
 
 def save(path: Path, snapshot: str, tables: dict[str, tuple[list, RowHashes]]) -> None:

@@ -145,6 +145,12 @@ def test_row_hashes_tell_exactly_the_changed_rows(tmp_path):
     assert sorted(gone) == sorted(before.keys() - changed.keys())
     again = row_hash.changes(_hashes(new, seed), _hashes(new, seed))
     assert again == ([], [])
+    ranges = [(None, 40), (700, 701), (1200, 3000), (4990, None)]  # each stretch on its own
+    inside = [k for k in range(7000) if any((lo is None or k >= lo) and (hi is None or k < hi)
+                                            for lo, hi in ranges)]
+    keys, gone = row_hash.changes(_hashes(old, seed), _hashes(new, seed), ranges)
+    assert keys == [k for k in inside if k in set(expect)]
+    assert gone == [k for k in inside if k in before.keys() - changed.keys()]
     with pytest.raises(ValueError):
         row_hash.changes(_hashes(old, seed), _hashes(new, seed + 1))
 
