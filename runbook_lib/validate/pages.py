@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import mmap
 import sqlite3
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from struct import error as StructError
 from struct import unpack_from
 
 import numpy as np
@@ -156,8 +156,10 @@ def _walk(f: _File, root: int) -> tuple[set[int], list | None]:
             raise Odd(f"page {number} of kind {kind}")
         page = at - (100 if number == 1 else 0)
         cells = f.u16(at + 3)
+        if 12 + 2 * cells > f.size:
+            raise Odd("too many cells")
         before = low
-        for i, offset in enumerate(struct.unpack_from(f">{cells}H", data, at + 12)):
+        for i, offset in enumerate(unpack_from(f">{cells}H", data, at + 12)):
             cell = page + offset
             if offset + 4 > f.size:
                 raise Odd("cell past the page")
@@ -230,7 +232,7 @@ def compare(old: Path, new: Path) -> Compared | None:
             if unplaced:
                 raise Odd(f"{len(unplaced)} changed page(s) outside every b-tree")
         return Compared(files[0], files[1], changed)
-    except (Odd, OSError, ValueError, IndexError, sqlite3.Error):
+    except (Odd, OSError, ValueError, IndexError, StructError, sqlite3.Error):
         for f in files:
             f.data.close()
         return None
@@ -276,10 +278,12 @@ def clean_chunks(compared: Compared | None, table: str, key: str, cut,
     """The chunks of `cut` (a `digest.Chunking`, chunks -1 … count) whose rows are the same in
     both snapshots; empty when the table cannot be compared so, or when fewer than `least`
     of the chunks are."""
-    if compared is None or not _rowid_key(compared.new.path, table, key) \
-            or not _rowid_key(compared.old.path, table, key):
+    if compared is None:
         return set()
     try:
+        if not (_rowid_key(compared.new.path, table, key)
+                and _rowid_key(compared.old.path, table, key)):
+            return set()
         new, old = _leaves(compared.new, table), _leaves(compared.old, table)
         pages_new, pages_old = {p for p, _, _ in new}, {p for p, _, _ in old}
         changed = [(f, page, low, high)
@@ -300,7 +304,7 @@ def clean_chunks(compared: Compared | None, table: str, key: str, cut,
         for f, page, low, high in changed:  # only they bound what must be read
             _keys_inside(f, page, low, high)
         return clean
-    except (Odd, ValueError, IndexError):
+    except (Odd, ValueError, IndexError, StructError, sqlite3.Error):
         return set()
 
 

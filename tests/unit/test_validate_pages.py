@@ -178,15 +178,31 @@ def test_files_that_cannot_be_compared_page_by_page(tmp_path, case):
     assert pages.compare(old, new) is None
 
 
-def test_a_cycle_in_the_tree_is_refused_without_hanging(tmp_path):
+@pytest.mark.parametrize("damage", ["cycle", "cells", "child"])
+def test_a_damaged_tree_is_refused_without_hanging(tmp_path, damage):
     old, new = pair(tmp_path)
     change(new, "UPDATE t SET b = -1 WHERE id = 100")
     root = sqlite3.connect(new).execute(
         "SELECT rootpage FROM sqlite_master WHERE name = 't'").fetchone()[0]
-    with open(new, "r+b") as handle:  # the root's right-most child: the root itself
-        handle.seek((root - 1) * 4096 + 8)
-        handle.write(root.to_bytes(4, "big"))
+    at, value = {"cycle": (8, root.to_bytes(4, "big")),  # its right-most child: itself
+                 "cells": (3, (65535).to_bytes(2, "big")),  # more cells than the page holds
+                 "child": (8, (10 ** 9).to_bytes(4, "big"))}[damage]  # past the file's end
+    with open(new, "r+b") as handle:
+        handle.seek((root - 1) * 4096 + at)
+        handle.write(value)
     assert pages.compare(old, new) is None
+
+
+def test_a_table_only_one_file_has_is_not_compared(tmp_path):
+    old, new = pair(tmp_path)
+    change(new, "CREATE TABLE extra (id INTEGER PRIMARY KEY)", "INSERT INTO extra VALUES (1)")
+    compared = pages.compare(old, new)
+    try:
+        assert compared is not None
+        assert pages.clean_chunks(compared, "extra", "id", Chunking(0, 10, 1)) == set()
+        assert pages.clean_chunks(compared, "t", "id", cut_of(old, new))  # the rest still is
+    finally:
+        compared.close()
 
 
 def test_a_leaf_with_keys_outside_its_bounds_is_not_trusted(tmp_path):
