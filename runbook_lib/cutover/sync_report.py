@@ -224,7 +224,7 @@ class SyncReport:
         if x.method == "whole":
             return t(TEXT["whole"], lang, reason=x.reason.get(lang) or x.reason.get("en", ""))
         if x.method == "digests" and x.reused:
-            return t(TEXT["pages"], lang, n=min(x.reused, x.chunks), total=x.chunks)
+            return t(TEXT["pages"], lang, n=x.reused, total=x.chunks)
         return t(TEXT[x.method], lang)
 
     def frame(self, language: str | None = None):

@@ -386,17 +386,17 @@ def source_digests(snapshot: str, spec: TableSpec, cut: Chunking,
     ranges of whole chunks; the reader, Arrow and md5 release the GIL). With `hasher`, every
     row's hash too (`row_hashes`). `ranges` (key ranges of whole chunks, ascending): only
     these are read."""
-    threads = max(1, min(parts, len(ranges) if ranges is not None else cut.count))
+    workers = max(1, min(parts, len(ranges) if ranges is not None else cut.count))
     if ranges is None:
-        parts = 1 if threads == 1 else max(1, min(threads * RANGES_PER_THREAD, cut.count))
+        parts = 1 if workers == 1 else max(1, min(workers * RANGES_PER_THREAD, cut.count))
         step = ceil(cut.count / parts) if cut.count else 0
         ranges = [(None if i == 0 else cut.bounds(i * step)[0],
                    None if i == parts - 1 else cut.bounds((i + 1) * step)[0])
                   for i in range(parts)]
-    if threads == 1:
+    if workers == 1:
         found = [_source_part(snapshot, spec, cut, declared, r, hasher) for r in ranges]
     else:
-        with ThreadPoolExecutor(threads, thread_name_prefix="digest") as pool:
+        with ThreadPoolExecutor(workers, thread_name_prefix="digest") as pool:
             found = list(pool.map(lambda r: _source_part(snapshot, spec, cut, declared, r,
                                                          hasher), ranges))
     out = Digests()

@@ -49,13 +49,18 @@ class _File:
     size: int  # page size
     pages: int
     roots: dict[str, int]  # table or index name → root page
+    rowid_keys: dict[str, str]  # table → its INTEGER PRIMARY KEY column, the b-tree's own key
     leaves: dict[str, list] = field(default_factory=dict)  # rowid table → its leaves (`_walk`)
+
+    def begin(self, number: int) -> int:
+        """Offset of the page."""
+        if not 1 <= number <= self.pages:
+            raise Odd(f"page {number} outside the file")
+        return (number - 1) * self.size
 
     def start(self, number: int) -> int:
         """Offset of the page's b-tree header (page 1 begins with the file header)."""
-        if not 1 <= number <= self.pages:
-            raise Odd(f"page {number} outside the file")
-        return (number - 1) * self.size + (100 if number == 1 else 0)
+        return self.begin(number) + (100 if number == 1 else 0)
 
     def u16(self, at: int) -> int:
         return int.from_bytes(self.data[at:at + 2], "big")
@@ -117,9 +122,12 @@ def _open(path: Path) -> _File:
     try:
         roots = {name: int(root) for name, root in src.execute(
             "SELECT name, rootpage FROM sqlite_master WHERE rootpage > 0")}
+        keys = {name: key for (name,) in src.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND rootpage > 0").fetchall()
+            if (key := _rowid_key(src, name))}
     finally:
         src.close()
-    return _File(path, data, size, len(data) // size, roots)
+    return _File(path, data, size, len(data) // size, roots, keys)
 
 
 def _changed(old: _File, new: _File) -> set[int]:
@@ -154,7 +162,7 @@ def _walk(f: _File, root: int) -> tuple[set[int], list | None]:
             continue
         if kind not in (INTERIOR_TABLE, INTERIOR_INDEX):
             raise Odd(f"page {number} of kind {kind}")
-        page = at - (100 if number == 1 else 0)
+        page = f.begin(number)
         cells = f.u16(at + 3)
         if 12 + 2 * cells > f.size:
             raise Odd("too many cells")
@@ -238,18 +246,14 @@ def compare(old: Path, new: Path) -> Compared | None:
         return None
 
 
-def _rowid_key(path: Path, table: str, key: str) -> bool:
-    """Is `key` the table's rowid (its INTEGER PRIMARY KEY), the b-tree's own key?"""
-    src = open_ro(path)
-    try:
-        info = src.execute(f"PRAGMA table_info({quote_ident(table)})").fetchall()
-        pk = [r for r in info if r[5]]
-        indexed = src.execute("SELECT count(*) FROM pragma_index_list(?) WHERE origin = 'pk'",
-                              (table,)).fetchone()[0]
-    finally:
-        src.close()
-    return (len(pk) == 1 and pk[0][1] == key and (pk[0][2] or "").upper() == "INTEGER"
-            and not indexed)
+def _rowid_key(src: sqlite3.Connection, table: str) -> str | None:
+    """The table's INTEGER PRIMARY KEY column if it is the rowid (not WITHOUT ROWID, not
+    `INTEGER PRIMARY KEY DESC`: those have an index of origin 'pk'), else None."""
+    pk = [r for r in src.execute(f"PRAGMA table_info({quote_ident(table)})") if r[5]]
+    indexed = src.execute("SELECT count(*) FROM pragma_index_list(?) WHERE origin = 'pk'",
+                          (table,)).fetchone()[0]
+    return pk[0][1] if (len(pk) == 1 and (pk[0][2] or "").upper() == "INTEGER"
+                        and not indexed) else None
 
 
 def _leaves(f: _File, table: str) -> list:
@@ -263,7 +267,7 @@ def _keys_inside(f: _File, number: int, low: int | None, high: int | None) -> No
     interior pages bound it as they should. SQLite's integrity_check reports a file where
     they do not."""
     at = f.start(number)
-    page = at - (100 if number == 1 else 0)
+    page = f.begin(number)
     cells = f.u16(at + 3)
     for i in {0, cells - 1} if cells else ():
         cell = page + f.u16(at + 8 + 2 * i)
@@ -281,8 +285,7 @@ def clean_chunks(compared: Compared | None, table: str, key: str, cut,
     if compared is None:
         return set()
     try:
-        if not (_rowid_key(compared.new.path, table, key)
-                and _rowid_key(compared.old.path, table, key)):
+        if not compared.new.rowid_keys.get(table) == compared.old.rowid_keys.get(table) == key:
             return set()
         new, old = _leaves(compared.new, table), _leaves(compared.old, table)
         pages_new, pages_old = {p for p, _, _ in new}, {p for p, _, _ in old}

@@ -383,7 +383,7 @@ def run(settings, dbname: str | None = None, mode: str | None = None) -> Validat
         src.text_factory = stream.lenient  # sample rows may hold text that is not UTF-8
         ctx = _context(settings, record, snapshot, src, conn.cursor(), dbname, mode)
         ctx["sessions"] = sessions
-        ctx["beside"] = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="orphans"))
+        ctx["beside"] = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="beside"))
         handing = _handing_over(settings, record, snapshot, dbname, mode, ctx)
         entries = ctx["entries"]
         found = [validate_table(ctx, e) for e in tqdm(entries, desc="validate", unit="table",
