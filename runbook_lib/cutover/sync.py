@@ -36,7 +36,7 @@ from ..core import db, files, manifest, state, target_lock
 from ..core.escape import terminal
 from ..core.i18n import t
 from ..core.identifiers import quote_ident
-from ..migrate import introspect, quarantine, schema_changes, snapshot, table_plans
+from ..migrate import quarantine, schema_changes, snapshot, snapshot_schema, table_plans
 from ..validate import handed_over
 from .sync_find import ahead, before_apply, find, prove, save_rows, threshold
 from .sync_report import TEXT, SyncError, SyncReport, TableSync
@@ -181,7 +181,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
     live: dict = {}
     new = snapshot(settings.sqlite_file, folder, check=False, state=live)
     new_sha256 = _meanwhile("sha256", state.sha256, new)  # for the record, during the digests
-    schema = introspect(new)
+    schema = snapshot_schema(new, section)
     timings["snapshot"] = round(time.perf_counter() - began, 3)
     _refuse_schema_changes(settings, section, schema)
     before = section.get("on_bad_value") or "fail"
@@ -198,7 +198,7 @@ def sync(settings, overwrite: bool = False) -> SyncReport:
         old = _previous(settings, record)
         types, where = _types(conn, section["tables"])
         plans = (table_plans(section, schema, types),
-                 table_plans(section, introspect(old), types))
+                 table_plans(section, snapshot_schema(old, section), types))
         rows = {tb.name: tb.rows for tb in schema.tables}
         step = time.perf_counter()
         works = find(settings, conn, new, old, section, types, rows, where, cached)

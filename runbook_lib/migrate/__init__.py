@@ -15,10 +15,10 @@ the recorded plan, the same values and bad-value handling, staging).
 from .catchup import (
                       SchemaChange,
                       bad_rows,
-                      introspect,
                       move_sequences,
                       quarantine,
                       schema_changes,
+                      snapshot_schema,
                       stage_rows,
                       sync_filter,
                       table_plans,
@@ -31,6 +31,6 @@ from .steps import Migration, MigrationResult, run, source_timezone
 from .transfer import BadRows
 
 __all__ = ["Migration", "MigrationResult", "run", "source_timezone", "stage_checks",
-           "rules_frame", "TYPE_RULES", "SchemaChange", "bad_rows", "introspect", "move_sequences",
+           "rules_frame", "TYPE_RULES", "SchemaChange", "bad_rows", "snapshot_schema", "move_sequences",
            "quarantine", "schema_changes", "stage_rows", "sync_filter", "table_plans", "fail_error", "snapshot",
            "BadRows"]

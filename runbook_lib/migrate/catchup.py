@@ -21,7 +21,7 @@ from .schema import ColumnPlan, Plan, TablePlan
 from .source import SourceSchema, introspect
 
 __all__ = ["table_plans", "schema_changes", "SchemaChange", "sync_filter", "bad_rows", "stage_rows",
-           "move_sequences", "introspect", "quarantine"]
+           "move_sequences", "snapshot_schema", "quarantine"]
 
 q = quote_ident
 
@@ -39,10 +39,19 @@ def _recorded(entry: dict) -> dict[str, str]:
     return {c.get("source_name", c["name"]): c.get("source_type", "") for c in entry["columns"]}
 
 
+def snapshot_schema(path, section: dict) -> SourceSchema:
+    """A snapshot's schema read as the migration read its own: with `schema: django` virtual
+    and shadow tables (a search index's) are left to Django's reconciliation, not copied."""
+    return introspect(path, plain=section.get("schema") == "sqlite")
+
+
 def schema_changes(section: dict, schema: SourceSchema) -> list[SchemaChange]:
-    """What the new snapshot's schema has that the migration did not copy (or lost)."""
+    """What the new snapshot's schema has that the migration did not copy (or lost). Tables
+    the migration recorded as derived (a search index, statistics: rebuilt by a command, never
+    copied) are no change."""
     recorded = {e["source_table"]: e for e in section.get("tables") or []}
-    now = {t.name: t for t in schema.tables}
+    derived = {d.get("source_table") or d.get("table") for d in section.get("derived") or []}
+    now = {t.name: t for t in schema.tables if t.name not in derived}
     out = [SchemaChange(n, "table added") for n in sorted(now.keys() - recorded.keys())]
     out += [SchemaChange(n, "table removed") for n in sorted(recorded.keys() - now.keys())]
     for name in sorted(recorded.keys() & now.keys()):
