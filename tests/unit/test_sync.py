@@ -195,6 +195,14 @@ def test_schema_change_is_refused_in_both_languages(migrated):
     with pytest.raises(SyncError) as err:
         sync(migrated)
     assert "스키마" in str(err.value) and "03 단계" in err.value.hint
+    # the fix as it reads: stage 03 again with if_exists: replace, then stage 04; syncs work
+    assert "if_exists: replace" in err.value.hint
+    migrated.if_exists = "replace"
+    assert migrate.run(migrated, progress=False).completed
+    assert validate.run(migrated).ok
+    write(migrated.sqlite_path, "UPDATE parent SET extra = 'carried' WHERE id = 2")
+    assert counts(sync(migrated)) == {"parent": (0, 1, 0)}
+    assert assert_same(migrated) > 0
 
 
 def assert_name(settings, key: int, name: str) -> None:
