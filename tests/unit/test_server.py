@@ -78,7 +78,10 @@ def test_lifecycle_restart_keeps_data_and_refuses_a_taken_port(tmp_path):
         conn.close()
         embedded.stop()
         assert not embedded.is_running() and embedded.running_port() is None
-        with socket.socket() as s:
+        with socket.socket() as s:  # another program listening on the port
+            # (SO_REUSEADDR: the stopped server's closed connections may still be in
+            # TIME_WAIT on this port, which is not what this test is about)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", embedded.port))
             s.listen()
             with pytest.raises(ServerError) as err:
